@@ -1,0 +1,22 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+import { TEST_BINDINGS } from "./test/support/bindings.ts";
+
+export default defineConfig(async () => ({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        // Fixed test secrets, so a developer's .dev.vars never changes what the tests see.
+        bindings: {
+          ...TEST_BINDINGS,
+          TEST_MIGRATIONS: await readD1Migrations("./migrations"),
+        },
+      },
+    }),
+  ],
+  test: {
+    setupFiles: ["./test/support/apply-migrations.ts"],
+    include: ["test/**/*.test.ts"],
+  },
+}));
