@@ -1,0 +1,129 @@
+import { sql } from "drizzle-orm";
+import {
+  index,
+  integer,
+  primaryKey,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/sqlite-core";
+
+// Ids are UUIDs; timestamps are ISO 8601 UTC strings, which sort as they read.
+const ROLE_VALUES = ["READ", "WRITE", "ADMIN"] as const;
+const AI_TYPE_VALUES = ["OPENAI", "GOOGLE", "ANTHROPIC", "AWS", "OTHER"] as const;
+
+export const workspaces = sqliteTable("workspaces", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  createdBy: text("created_by").notNull(),
+  createdAt: text("created_at").notNull(),
+});
+
+export const workspaceMembers = sqliteTable(
+  "workspace_members",
+  {
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    userId: text("user_id").notNull(),
+    role: text("role", { enum: ROLE_VALUES }).notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.workspaceId, t.userId] }),
+    // "my workspaces" and "my repos" start from the user.
+    index("workspace_members_user_idx").on(t.userId, t.workspaceId),
+  ],
+);
+
+export const repos = sqliteTable(
+  "repos",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    createdBy: text("created_by").notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("repos_workspace_name_idx").on(t.workspaceId, t.name)],
+);
+
+export const storageKeys = sqliteTable(
+  "storage_keys",
+  {
+    id: text("id").primaryKey(),
+    repoId: text("repo_id")
+      .notNull()
+      .references(() => repos.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    accessType: text("access_type", { enum: ROLE_VALUES }).notNull(),
+    key: text("key").notNull(),
+    /** AES-GCM sealed secret (see src/crypto/seal.ts); never returned by the API. */
+    sealedSecret: text("sealed_secret").notNull(),
+    createdBy: text("created_by").notNull(),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+    lastUsedAt: text("last_used_at"),
+    deletedAt: text("deleted_at"),
+    deletedBy: text("deleted_by"),
+  },
+  (t) => [
+    uniqueIndex("storage_keys_key_idx").on(t.key),
+    // Serves "active keys of a repo, newest first" and the active-key quota count.
+    index("storage_keys_repo_active_idx")
+      .on(t.repoId, t.createdAt, t.id)
+      .where(sql`${t.deletedAt} IS NULL`),
+  ],
+);
+
+export const aiKeys = sqliteTable(
+  "ai_keys",
+  {
+    id: text("id").primaryKey(),
+    repoId: text("repo_id")
+      .notNull()
+      .references(() => repos.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    aiType: text("ai_type", { enum: AI_TYPE_VALUES }).notNull(),
+    key: text("key").notNull(),
+    sealedSecret: text("sealed_secret").notNull(),
+    createdBy: text("created_by").notNull(),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+    deletedAt: text("deleted_at"),
+    deletedBy: text("deleted_by"),
+  },
+  (t) => [
+    uniqueIndex("ai_keys_key_idx").on(t.key),
+    index("ai_keys_repo_active_idx")
+      .on(t.repoId, t.createdAt, t.id)
+      .where(sql`${t.deletedAt} IS NULL`),
+  ],
+);
+
+export const auditEvents = sqliteTable(
+  "audit_events",
+  {
+    id: text("id").primaryKey(),
+    type: text("type").notNull(),
+    at: text("at").notNull(),
+    actorId: text("actor_id").notNull(),
+    workspaceId: text("workspace_id").notNull(),
+    repoId: text("repo_id"),
+    targetId: text("target_id"),
+    requestId: text("request_id").notNull(),
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+    /** JSON of before/after non-secret fields. */
+    changes: text("changes"),
+    /** 1 when the event reached D1 through the dead-letter queue. */
+    deadLettered: integer("dead_lettered", { mode: "boolean" }).notNull().default(false),
+    storedAt: text("stored_at").notNull(),
+  },
+  (t) => [
+    index("audit_events_repo_idx").on(t.repoId, t.at, t.id),
+    index("audit_events_workspace_idx").on(t.workspaceId, t.at, t.id),
+  ],
+);
