@@ -1,0 +1,42 @@
+import { and, eq } from "drizzle-orm";
+import type { Database } from "../db/client";
+import { repos, workspaceMembers } from "../db/schema";
+import type { Member } from "./policy";
+
+/**
+ * The caller's role in the workspace that owns `repoId`, with that workspace's id: one row, or
+ * none when the repo does not exist or the caller is not a member. A query, not a promise, so
+ * handlers can put it in the same `db.batch` as their own statements.
+ */
+export function repoMembershipQuery(db: Database, userId: string, repoId: string) {
+  return db
+    .select({ role: workspaceMembers.role, workspaceId: repos.workspaceId })
+    .from(repos)
+    .innerJoin(
+      workspaceMembers,
+      and(eq(workspaceMembers.workspaceId, repos.workspaceId), eq(workspaceMembers.userId, userId)),
+    )
+    .where(eq(repos.id, repoId))
+    .limit(1);
+}
+
+export function workspaceMembershipQuery(db: Database, userId: string, workspaceId: string) {
+  return db
+    .select({ role: workspaceMembers.role, workspaceId: workspaceMembers.workspaceId })
+    .from(workspaceMembers)
+    .where(and(eq(workspaceMembers.workspaceId, workspaceId), eq(workspaceMembers.userId, userId)))
+    .limit(1);
+}
+
+export interface ScopedMember extends Member {
+  workspaceId: string;
+}
+
+/** The membership row of a batch result, as a Member (undefined for none). */
+export function asMember(
+  userId: string,
+  rows: { role: Member["role"]; workspaceId: string }[],
+): ScopedMember | undefined {
+  const row = rows[0];
+  return row ? { userId, role: row.role, workspaceId: row.workspaceId } : undefined;
+}

@@ -1,0 +1,57 @@
+import { insufficientPermissions } from "../http/error";
+import { atLeast, type Role } from "./roles";
+
+/** The caller as a member of the workspace that owns the resource; undefined when not a member. */
+export interface Member {
+  userId: string;
+  role: Role;
+}
+
+/**
+ * Every access rule of the API, in one table. Each rule receives the caller's membership in
+ * the resource's workspace and, where the rule depends on it, the resource itself.
+ */
+const RULES = {
+  "workspace.read": (m: Member) => atLeast(m.role, "READ"),
+  "workspace.manageMembers": (m: Member) => m.role === "ADMIN",
+  "workspace.readAudit": (m: Member) => m.role === "ADMIN",
+  "repo.create": (m: Member) => atLeast(m.role, "WRITE"),
+  "repo.read": (m: Member) => atLeast(m.role, "READ"),
+  "repo.readAudit": (m: Member) => m.role === "ADMIN",
+  "apikey.list": (m: Member) => atLeast(m.role, "READ"),
+  // Nobody makes a key stronger than themselves.
+  "apikey.create": (m: Member, key: { accessType: Role }) =>
+    atLeast(m.role, "WRITE") && atLeast(m.role, key.accessType),
+  // Nor raises one above themselves, nor changes one already stronger than they are.
+  "apikey.update": (m: Member, key: { from: Role; to: Role }) =>
+    atLeast(m.role, "WRITE") && atLeast(m.role, key.from) && atLeast(m.role, key.to),
+  "apikey.delete": (m: Member, key: { createdBy: string }) =>
+    m.role === "ADMIN" || key.createdBy === m.userId,
+  "aiApikey.list": (m: Member) => atLeast(m.role, "READ"),
+  "aiApikey.create": (m: Member) => atLeast(m.role, "WRITE"),
+  "aiApikey.update": (m: Member) => atLeast(m.role, "WRITE"),
+  "aiApikey.delete": (m: Member) => atLeast(m.role, "WRITE"),
+} satisfies Record<string, (member: Member, resource: never) => boolean>;
+
+export type Action = keyof typeof RULES;
+type ResourceOf<A extends Action> = Parameters<(typeof RULES)[A]>[1];
+
+/** May this member do this (to this resource)? Non-members may do nothing. */
+export function may<A extends Action>(
+  member: Member | undefined,
+  action: A,
+  ...resource: ResourceOf<A> extends undefined ? [] : [ResourceOf<A>]
+): member is Member {
+  if (!member) return false;
+  const rule = RULES[action] as (member: Member, resource: unknown) => boolean;
+  return rule(member, resource[0]);
+}
+
+/** Throws 403 "Insufficient permissions" unless `may` allows it. */
+export function authorize<A extends Action>(
+  member: Member | undefined,
+  action: A,
+  ...resource: ResourceOf<A> extends undefined ? [] : [ResourceOf<A>]
+): asserts member is Member {
+  if (!may(member, action, ...resource)) throw insufficientPermissions();
+}

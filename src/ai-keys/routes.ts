@@ -1,0 +1,210 @@
+import { desc } from "drizzle-orm";
+import { asMember, repoMembershipQuery } from "../access/membership";
+import { authorize } from "../access/policy";
+import { publishAudit } from "../audit/publish";
+import { newAiCredentials } from "../crypto/credentials";
+import { keyringFrom } from "../crypto/seal";
+import { database, now } from "../db/client";
+import {
+  activeKey,
+  activeKeysOf,
+  insertWithinQuota,
+  quotaSetting,
+  softDeleteKey,
+} from "../db/key-rows";
+import { aiKeys } from "../db/schema";
+import { ApiError, insufficientPermissions } from "../http/error";
+import { defineRoute, jsonBody, jsonResponse } from "../http/route";
+import { newRouter } from "../http/router";
+import { MessageResponseSchema } from "../http/schemas";
+import { RepoKeyParamsSchema, RepoParamsSchema } from "../keys/schemas";
+import {
+  AiKeyListSchema,
+  CreateAiKeyBodySchema,
+  CreatedAiKeySchema,
+  UpdateAiKeyBodySchema,
+} from "./schemas";
+
+const tags = ["AI API keys"];
+const keyNotFound = () => new ApiError("NOT_FOUND", "AI API key not found in this repository");
+
+export const listAiKeys = defineRoute({
+  method: "get",
+  path: "/repo/{repoId}/ai/apikey",
+  operationId: "getRepoAiApiKeys",
+  summary: "List a repository's active AI keys, newest first",
+  tags,
+  request: { params: RepoParamsSchema },
+  responses: { 200: jsonResponse(AiKeyListSchema, "Active AI keys; never their secrets") },
+});
+
+export const createAiKey = defineRoute({
+  method: "post",
+  path: "/repo/{repoId}/ai/apikey",
+  operationId: "createRepoAiApiKey",
+  summary: "Create an AI key; its secret is returned once",
+  tags,
+  request: { params: RepoParamsSchema, body: jsonBody(CreateAiKeyBodySchema) },
+  responses: {
+    201: jsonResponse(CreatedAiKeySchema, "The new AI key and its secret (shown once)"),
+  },
+  errors: [409],
+});
+
+export const updateAiKey = defineRoute({
+  method: "put",
+  path: "/repo/{repoId}/ai/apikey/{apikeyId}",
+  operationId: "updateRepoAiApiKey",
+  summary: "Rename an AI key (nothing else can change)",
+  tags,
+  request: { params: RepoKeyParamsSchema, body: jsonBody(UpdateAiKeyBodySchema) },
+  responses: { 200: jsonResponse(MessageResponseSchema, "Renamed") },
+  errors: [404],
+});
+
+export const deleteAiKey = defineRoute({
+  method: "delete",
+  path: "/repo/{repoId}/ai/apikey/{apikeyId}",
+  operationId: "deleteRepoAiApiKey",
+  summary: "Delete an AI key (soft delete; the row stays for audit)",
+  tags,
+  request: { params: RepoKeyParamsSchema },
+  responses: { 200: jsonResponse(MessageResponseSchema, "Deleted") },
+  errors: [404],
+});
+
+/** The membership and the active key in one round trip; 403 before 404, so nothing leaks to outsiders. */
+async function memberAndKey(
+  db: ReturnType<typeof database>,
+  userId: string,
+  repoId: string,
+  apikeyId: string,
+) {
+  const [membership, rows] = await db.batch([
+    repoMembershipQuery(db, userId, repoId),
+    db
+      .select({ name: aiKeys.name })
+      .from(aiKeys)
+      .where(activeKey(aiKeys, apikeyId, repoId)),
+  ]);
+  const member = asMember(userId, membership);
+  if (!member) throw insufficientPermissions();
+  const key = rows[0];
+  return { member, key };
+}
+
+export const aiKeyRoutes = newRouter()
+  .openapi(listAiKeys, async (c) => {
+    const { repoId } = c.req.valid("param");
+    const userId = c.var.userId;
+    const db = database(c.env.DB);
+    const [membership, apiKeys] = await db.batch([
+      repoMembershipQuery(db, userId, repoId),
+      db
+        .select({
+          id: aiKeys.id,
+          name: aiKeys.name,
+          repoId: aiKeys.repoId,
+          key: aiKeys.key,
+          aiType: aiKeys.aiType,
+          createdAt: aiKeys.createdAt,
+          deletedAt: aiKeys.deletedAt,
+        })
+        .from(aiKeys)
+        .where(activeKeysOf(aiKeys, repoId))
+        .orderBy(desc(aiKeys.createdAt), desc(aiKeys.id)),
+    ]);
+    authorize(asMember(userId, membership), "aiApikey.list");
+    return c.json({ success: true as const, apiKeys }, 200);
+  })
+  .openapi(createAiKey, async (c) => {
+    const { repoId } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const userId = c.var.userId;
+    const db = database(c.env.DB);
+    const member = asMember(userId, await repoMembershipQuery(db, userId, repoId));
+    authorize(member, "aiApikey.create");
+
+    const id = crypto.randomUUID();
+    const { key, secret } = newAiCredentials();
+    const sealedSecret = await keyringFrom(c.env.ENCRYPTION_KEYS).seal(secret, {
+      kind: "ai",
+      repoId,
+      keyId: id,
+    });
+    const at = now();
+    const quota = quotaSetting(c.env.AI_KEY_QUOTA);
+    const inserted = await insertWithinQuota(
+      db,
+      aiKeys,
+      {
+        id,
+        repoId,
+        name: body.name,
+        aiType: body.aiType,
+        key,
+        sealedSecret,
+        createdBy: userId,
+        createdAt: at,
+        updatedAt: at,
+      },
+      quota,
+    );
+    if (inserted.meta.changes === 0) {
+      throw new ApiError(
+        "QUOTA_EXCEEDED",
+        `This repository already has ${quota} active AI keys; delete one before creating another`,
+      );
+    }
+    publishAudit(c, {
+      type: "ai_apikey.created",
+      workspaceId: member.workspaceId,
+      repoId,
+      targetId: id,
+      changes: { name: { after: body.name }, aiType: { after: body.aiType }, key: { after: key } },
+    });
+    c.header("Cache-Control", "no-store");
+    return c.json({ success: true as const, id, key, secret }, 201);
+  })
+  .openapi(updateAiKey, async (c) => {
+    const { repoId, apikeyId } = c.req.valid("param");
+    const { name } = c.req.valid("json");
+    const userId = c.var.userId;
+    const db = database(c.env.DB);
+    const { member, key } = await memberAndKey(db, userId, repoId, apikeyId);
+    if (!key) throw keyNotFound();
+    authorize(member, "aiApikey.update");
+
+    const updated = await db
+      .update(aiKeys)
+      .set({ name, updatedAt: now() })
+      .where(activeKey(aiKeys, apikeyId, repoId));
+    if (updated.meta.changes === 0) throw keyNotFound();
+    publishAudit(c, {
+      type: "ai_apikey.updated",
+      workspaceId: member.workspaceId,
+      repoId,
+      targetId: apikeyId,
+      changes: key.name === name ? {} : { name: { before: key.name, after: name } },
+    });
+    return c.json({ success: true as const, message: "AI API key updated" }, 200);
+  })
+  .openapi(deleteAiKey, async (c) => {
+    const { repoId, apikeyId } = c.req.valid("param");
+    const userId = c.var.userId;
+    const db = database(c.env.DB);
+    const { member, key } = await memberAndKey(db, userId, repoId, apikeyId);
+    if (!key) throw keyNotFound();
+    authorize(member, "aiApikey.delete");
+
+    const deleted = await softDeleteKey(db, aiKeys, apikeyId, repoId, userId, now());
+    if (deleted.meta.changes === 0) throw keyNotFound();
+    publishAudit(c, {
+      type: "ai_apikey.deleted",
+      workspaceId: member.workspaceId,
+      repoId,
+      targetId: apikeyId,
+      changes: { name: { before: key.name } },
+    });
+    return c.json({ success: true as const, message: "AI API key deleted" }, 200);
+  });

@@ -1,0 +1,51 @@
+import { bodyLimit } from "hono/body-limit";
+import { requestId } from "hono/request-id";
+import { aiKeyRoutes } from "./ai-keys/routes";
+import { auditRoutes } from "./audit/routes";
+import { authenticate } from "./auth/middleware";
+import { mountDocs } from "./http/docs";
+import { ApiError } from "./http/error";
+import { MAX_BODY_BYTES, privateResponses, requireJsonBody } from "./http/middleware";
+import { notFound, onError } from "./http/on-error";
+import { newRouter } from "./http/router";
+import { storageKeyRoutes } from "./keys/routes";
+import { repoRoutes } from "./repos/routes";
+import { workspaceRoutes } from "./workspaces/routes";
+
+export function createApp() {
+  const app = newRouter();
+
+  app.use(requestId({ headerName: "X-Request-Id" }));
+  app.use(privateResponses);
+  // Oversized bodies are refused from Content-Length or while streaming, before any parsing.
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError(
+          "PAYLOAD_TOO_LARGE",
+          `Request body must be at most ${MAX_BODY_BYTES / 1024} KiB`,
+        );
+      },
+    }),
+  );
+  app.use(requireJsonBody);
+
+  // Public: health, the OpenAPI document and the docs page.
+  app.get("/health", (c) => c.json({ status: "ok" }));
+  mountDocs(app);
+
+  // Everything else needs a verified bearer token. Unknown paths stay 404 without one.
+  for (const path of ["/workspace", "/workspace/*", "/repo", "/repo/*"])
+    app.use(path, authenticate);
+
+  app.route("/", workspaceRoutes);
+  app.route("/", repoRoutes);
+  app.route("/", storageKeyRoutes);
+  app.route("/", aiKeyRoutes);
+  app.route("/", auditRoutes);
+
+  app.notFound(notFound);
+  app.onError(onError);
+  return app;
+}

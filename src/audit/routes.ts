@@ -1,0 +1,151 @@
+import { z } from "@hono/zod-openapi";
+import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
+import { asMember, repoMembershipQuery, workspaceMembershipQuery } from "../access/membership";
+import { authorize } from "../access/policy";
+import { base64ToBytes, bytesToBase64Url } from "../crypto/base64";
+import { type Database, database } from "../db/client";
+import { auditEvents } from "../db/schema";
+import { ApiError } from "../http/error";
+import { defineRoute, jsonResponse } from "../http/route";
+import { newRouter } from "../http/router";
+import { RepoParamsSchema } from "../keys/schemas";
+import { WorkspaceParamsSchema } from "../workspaces/schemas";
+import { AuditChangesSchema, AuditEventSchema } from "./event";
+
+const tags = ["Audit"];
+
+export const AuditQuerySchema = z.object({
+  limit: z.coerce
+    .number()
+    .int("must be a whole number")
+    .min(1, "must be at least 1")
+    .max(100, "must be at most 100")
+    .default(50)
+    .openapi({ param: { name: "limit", in: "query" }, example: 50 }),
+  cursor: z
+    .string()
+    .max(512)
+    .optional()
+    .openapi({
+      param: { name: "cursor", in: "query" },
+      description: "nextCursor of the previous page",
+    }),
+});
+
+export const AuditPageSchema = z
+  .object({
+    success: z.literal(true),
+    events: z.array(AuditEventSchema.extend({ deadLettered: z.boolean() })),
+    nextCursor: z.string().nullable().openapi({ description: "null on the last page" }),
+  })
+  .openapi("AuditPage");
+
+export const listRepoAudit = defineRoute({
+  method: "get",
+  path: "/repo/{repoId}/audit",
+  operationId: "listRepoAudit",
+  summary: "A repository's audit events, newest first (workspace ADMIN)",
+  tags,
+  request: { params: RepoParamsSchema, query: AuditQuerySchema },
+  responses: { 200: jsonResponse(AuditPageSchema, "One page of events") },
+});
+
+export const listWorkspaceAudit = defineRoute({
+  method: "get",
+  path: "/workspace/{workspaceId}/audit",
+  operationId: "listWorkspaceAudit",
+  summary: "A workspace's audit events, newest first (ADMIN)",
+  tags,
+  request: { params: WorkspaceParamsSchema, query: AuditQuerySchema },
+  responses: { 200: jsonResponse(AuditPageSchema, "One page of events") },
+});
+
+const CursorSchema = z.tuple([z.iso.datetime(), z.uuid()]);
+
+/** Opaque to clients: the (at, id) of the last event served, base64url JSON. */
+function decodeCursor(cursor: string): [string, string] {
+  try {
+    return CursorSchema.parse(JSON.parse(new TextDecoder().decode(base64ToBytes(cursor))));
+  } catch {
+    throw new ApiError(
+      "VALIDATION_FAILED",
+      "Invalid request query. cursor: not a cursor this API issued",
+    );
+  }
+}
+
+function encodeCursor(at: string, id: string): string {
+  return bytesToBase64Url(new TextEncoder().encode(JSON.stringify([at, id])));
+}
+
+/** Keyset pagination on (at, id) descending: no repeats and no gaps across pages. */
+function pageQuery(db: Database, scope: SQL, limit: number, cursor: string | undefined) {
+  const after = cursor ? decodeCursor(cursor) : undefined;
+  return db
+    .select()
+    .from(auditEvents)
+    .where(
+      and(
+        scope,
+        after
+          ? or(
+              lt(auditEvents.at, after[0]),
+              and(eq(auditEvents.at, after[0]), lt(auditEvents.id, after[1])),
+            )
+          : undefined,
+      ),
+    )
+    .orderBy(desc(auditEvents.at), desc(auditEvents.id))
+    .limit(limit + 1);
+}
+
+type AuditRow = typeof auditEvents.$inferSelect;
+
+function toPage(rows: AuditRow[], limit: number) {
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return {
+    success: true as const,
+    events: page.map((row) => ({
+      id: row.id,
+      type: row.type as z.infer<typeof AuditEventSchema>["type"],
+      at: row.at,
+      actorId: row.actorId,
+      workspaceId: row.workspaceId,
+      ...(row.repoId ? { repoId: row.repoId } : {}),
+      ...(row.targetId ? { targetId: row.targetId } : {}),
+      requestId: row.requestId,
+      ip: row.ip,
+      userAgent: row.userAgent,
+      ...(row.changes ? { changes: AuditChangesSchema.parse(JSON.parse(row.changes)) } : {}),
+      deadLettered: row.deadLettered,
+    })),
+    nextCursor: rows.length > limit && last ? encodeCursor(last.at, last.id) : null,
+  };
+}
+
+export const auditRoutes = newRouter()
+  .openapi(listRepoAudit, async (c) => {
+    const { repoId } = c.req.valid("param");
+    const { limit, cursor } = c.req.valid("query");
+    const userId = c.var.userId;
+    const db = database(c.env.DB);
+    const [membership, rows] = await db.batch([
+      repoMembershipQuery(db, userId, repoId),
+      pageQuery(db, eq(auditEvents.repoId, repoId), limit, cursor),
+    ]);
+    authorize(asMember(userId, membership), "repo.readAudit");
+    return c.json(toPage(rows, limit), 200);
+  })
+  .openapi(listWorkspaceAudit, async (c) => {
+    const { workspaceId } = c.req.valid("param");
+    const { limit, cursor } = c.req.valid("query");
+    const userId = c.var.userId;
+    const db = database(c.env.DB);
+    const [membership, rows] = await db.batch([
+      workspaceMembershipQuery(db, userId, workspaceId),
+      pageQuery(db, eq(auditEvents.workspaceId, workspaceId), limit, cursor),
+    ]);
+    authorize(asMember(userId, membership), "workspace.readAudit");
+    return c.json(toPage(rows, limit), 200);
+  });

@@ -1,0 +1,244 @@
+import {
+  createRemoteJWKSet,
+  errors,
+  importJWK,
+  importSPKI,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  jwtVerify,
+} from "jose";
+import { base64ToBytes } from "../crypto/base64";
+import type { Bindings } from "../env";
+import { ApiError } from "../http/error";
+import { UserIdSchema } from "../http/schemas";
+
+/** Seconds of clock skew allowed on exp/nbf/iat. */
+export const CLOCK_TOLERANCE_SECONDS = 30;
+
+const HMAC_ALGORITHMS = ["HS256", "HS384", "HS512"];
+const ASYMMETRIC_ALGORITHMS = [
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA",
+  "Ed25519",
+];
+const MIN_SECRET_LENGTH = 32;
+
+type Key = Uint8Array | CryptoKey | JWTVerifyGetKey;
+
+export interface Verifier {
+  /** Resolves to the token's subject (the user id) or throws a 401 ApiError. */
+  verify(token: string): Promise<string>;
+}
+
+class Misconfigured extends Error {}
+
+function misconfigured(reason: string): never {
+  throw new Misconfigured(reason);
+}
+
+function allowlist(env: Bindings, permitted: string[], fallback: string[]): string[] {
+  const configured = env.JWT_ALGORITHMS?.split(",")
+    .map((alg) => alg.trim())
+    .filter(Boolean);
+  if (!configured?.length) return fallback;
+  for (const alg of configured) {
+    if (!permitted.includes(alg)) {
+      misconfigured(`JWT_ALGORITHMS names ${alg}, which does not fit the configured key type`);
+    }
+  }
+  return configured;
+}
+
+// DER-encoded OIDs of the SPKI algorithm identifiers we recognise.
+const SPKI_ALGORITHMS: [number[], string][] = [
+  [[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07], "ES256"], // P-256
+  [[0x2b, 0x81, 0x04, 0x00, 0x22], "ES384"], // P-384
+  [[0x2b, 0x81, 0x04, 0x00, 0x23], "ES512"], // P-521
+  [[0x2b, 0x65, 0x70], "EdDSA"], // Ed25519
+  [[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01], "RS256"], // rsaEncryption
+];
+
+function algorithmOfPem(pem: string): string {
+  let der: Uint8Array;
+  try {
+    der = base64ToBytes(pem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, ""));
+  } catch {
+    return misconfigured("JWT_PUBLIC_KEY is not a valid PEM");
+  }
+  const hex = Array.from(der, (b) => b.toString(16).padStart(2, "0")).join("");
+  for (const [oid, alg] of SPKI_ALGORITHMS) {
+    if (hex.includes(oid.map((b) => b.toString(16).padStart(2, "0")).join(""))) return alg;
+  }
+  return misconfigured("JWT_PUBLIC_KEY is a PEM key of a type this service does not recognise");
+}
+
+function algorithmOfJwk(jwk: Record<string, unknown>): string {
+  if (typeof jwk.alg === "string") return jwk.alg;
+  if (jwk.kty === "RSA") return "RS256";
+  if (jwk.kty === "EC") {
+    const byCurve: Record<string, string> = {
+      "P-256": "ES256",
+      "P-384": "ES384",
+      "P-521": "ES512",
+    };
+    const alg = byCurve[String(jwk.crv)];
+    if (alg) return alg;
+  }
+  if (jwk.kty === "OKP" && jwk.crv === "Ed25519") return "EdDSA";
+  return misconfigured("JWT_PUBLIC_KEY is a JWK of a type this service does not recognise");
+}
+
+/** Parses a JWK-form JWT_PUBLIC_KEY; undefined for a PEM. */
+function parsePublicJwk(material: string): Record<string, unknown> | undefined {
+  if (!material.trim().startsWith("{")) {
+    if (!material.includes("-----BEGIN PUBLIC KEY-----")) {
+      misconfigured("JWT_PUBLIC_KEY must be a JWK or an SPKI PEM (-----BEGIN PUBLIC KEY-----)");
+    }
+    return undefined;
+  }
+  let jwk: unknown;
+  try {
+    jwk = JSON.parse(material);
+  } catch {
+    misconfigured("JWT_PUBLIC_KEY looks like a JWK but is not valid JSON");
+  }
+  if (typeof jwk !== "object" || jwk === null) misconfigured("JWT_PUBLIC_KEY is not a JWK");
+  if ("d" in jwk || ("kty" in jwk && jwk.kty === "oct")) {
+    misconfigured("JWT_PUBLIC_KEY must be a public key, not a private or symmetric one");
+  }
+  return jwk as Record<string, unknown>;
+}
+
+/** A key getter that imports the public key once per algorithm the allowlist admits. */
+function publicKey(material: string, jwk: Record<string, unknown> | undefined): JWTVerifyGetKey {
+  const imports = new Map<string, Promise<CryptoKey | Uint8Array>>();
+  return async ({ alg }) => {
+    let key = imports.get(alg);
+    if (!key) {
+      key = jwk ? importJWK({ ...jwk, alg }, alg) : importSPKI(material, alg);
+      imports.set(alg, key);
+    }
+    return key;
+  };
+}
+
+function buildVerifier(env: Bindings): Verifier {
+  let key: Key;
+  let algorithms: string[];
+  if (env.JWT_JWKS_URL) {
+    let url: URL;
+    try {
+      url = new URL(env.JWT_JWKS_URL);
+    } catch {
+      misconfigured("JWT_JWKS_URL is not a URL");
+    }
+    key = createRemoteJWKSet(url);
+    algorithms = allowlist(env, ASYMMETRIC_ALGORITHMS, ASYMMETRIC_ALGORITHMS);
+  } else if (env.JWT_PUBLIC_KEY) {
+    const material = env.JWT_PUBLIC_KEY;
+    const jwk = parsePublicJwk(material);
+    algorithms = allowlist(env, ASYMMETRIC_ALGORITHMS, [
+      jwk ? algorithmOfJwk(jwk) : algorithmOfPem(material),
+    ]);
+    key = publicKey(material, jwk);
+  } else if (env.JWT_SECRET) {
+    if (env.JWT_SECRET.length < MIN_SECRET_LENGTH) {
+      misconfigured(`JWT_SECRET must be at least ${MIN_SECRET_LENGTH} characters`);
+    }
+    key = new TextEncoder().encode(env.JWT_SECRET);
+    algorithms = allowlist(env, HMAC_ALGORITHMS, ["HS256"]);
+  } else {
+    return misconfigured(
+      "no JWT verification key is configured (JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL)",
+    );
+  }
+
+  const options = {
+    algorithms,
+    issuer: env.JWT_ISSUER || undefined,
+    audience: env.JWT_AUDIENCE || undefined,
+    clockTolerance: CLOCK_TOLERANCE_SECONDS,
+    requiredClaims: ["exp", "sub"],
+  };
+
+  return {
+    async verify(token) {
+      let payload: JWTPayload;
+      try {
+        // jose's overloads split on the key's type; the options are the same for both.
+        payload = (await jwtVerify(token, key as Uint8Array, options)).payload;
+      } catch (error) {
+        throw invalidToken(describe(error));
+      }
+      const subject = UserIdSchema.safeParse(payload.sub);
+      if (!subject.success)
+        throw invalidToken("The access token's sub claim is not a valid user id");
+      return subject.data;
+    },
+  };
+}
+
+function describe(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return "The access token has expired";
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === "nbf") return "The access token is not valid yet (nbf)";
+    return `The access token's ${error.claim} claim is missing or not accepted`;
+  }
+  if (error instanceof errors.JOSEAlgNotAllowed)
+    return "The access token's algorithm is not accepted";
+  if (error instanceof errors.JWSSignatureVerificationFailed) {
+    return "The access token's signature does not verify";
+  }
+  if (error instanceof errors.JWKSNoMatchingKey)
+    return "No key of the identity provider matches the access token";
+  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) {
+    return "The identity provider's keys could not be fetched";
+  }
+  return "The access token is malformed";
+}
+
+export function invalidToken(message: string): ApiError {
+  return new ApiError("UNAUTHORIZED", message);
+}
+
+let cached: { fingerprint: string; verifier: Verifier | Misconfigured } | undefined;
+
+/**
+ * The verifier for this isolate's configuration, built once (keys imported and the remote key
+ * set created once) and rebuilt only if the configuration changes. Fails closed with 503.
+ */
+export function verifierFor(env: Bindings): Verifier {
+  const fingerprint = [
+    env.JWT_JWKS_URL,
+    env.JWT_PUBLIC_KEY,
+    env.JWT_SECRET,
+    env.JWT_ALGORITHMS,
+    env.JWT_ISSUER,
+    env.JWT_AUDIENCE,
+  ].join("\u0000");
+  if (cached?.fingerprint !== fingerprint) {
+    let verifier: Verifier | Misconfigured;
+    try {
+      verifier = buildVerifier(env);
+    } catch (error) {
+      if (!(error instanceof Misconfigured)) throw error;
+      verifier = error;
+    }
+    cached = { fingerprint, verifier };
+  }
+  if (cached.verifier instanceof Misconfigured) {
+    throw new ApiError(
+      "SERVICE_UNAVAILABLE",
+      `Authentication is not configured on this server: ${cached.verifier.message}`,
+    );
+  }
+  return cached.verifier;
+}

@@ -1,0 +1,124 @@
+import { base64ToBytes, bytesToBase64Url } from "./base64";
+
+/** Which table a sealed secret belongs to; part of the AAD so ciphertexts cannot swap kinds. */
+export type SecretKind = "storage" | "ai";
+
+/** The row a ciphertext is bound to. */
+export interface SealBinding {
+  kind: SecretKind;
+  repoId: string;
+  keyId: string;
+}
+
+export class KeyringError extends Error {
+  override name = "KeyringError";
+}
+
+const FORMAT = "aesgcm";
+const VERSION_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function additionalData({ kind, repoId, keyId }: SealBinding): Uint8Array {
+  return encoder.encode(`flashgate/${kind}/${repoId}/${keyId}`);
+}
+
+/**
+ * Versioned AES-256-GCM keys. The first entry seals; every entry opens, so a new key can be
+ * put first without breaking rows sealed under older ones.
+ */
+export class Keyring {
+  private readonly cryptoKeys = new Map<string, Promise<CryptoKey>>();
+
+  private constructor(private readonly keys: ReadonlyMap<string, Uint8Array<ArrayBuffer>>) {}
+
+  /** Parses "v2:<base64>,v1:<base64>"; throws KeyringError rather than accept a weak keyring. */
+  static parse(text: string | undefined): Keyring {
+    if (!text?.trim()) throw new KeyringError("ENCRYPTION_KEYS is not set");
+    const keys = new Map<string, Uint8Array<ArrayBuffer>>();
+    for (const entry of text.split(",")) {
+      const separator = entry.indexOf(":");
+      const version = entry.slice(0, separator).trim();
+      if (separator < 0 || !VERSION_PATTERN.test(version)) {
+        throw new KeyringError(
+          "ENCRYPTION_KEYS entries must look like <version>:<base64 key>, version from [A-Za-z0-9_-]",
+        );
+      }
+      if (keys.has(version)) throw new KeyringError(`ENCRYPTION_KEYS repeats version "${version}"`);
+      let raw: Uint8Array<ArrayBuffer>;
+      try {
+        raw = base64ToBytes(entry.slice(separator + 1).trim());
+      } catch {
+        throw new KeyringError(`ENCRYPTION_KEYS key "${version}" is not valid base64`);
+      }
+      if (raw.length !== 32) {
+        throw new KeyringError(
+          `ENCRYPTION_KEYS key "${version}" must be 32 bytes (AES-256), got ${raw.length}`,
+        );
+      }
+      // A random 32-byte key has ~28 distinct bytes; few distinct bytes means a placeholder.
+      if (new Set(raw).size < 16) {
+        throw new KeyringError(`ENCRYPTION_KEYS key "${version}" is not random enough`);
+      }
+      keys.set(version, raw);
+    }
+    return new Keyring(keys);
+  }
+
+  get sealingVersion(): string {
+    return this.keys.keys().next().value as string;
+  }
+
+  private cryptoKey(version: string): Promise<CryptoKey> | undefined {
+    let key = this.cryptoKeys.get(version);
+    if (!key) {
+      const raw = this.keys.get(version);
+      if (!raw) return undefined;
+      key = crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["encrypt", "decrypt"]);
+      this.cryptoKeys.set(version, key);
+    }
+    return key;
+  }
+
+  /** Seals with the first key and a fresh 96-bit IV: "aesgcm.<version>.<iv>.<ciphertext>". */
+  async seal(plaintext: string, binding: SealBinding): Promise<string> {
+    const version = this.sealingVersion;
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    const key = (await this.cryptoKey(version)) as CryptoKey;
+    const ciphertext = await crypto.subtle.encrypt(
+      { name: "AES-GCM", iv, additionalData: additionalData(binding) },
+      key,
+      encoder.encode(plaintext),
+    );
+    return [
+      FORMAT,
+      version,
+      bytesToBase64Url(iv),
+      bytesToBase64Url(new Uint8Array(ciphertext)),
+    ].join(".");
+  }
+
+  /** Opens a sealed secret; throws if it was tampered with, moved to another row, or its key is gone. */
+  async open(sealed: string, binding: SealBinding): Promise<string> {
+    const [format, version, iv, ciphertext, extra] = sealed.split(".");
+    if (format !== FORMAT || !version || !iv || !ciphertext || extra !== undefined) {
+      throw new KeyringError("sealed secret is malformed");
+    }
+    const key = this.cryptoKey(version);
+    if (!key) throw new KeyringError(`no key "${version}" in ENCRYPTION_KEYS`);
+    const plaintext = await crypto.subtle.decrypt(
+      { name: "AES-GCM", iv: base64ToBytes(iv), additionalData: additionalData(binding) },
+      await key,
+      base64ToBytes(ciphertext),
+    );
+    return decoder.decode(plaintext);
+  }
+}
+
+let cached: { text: string | undefined; keyring: Keyring } | undefined;
+
+/** The keyring for this isolate: parsed once, its CryptoKeys imported once, re-read if the setting changes. */
+export function keyringFrom(text: string | undefined): Keyring {
+  if (!cached || cached.text !== text) cached = { text, keyring: Keyring.parse(text) };
+  return cached.keyring;
+}

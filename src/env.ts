@@ -1,0 +1,33 @@
+import type { AuditEvent } from "./audit/event";
+
+/** Everything the Worker is bound to; wrangler.toml and README's configuration table list the same names. */
+export interface Bindings {
+  DB: D1Database;
+  AUDIT: Queue<AuditEvent>;
+  /** HS256 secret (>= 32 characters). */
+  JWT_SECRET?: string;
+  /** A public key as a JWK (JSON) or an SPKI PEM. */
+  JWT_PUBLIC_KEY?: string;
+  /** An identity provider's JSON Web Key Set URL. */
+  JWT_JWKS_URL?: string;
+  /** Comma-separated algorithm allowlist; defaults follow the key type. */
+  JWT_ALGORITHMS?: string;
+  JWT_ISSUER?: string;
+  JWT_AUDIENCE?: string;
+  /** Versioned AES-256 keys: "v2:<base64>,v1:<base64>"; the first seals, all open. */
+  ENCRYPTION_KEYS?: string;
+  STORAGE_KEY_QUOTA?: string;
+  AI_KEY_QUOTA?: string;
+  AUDIT_DEAD_LETTER_QUEUE?: string;
+}
+
+export interface Variables {
+  requestId: string;
+  /** The verified JWT `sub`. */
+  userId: string;
+}
+
+export interface AppEnv {
+  Bindings: Bindings;
+  Variables: Variables;
+}

@@ -1,0 +1,227 @@
+import { desc } from "drizzle-orm";
+import { asMember, repoMembershipQuery } from "../access/membership";
+import { authorize } from "../access/policy";
+import type { AuditChanges } from "../audit/event";
+import { publishAudit } from "../audit/publish";
+import { newStorageCredentials } from "../crypto/credentials";
+import { keyringFrom } from "../crypto/seal";
+import { database, now } from "../db/client";
+import {
+  activeKey,
+  activeKeysOf,
+  insertWithinQuota,
+  quotaSetting,
+  softDeleteKey,
+} from "../db/key-rows";
+import { storageKeys } from "../db/schema";
+import { ApiError, insufficientPermissions } from "../http/error";
+import { defineRoute, jsonBody, jsonResponse } from "../http/route";
+import { newRouter } from "../http/router";
+import { MessageResponseSchema } from "../http/schemas";
+import {
+  CreatedKeySchema,
+  CreateStorageKeyBodySchema,
+  RepoKeyParamsSchema,
+  RepoParamsSchema,
+  StorageKeyListSchema,
+  UpdateStorageKeyBodySchema,
+} from "./schemas";
+
+const tags = ["Storage API keys"];
+const keyNotFound = () => new ApiError("NOT_FOUND", "API key not found in this repository");
+
+export const listStorageKeys = defineRoute({
+  method: "get",
+  path: "/repo/{repoId}/apikey",
+  operationId: "listRepoKeys",
+  summary: "List a repository's active storage keys, newest first",
+  tags,
+  request: { params: RepoParamsSchema },
+  responses: { 200: jsonResponse(StorageKeyListSchema, "Active keys; never their secrets") },
+});
+
+export const createStorageKey = defineRoute({
+  method: "post",
+  path: "/repo/{repoId}/apikey",
+  operationId: "createRepoKey",
+  summary: "Create a storage key; its secret is returned once",
+  tags,
+  request: { params: RepoParamsSchema, body: jsonBody(CreateStorageKeyBodySchema) },
+  responses: { 200: jsonResponse(CreatedKeySchema, "The new key and its secret (shown once)") },
+  errors: [409],
+});
+
+export const updateStorageKey = defineRoute({
+  method: "put",
+  path: "/repo/{repoId}/apikey/{apikeyId}",
+  operationId: "updateRepoKey",
+  summary: "Rename a storage key or change its access level",
+  tags,
+  request: { params: RepoKeyParamsSchema, body: jsonBody(UpdateStorageKeyBodySchema) },
+  responses: { 200: jsonResponse(MessageResponseSchema, "Updated") },
+  errors: [404],
+});
+
+export const deleteStorageKey = defineRoute({
+  method: "delete",
+  path: "/repo/{repoId}/apikey/{apikeyId}",
+  operationId: "deleteRepoKey",
+  summary: "Revoke a storage key (kept, soft-deleted, for audit)",
+  tags,
+  request: { params: RepoKeyParamsSchema },
+  responses: { 200: jsonResponse(MessageResponseSchema, "Revoked") },
+  errors: [404],
+});
+
+const keyColumns = {
+  id: storageKeys.id,
+  name: storageKeys.name,
+  accessType: storageKeys.accessType,
+  key: storageKeys.key,
+  createdAt: storageKeys.createdAt,
+  createdBy: storageKeys.createdBy,
+  lastUsedAt: storageKeys.lastUsedAt,
+};
+
+export const storageKeyRoutes = newRouter()
+  .openapi(listStorageKeys, async (c) => {
+    const { repoId } = c.req.valid("param");
+    const userId = c.var.userId;
+    const db = database(c.env.DB);
+    // Access check and listing in one round trip; the rows are dropped if access is refused.
+    const [membership, keys] = await db.batch([
+      repoMembershipQuery(db, userId, repoId),
+      db
+        .select(keyColumns)
+        .from(storageKeys)
+        .where(activeKeysOf(storageKeys, repoId))
+        .orderBy(desc(storageKeys.createdAt), desc(storageKeys.id)),
+    ]);
+    authorize(asMember(userId, membership), "apikey.list");
+    return c.json({ success: true as const, keys }, 200);
+  })
+  .openapi(createStorageKey, async (c) => {
+    const { repoId } = c.req.valid("param");
+    const body = c.req.valid("json");
+    if (body.repoId !== undefined && body.repoId !== repoId) {
+      throw new ApiError(
+        "BAD_REQUEST",
+        "repoId in the body does not match the repository in the path",
+      );
+    }
+    const userId = c.var.userId;
+    const db = database(c.env.DB);
+    const member = asMember(userId, await repoMembershipQuery(db, userId, repoId));
+    authorize(member, "apikey.create", { accessType: body.accessType });
+
+    const id = crypto.randomUUID();
+    const { key, secret } = newStorageCredentials();
+    const sealedSecret = await keyringFrom(c.env.ENCRYPTION_KEYS).seal(secret, {
+      kind: "storage",
+      repoId,
+      keyId: id,
+    });
+    const at = now();
+    const quota = quotaSetting(c.env.STORAGE_KEY_QUOTA);
+    const inserted = await insertWithinQuota(
+      db,
+      storageKeys,
+      {
+        id,
+        repoId,
+        name: body.name,
+        accessType: body.accessType,
+        key,
+        sealedSecret,
+        createdBy: userId,
+        createdAt: at,
+        updatedAt: at,
+      },
+      quota,
+    );
+    if (inserted.meta.changes === 0) {
+      throw new ApiError(
+        "QUOTA_EXCEEDED",
+        `This repository already has ${quota} active storage keys; delete one before creating another`,
+      );
+    }
+    publishAudit(c, {
+      type: "apikey.created",
+      workspaceId: member.workspaceId,
+      repoId,
+      targetId: id,
+      changes: {
+        name: { after: body.name },
+        accessType: { after: body.accessType },
+        key: { after: key },
+      },
+    });
+    c.header("Cache-Control", "no-store");
+    return c.json({ success: true as const, id, key, secret }, 200);
+  })
+  .openapi(updateStorageKey, async (c) => {
+    const { repoId, apikeyId } = c.req.valid("param");
+    const body = c.req.valid("json");
+    const userId = c.var.userId;
+    const db = database(c.env.DB);
+    const [membership, rows] = await db.batch([
+      repoMembershipQuery(db, userId, repoId),
+      db
+        .select({ name: storageKeys.name, accessType: storageKeys.accessType })
+        .from(storageKeys)
+        .where(activeKey(storageKeys, apikeyId, repoId)),
+    ]);
+    const member = asMember(userId, membership);
+    if (!member) throw insufficientPermissions();
+    const current = rows[0];
+    if (!current) throw keyNotFound();
+    authorize(member, "apikey.update", { from: current.accessType, to: body.accessType });
+
+    const updated = await db
+      .update(storageKeys)
+      .set({ name: body.name, accessType: body.accessType, updatedAt: now() })
+      .where(activeKey(storageKeys, apikeyId, repoId));
+    if (updated.meta.changes === 0) throw keyNotFound();
+
+    const changes: AuditChanges = {};
+    if (current.name !== body.name) changes.name = { before: current.name, after: body.name };
+    if (current.accessType !== body.accessType) {
+      changes.accessType = { before: current.accessType, after: body.accessType };
+    }
+    publishAudit(c, {
+      type: "apikey.updated",
+      workspaceId: member.workspaceId,
+      repoId,
+      targetId: apikeyId,
+      changes,
+    });
+    return c.json({ success: true as const, message: "API key updated" }, 200);
+  })
+  .openapi(deleteStorageKey, async (c) => {
+    const { repoId, apikeyId } = c.req.valid("param");
+    const userId = c.var.userId;
+    const db = database(c.env.DB);
+    const [membership, rows] = await db.batch([
+      repoMembershipQuery(db, userId, repoId),
+      db
+        .select({ name: storageKeys.name, createdBy: storageKeys.createdBy })
+        .from(storageKeys)
+        .where(activeKey(storageKeys, apikeyId, repoId)),
+    ]);
+    const member = asMember(userId, membership);
+    if (!member) throw insufficientPermissions();
+    const current = rows[0];
+    if (!current) throw keyNotFound();
+    authorize(member, "apikey.delete", { createdBy: current.createdBy });
+
+    const deleted = await softDeleteKey(db, storageKeys, apikeyId, repoId, userId, now());
+    if (deleted.meta.changes === 0) throw keyNotFound();
+    publishAudit(c, {
+      type: "apikey.deleted",
+      workspaceId: member.workspaceId,
+      repoId,
+      targetId: apikeyId,
+      changes: { name: { before: current.name } },
+    });
+    return c.json({ success: true as const, message: "API key deleted" }, 200);
+  });

@@ -1,0 +1,113 @@
+import { and, desc, eq } from "drizzle-orm";
+import { asMember, workspaceMembershipQuery } from "../access/membership";
+import { authorize } from "../access/policy";
+import { publishAudit } from "../audit/publish";
+import { database, now } from "../db/client";
+import { repos, workspaceMembers } from "../db/schema";
+import { ApiError, insufficientPermissions } from "../http/error";
+import { defineRoute, jsonBody, jsonResponse } from "../http/route";
+import { newRouter } from "../http/router";
+import { RepoParamsSchema } from "../keys/schemas";
+import {
+  CreatedRepoSchema,
+  CreateRepoBodySchema,
+  RepoListQuerySchema,
+  RepoListSchema,
+  RepoResponseSchema,
+} from "./schemas";
+
+const tags = ["Repositories"];
+
+export const createRepo = defineRoute({
+  method: "post",
+  path: "/repo",
+  operationId: "createRepo",
+  summary: "Create a repository in a workspace (WRITE or ADMIN there)",
+  tags,
+  request: { body: jsonBody(CreateRepoBodySchema) },
+  responses: { 200: jsonResponse(CreatedRepoSchema, "Created") },
+  errors: [409],
+});
+
+export const listRepos = defineRoute({
+  method: "get",
+  path: "/repo",
+  operationId: "listRepos",
+  summary: "Repositories the caller can reach, newest first",
+  tags,
+  request: { query: RepoListQuerySchema },
+  responses: { 200: jsonResponse(RepoListSchema, "Reachable repositories") },
+});
+
+export const getRepo = defineRoute({
+  method: "get",
+  path: "/repo/{repoId}",
+  operationId: "getRepo",
+  summary: "One repository and the caller's role in it",
+  tags,
+  request: { params: RepoParamsSchema },
+  responses: { 200: jsonResponse(RepoResponseSchema, "The repository") },
+});
+
+const repoColumns = {
+  id: repos.id,
+  name: repos.name,
+  workspaceId: repos.workspaceId,
+  role: workspaceMembers.role,
+  createdAt: repos.createdAt,
+};
+
+/** Repos joined to the caller's membership: only reachable ones come back. */
+function reachableRepos(db: ReturnType<typeof database>, userId: string) {
+  return db
+    .select(repoColumns)
+    .from(repos)
+    .innerJoin(
+      workspaceMembers,
+      and(eq(workspaceMembers.workspaceId, repos.workspaceId), eq(workspaceMembers.userId, userId)),
+    );
+}
+
+export const repoRoutes = newRouter()
+  .openapi(createRepo, async (c) => {
+    const { name, workspaceId } = c.req.valid("json");
+    const userId = c.var.userId;
+    const db = database(c.env.DB);
+    authorize(
+      asMember(userId, await workspaceMembershipQuery(db, userId, workspaceId)),
+      "repo.create",
+    );
+    const id = crypto.randomUUID();
+    const inserted = await db
+      .insert(repos)
+      .values({ id, workspaceId, name, createdBy: userId, createdAt: now() })
+      .onConflictDoNothing();
+    if (inserted.meta.changes === 0) {
+      throw new ApiError("CONFLICT", `This workspace already has a repository named "${name}"`);
+    }
+    publishAudit(c, {
+      type: "repo.created",
+      workspaceId,
+      repoId: id,
+      targetId: id,
+      changes: { name: { after: name } },
+    });
+    return c.json({ success: true as const, id, name, workspaceId }, 200);
+  })
+  .openapi(listRepos, async (c) => {
+    const { workspaceId } = c.req.valid("query");
+    const db = database(c.env.DB);
+    const rows = await reachableRepos(db, c.var.userId)
+      .where(workspaceId ? eq(repos.workspaceId, workspaceId) : undefined)
+      .orderBy(desc(repos.createdAt), desc(repos.id));
+    return c.json({ success: true as const, repos: rows }, 200);
+  })
+  .openapi(getRepo, async (c) => {
+    const { repoId } = c.req.valid("param");
+    const userId = c.var.userId;
+    const db = database(c.env.DB);
+    const [repo] = await reachableRepos(db, userId).where(eq(repos.id, repoId)).limit(1);
+    if (!repo) throw insufficientPermissions();
+    authorize({ userId, role: repo.role }, "repo.read");
+    return c.json({ success: true as const, repo }, 200);
+  });
