@@ -1,19 +1,30 @@
+import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { aiKeyRoutes } from "./ai-keys/routes";
 import { auditRoutes } from "./audit/routes";
 import { authenticate } from "./auth/middleware";
+import type { AppEnv } from "./env";
 import { mountDocs } from "./http/docs";
 import { ApiError } from "./http/error";
 import { MAX_BODY_BYTES, privateResponses, requireJsonBody } from "./http/middleware";
 import { notFound, onError } from "./http/on-error";
-import { newRouter } from "./http/router";
+import { mount, type Route } from "./http/operation";
 import { storageKeyRoutes } from "./keys/routes";
 import { repoRoutes } from "./repos/routes";
 import { workspaceRoutes } from "./workspaces/routes";
 
+/** Every API operation; each is mounted once and documented from the same definition. */
+export const routes: Route[] = [
+  ...workspaceRoutes,
+  ...repoRoutes,
+  ...storageKeyRoutes,
+  ...aiKeyRoutes,
+  ...auditRoutes,
+] as Route[];
+
 export function createApp() {
-  const app = newRouter();
+  const app = new Hono<AppEnv>();
 
   app.use(requestId({ headerName: "X-Request-Id" }));
   app.use(privateResponses);
@@ -33,17 +44,16 @@ export function createApp() {
 
   // Public: health, the OpenAPI document and the docs page.
   app.get("/health", (c) => c.json({ status: "ok" }));
-  mountDocs(app);
+  mountDocs(
+    app,
+    routes.map((r) => r.operation),
+  );
 
   // Everything else needs a verified bearer token. Unknown paths stay 404 without one.
   for (const path of ["/workspace", "/workspace/*", "/repo", "/repo/*"])
     app.use(path, authenticate);
 
-  app.route("/", workspaceRoutes);
-  app.route("/", repoRoutes);
-  app.route("/", storageKeyRoutes);
-  app.route("/", aiKeyRoutes);
-  app.route("/", auditRoutes);
+  for (const r of routes) mount(app, r);
 
   app.notFound(notFound);
   app.onError(onError);

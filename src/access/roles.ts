@@ -1,10 +1,10 @@
-import { z } from "@hono/zod-openapi";
+import * as z from "zod";
 
 /** Workspace roles, weakest first: READ < WRITE < ADMIN. Storage keys carry the same levels. */
 export const ROLES = ["READ", "WRITE", "ADMIN"] as const;
 export type Role = (typeof ROLES)[number];
 
-export const RoleSchema = z.enum(ROLES).openapi({ example: "WRITE" });
+export const RoleSchema = z.enum(ROLES).meta({ examples: ["WRITE"] });
 
 const RANK: Record<Role, number> = { READ: 1, WRITE: 2, ADMIN: 3 };
 

@@ -14,8 +14,7 @@ import {
 } from "../db/key-rows";
 import { aiKeys } from "../db/schema";
 import { ApiError, insufficientPermissions } from "../http/error";
-import { defineRoute, jsonBody, jsonResponse } from "../http/route";
-import { newRouter } from "../http/router";
+import { defineOperation, route } from "../http/operation";
 import { MessageResponseSchema } from "../http/schemas";
 import { RepoKeyParamsSchema, RepoParamsSchema } from "../keys/schemas";
 import {
@@ -28,48 +27,56 @@ import {
 const tags = ["AI API keys"];
 const keyNotFound = () => new ApiError("NOT_FOUND", "AI API key not found in this repository");
 
-export const listAiKeys = defineRoute({
+export const listAiKeys = defineOperation({
   method: "get",
   path: "/repo/{repoId}/ai/apikey",
   operationId: "getRepoAiApiKeys",
   summary: "List a repository's active AI keys, newest first",
   tags,
-  request: { params: RepoParamsSchema },
-  responses: { 200: jsonResponse(AiKeyListSchema, "Active AI keys; never their secrets") },
+  params: RepoParamsSchema,
+  success: {
+    status: 200,
+    schema: AiKeyListSchema,
+    description: "Active AI keys; never their secrets",
+  },
 });
 
-export const createAiKey = defineRoute({
+export const createAiKey = defineOperation({
   method: "post",
   path: "/repo/{repoId}/ai/apikey",
   operationId: "createRepoAiApiKey",
   summary: "Create an AI key; its secret is returned once",
   tags,
-  request: { params: RepoParamsSchema, body: jsonBody(CreateAiKeyBodySchema) },
-  responses: {
-    201: jsonResponse(CreatedAiKeySchema, "The new AI key and its secret (shown once)"),
+  params: RepoParamsSchema,
+  body: CreateAiKeyBodySchema,
+  success: {
+    status: 201,
+    schema: CreatedAiKeySchema,
+    description: "The new AI key and its secret (shown once)",
   },
   errors: [409],
 });
 
-export const updateAiKey = defineRoute({
+export const updateAiKey = defineOperation({
   method: "put",
   path: "/repo/{repoId}/ai/apikey/{apikeyId}",
   operationId: "updateRepoAiApiKey",
   summary: "Rename an AI key (nothing else can change)",
   tags,
-  request: { params: RepoKeyParamsSchema, body: jsonBody(UpdateAiKeyBodySchema) },
-  responses: { 200: jsonResponse(MessageResponseSchema, "Renamed") },
+  params: RepoKeyParamsSchema,
+  body: UpdateAiKeyBodySchema,
+  success: { status: 200, schema: MessageResponseSchema, description: "Renamed" },
   errors: [404],
 });
 
-export const deleteAiKey = defineRoute({
+export const deleteAiKey = defineOperation({
   method: "delete",
   path: "/repo/{repoId}/ai/apikey/{apikeyId}",
   operationId: "deleteRepoAiApiKey",
   summary: "Delete an AI key (soft delete; the row stays for audit)",
   tags,
-  request: { params: RepoKeyParamsSchema },
-  responses: { 200: jsonResponse(MessageResponseSchema, "Deleted") },
+  params: RepoKeyParamsSchema,
+  success: { status: 200, schema: MessageResponseSchema, description: "Deleted" },
   errors: [404],
 });
 
@@ -93,9 +100,9 @@ async function memberAndKey(
   return { member, key };
 }
 
-export const aiKeyRoutes = newRouter()
-  .openapi(listAiKeys, async (c) => {
-    const { repoId } = c.req.valid("param");
+export const aiKeyRoutes = [
+  route(listAiKeys, async (c, input) => {
+    const { repoId } = input.params;
     const userId = c.var.userId;
     const db = database(c.env.DB);
     const [membership, apiKeys] = await db.batch([
@@ -115,11 +122,11 @@ export const aiKeyRoutes = newRouter()
         .orderBy(desc(aiKeys.createdAt), desc(aiKeys.id)),
     ]);
     authorize(asMember(userId, membership), "aiApikey.list");
-    return c.json({ success: true as const, apiKeys }, 200);
-  })
-  .openapi(createAiKey, async (c) => {
-    const { repoId } = c.req.valid("param");
-    const body = c.req.valid("json");
+    return { success: true as const, apiKeys };
+  }),
+  route(createAiKey, async (c, input) => {
+    const { repoId } = input.params;
+    const body = input.body;
     const userId = c.var.userId;
     const db = database(c.env.DB);
     const member = asMember(userId, await repoMembershipQuery(db, userId, repoId));
@@ -163,12 +170,11 @@ export const aiKeyRoutes = newRouter()
       targetId: id,
       changes: { name: { after: body.name }, aiType: { after: body.aiType }, key: { after: key } },
     });
-    c.header("Cache-Control", "no-store");
-    return c.json({ success: true as const, id, key, secret }, 201);
-  })
-  .openapi(updateAiKey, async (c) => {
-    const { repoId, apikeyId } = c.req.valid("param");
-    const { name } = c.req.valid("json");
+    return { success: true as const, id, key, secret };
+  }),
+  route(updateAiKey, async (c, input) => {
+    const { repoId, apikeyId } = input.params;
+    const { name } = input.body;
     const userId = c.var.userId;
     const db = database(c.env.DB);
     const { member, key } = await memberAndKey(db, userId, repoId, apikeyId);
@@ -187,10 +193,10 @@ export const aiKeyRoutes = newRouter()
       targetId: apikeyId,
       changes: key.name === name ? {} : { name: { before: key.name, after: name } },
     });
-    return c.json({ success: true as const, message: "AI API key updated" }, 200);
-  })
-  .openapi(deleteAiKey, async (c) => {
-    const { repoId, apikeyId } = c.req.valid("param");
+    return { success: true as const, message: "AI API key updated" };
+  }),
+  route(deleteAiKey, async (c, input) => {
+    const { repoId, apikeyId } = input.params;
     const userId = c.var.userId;
     const db = database(c.env.DB);
     const { member, key } = await memberAndKey(db, userId, repoId, apikeyId);
@@ -206,5 +212,6 @@ export const aiKeyRoutes = newRouter()
       targetId: apikeyId,
       changes: { name: { before: key.name } },
     });
-    return c.json({ success: true as const, message: "AI API key deleted" }, 200);
-  });
+    return { success: true as const, message: "AI API key deleted" };
+  }),
+];

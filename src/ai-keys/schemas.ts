@@ -1,27 +1,27 @@
-import { z } from "@hono/zod-openapi";
+import * as z from "zod";
 import { NameSchema, TimestampSchema, UuidSchema } from "../http/schemas";
 
 export const AI_TYPES = ["OPENAI", "GOOGLE", "ANTHROPIC", "AWS", "OTHER"] as const;
 
-export const AiTypeSchema = z.enum(AI_TYPES).openapi("AiType", { example: "OPENAI" });
+export const AiTypeSchema = z.enum(AI_TYPES).meta({ id: "AiType", examples: ["OPENAI"] });
 
 export const CreateAiKeyBodySchema = z
   .strictObject({ name: NameSchema, aiType: AiTypeSchema })
-  .openapi("CreateAiKeyRequest");
+  .meta({ id: "CreateAiKeyRequest" });
 
 /** Only the name can change; aiType, key and secret are refused as unknown fields. */
 export const UpdateAiKeyBodySchema = z
   .strictObject({ name: NameSchema })
-  .openapi("UpdateAiKeyRequest");
+  .meta({ id: "UpdateAiKeyRequest" });
 
 export const CreatedAiKeySchema = z
   .object({
     success: z.literal(true),
     id: UuidSchema,
-    key: z.string().openapi({ example: "FB_AI_3kTMd8Qx0pZr7LwV2nYc9bHs" }),
-    secret: z.string().openapi({ description: "Shown once; store it now" }),
+    key: z.string().meta({ examples: ["FB_AI_3kTMd8Qx0pZr7LwV2nYc9bHs"] }),
+    secret: z.string().meta({ description: "Shown once; store it now" }),
   })
-  .openapi("CreatedAiKey");
+  .meta({ id: "CreatedAiKey" });
 
 export const AiKeySchema = z
   .object({
@@ -33,8 +33,8 @@ export const AiKeySchema = z
     createdAt: TimestampSchema,
     deletedAt: TimestampSchema.nullable(),
   })
-  .openapi("AiKey");
+  .meta({ id: "AiKey" });
 
 export const AiKeyListSchema = z
   .object({ success: z.literal(true), apiKeys: z.array(AiKeySchema) })
-  .openapi("AiKeyList");
+  .meta({ id: "AiKeyList" });

@@ -1,4 +1,4 @@
-import { z } from "@hono/zod-openapi";
+import * as z from "zod";
 
 export const AUDIT_EVENT_TYPES = [
   "workspace.created",
@@ -43,7 +43,7 @@ export const AuditEventSchema = z
     userAgent: z.string().nullable(),
     changes: AuditChangesSchema.optional(),
   })
-  .openapi("AuditEvent");
+  .meta({ id: "AuditEvent" });
 
 export type AuditEvent = z.infer<typeof AuditEventSchema>;
 export type AuditChanges = z.infer<typeof AuditChangesSchema>;

@@ -1,13 +1,12 @@
-import { z } from "@hono/zod-openapi";
 import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
+import * as z from "zod";
 import { asMember, repoMembershipQuery, workspaceMembershipQuery } from "../access/membership";
 import { authorize } from "../access/policy";
 import { base64ToBytes, bytesToBase64Url } from "../crypto/base64";
 import { type Database, database } from "../db/client";
 import { auditEvents } from "../db/schema";
 import { ApiError } from "../http/error";
-import { defineRoute, jsonResponse } from "../http/route";
-import { newRouter } from "../http/router";
+import { defineOperation, route } from "../http/operation";
 import { RepoParamsSchema } from "../keys/schemas";
 import { WorkspaceParamsSchema } from "../workspaces/schemas";
 import { AuditChangesSchema, AuditEventSchema } from "./event";
@@ -21,43 +20,40 @@ export const AuditQuerySchema = z.object({
     .min(1, "must be at least 1")
     .max(100, "must be at most 100")
     .default(50)
-    .openapi({ param: { name: "limit", in: "query" }, example: 50 }),
-  cursor: z
-    .string()
-    .max(512)
-    .optional()
-    .openapi({
-      param: { name: "cursor", in: "query" },
-      description: "nextCursor of the previous page",
-    }),
+    .meta({ examples: [50] }),
+  cursor: z.string().max(512).optional().meta({
+    description: "nextCursor of the previous page",
+  }),
 });
 
 export const AuditPageSchema = z
   .object({
     success: z.literal(true),
     events: z.array(AuditEventSchema.extend({ deadLettered: z.boolean() })),
-    nextCursor: z.string().nullable().openapi({ description: "null on the last page" }),
+    nextCursor: z.string().nullable().meta({ description: "null on the last page" }),
   })
-  .openapi("AuditPage");
+  .meta({ id: "AuditPage" });
 
-export const listRepoAudit = defineRoute({
+export const listRepoAudit = defineOperation({
   method: "get",
   path: "/repo/{repoId}/audit",
   operationId: "listRepoAudit",
   summary: "A repository's audit events, newest first (workspace ADMIN)",
   tags,
-  request: { params: RepoParamsSchema, query: AuditQuerySchema },
-  responses: { 200: jsonResponse(AuditPageSchema, "One page of events") },
+  params: RepoParamsSchema,
+  query: AuditQuerySchema,
+  success: { status: 200, schema: AuditPageSchema, description: "One page of events" },
 });
 
-export const listWorkspaceAudit = defineRoute({
+export const listWorkspaceAudit = defineOperation({
   method: "get",
   path: "/workspace/{workspaceId}/audit",
   operationId: "listWorkspaceAudit",
   summary: "A workspace's audit events, newest first (ADMIN)",
   tags,
-  request: { params: WorkspaceParamsSchema, query: AuditQuerySchema },
-  responses: { 200: jsonResponse(AuditPageSchema, "One page of events") },
+  params: WorkspaceParamsSchema,
+  query: AuditQuerySchema,
+  success: { status: 200, schema: AuditPageSchema, description: "One page of events" },
 });
 
 const CursorSchema = z.tuple([z.iso.datetime(), z.uuid()]);
@@ -124,10 +120,10 @@ function toPage(rows: AuditRow[], limit: number) {
   };
 }
 
-export const auditRoutes = newRouter()
-  .openapi(listRepoAudit, async (c) => {
-    const { repoId } = c.req.valid("param");
-    const { limit, cursor } = c.req.valid("query");
+export const auditRoutes = [
+  route(listRepoAudit, async (c, input) => {
+    const { repoId } = input.params;
+    const { limit, cursor } = input.query;
     const userId = c.var.userId;
     const db = database(c.env.DB);
     const [membership, rows] = await db.batch([
@@ -135,11 +131,11 @@ export const auditRoutes = newRouter()
       pageQuery(db, eq(auditEvents.repoId, repoId), limit, cursor),
     ]);
     authorize(asMember(userId, membership), "repo.readAudit");
-    return c.json(toPage(rows, limit), 200);
-  })
-  .openapi(listWorkspaceAudit, async (c) => {
-    const { workspaceId } = c.req.valid("param");
-    const { limit, cursor } = c.req.valid("query");
+    return toPage(rows, limit);
+  }),
+  route(listWorkspaceAudit, async (c, input) => {
+    const { workspaceId } = input.params;
+    const { limit, cursor } = input.query;
     const userId = c.var.userId;
     const db = database(c.env.DB);
     const [membership, rows] = await db.batch([
@@ -147,5 +143,6 @@ export const auditRoutes = newRouter()
       pageQuery(db, eq(auditEvents.workspaceId, workspaceId), limit, cursor),
     ]);
     authorize(asMember(userId, membership), "workspace.readAudit");
-    return c.json(toPage(rows, limit), 200);
-  });
+    return toPage(rows, limit);
+  }),
+];

@@ -4,13 +4,14 @@ import { ApiError } from "./error";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
-const JSON_CONTENT_TYPE = /^application\/(?:[\w.+-]+\+)?json(?:\s*;|$)/i;
+// The media type hono's JSON validator reads: application/json or application/*+json.
+const JSON_CONTENT_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
 /** A request that carries a body must say it is JSON (415), before anything reads it. */
 export const requireJsonBody = createMiddleware<AppEnv>(async (c, next) => {
   if (c.req.raw.body !== null) {
     const type = c.req.header("Content-Type");
-    if (!type || !JSON_CONTENT_TYPE.test(type)) {
+    if (!type || !JSON_CONTENT_TYPE.test(type.split(";")[0]?.trim() ?? "")) {
       throw new ApiError(
         "UNSUPPORTED_MEDIA_TYPE",
         `Request body must be JSON, sent with "Content-Type: application/json" (got ${type ? `"${type.slice(0, 100)}"` : "no Content-Type"})`,

@@ -1,4 +1,4 @@
-import { z } from "@hono/zod-openapi";
+import * as z from "zod";
 
 // Control characters (C0, DEL, C1) are refused in names and user ids; everything else is text.
 const CONTROL_CHARACTERS = /\p{Cc}/u;
@@ -10,7 +10,7 @@ export const NameSchema = z
   .refine((name) => name.length > 0, "must not be empty")
   .refine((name) => [...name].length <= 128, "must be at most 128 characters")
   .refine((name) => !CONTROL_CHARACTERS.test(name), "must not contain control characters")
-  .openapi({ minLength: 1, maxLength: 128, example: "CI Bot" });
+  .meta({ minLength: 1, maxLength: 128, examples: ["CI Bot"] });
 
 /** A user id as it appears in a JWT `sub`. */
 export const UserIdSchema = z
@@ -18,22 +18,25 @@ export const UserIdSchema = z
   .min(1, "must not be empty")
   .max(255, "must be at most 255 characters")
   .refine((id) => !CONTROL_CHARACTERS.test(id), "must not contain control characters")
-  .openapi({ example: "user_2b9f1c" });
+  .meta({ examples: ["user_2b9f1c"] });
 
 export const UuidSchema = z.uuid("must be a UUID");
 
-export const TimestampSchema = z.iso.datetime().openapi({ example: "2026-11-23T09:30:00.000Z" });
+export const TimestampSchema = z.iso.datetime().meta({ examples: ["2026-11-23T09:30:00.000Z"] });
 
 export const ErrorBodySchema = z
   .object({
     success: z.literal(false),
-    message: z.string().openapi({ example: "Insufficient permissions" }),
-    code: z.string().optional().openapi({ example: "FORBIDDEN" }),
+    message: z.string().meta({ examples: ["Insufficient permissions"] }),
+    code: z
+      .string()
+      .optional()
+      .meta({ examples: ["FORBIDDEN"] }),
     requestId: z.string().optional(),
     issues: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
   })
-  .openapi("Error");
+  .meta({ id: "Error" });
 
 export const MessageResponseSchema = z
   .object({ success: z.literal(true), message: z.string() })
-  .openapi("MessageResponse");
+  .meta({ id: "MessageResponse" });

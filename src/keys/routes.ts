@@ -15,8 +15,7 @@ import {
 } from "../db/key-rows";
 import { storageKeys } from "../db/schema";
 import { ApiError, insufficientPermissions } from "../http/error";
-import { defineRoute, jsonBody, jsonResponse } from "../http/route";
-import { newRouter } from "../http/router";
+import { defineOperation, route } from "../http/operation";
 import { MessageResponseSchema } from "../http/schemas";
 import {
   CreatedKeySchema,
@@ -30,46 +29,56 @@ import {
 const tags = ["Storage API keys"];
 const keyNotFound = () => new ApiError("NOT_FOUND", "API key not found in this repository");
 
-export const listStorageKeys = defineRoute({
+export const listStorageKeys = defineOperation({
   method: "get",
   path: "/repo/{repoId}/apikey",
   operationId: "listRepoKeys",
   summary: "List a repository's active storage keys, newest first",
   tags,
-  request: { params: RepoParamsSchema },
-  responses: { 200: jsonResponse(StorageKeyListSchema, "Active keys; never their secrets") },
+  params: RepoParamsSchema,
+  success: {
+    status: 200,
+    schema: StorageKeyListSchema,
+    description: "Active keys; never their secrets",
+  },
 });
 
-export const createStorageKey = defineRoute({
+export const createStorageKey = defineOperation({
   method: "post",
   path: "/repo/{repoId}/apikey",
   operationId: "createRepoKey",
   summary: "Create a storage key; its secret is returned once",
   tags,
-  request: { params: RepoParamsSchema, body: jsonBody(CreateStorageKeyBodySchema) },
-  responses: { 200: jsonResponse(CreatedKeySchema, "The new key and its secret (shown once)") },
+  params: RepoParamsSchema,
+  body: CreateStorageKeyBodySchema,
+  success: {
+    status: 200,
+    schema: CreatedKeySchema,
+    description: "The new key and its secret (shown once)",
+  },
   errors: [409],
 });
 
-export const updateStorageKey = defineRoute({
+export const updateStorageKey = defineOperation({
   method: "put",
   path: "/repo/{repoId}/apikey/{apikeyId}",
   operationId: "updateRepoKey",
   summary: "Rename a storage key or change its access level",
   tags,
-  request: { params: RepoKeyParamsSchema, body: jsonBody(UpdateStorageKeyBodySchema) },
-  responses: { 200: jsonResponse(MessageResponseSchema, "Updated") },
+  params: RepoKeyParamsSchema,
+  body: UpdateStorageKeyBodySchema,
+  success: { status: 200, schema: MessageResponseSchema, description: "Updated" },
   errors: [404],
 });
 
-export const deleteStorageKey = defineRoute({
+export const deleteStorageKey = defineOperation({
   method: "delete",
   path: "/repo/{repoId}/apikey/{apikeyId}",
   operationId: "deleteRepoKey",
   summary: "Revoke a storage key (kept, soft-deleted, for audit)",
   tags,
-  request: { params: RepoKeyParamsSchema },
-  responses: { 200: jsonResponse(MessageResponseSchema, "Revoked") },
+  params: RepoKeyParamsSchema,
+  success: { status: 200, schema: MessageResponseSchema, description: "Revoked" },
   errors: [404],
 });
 
@@ -83,9 +92,9 @@ const keyColumns = {
   lastUsedAt: storageKeys.lastUsedAt,
 };
 
-export const storageKeyRoutes = newRouter()
-  .openapi(listStorageKeys, async (c) => {
-    const { repoId } = c.req.valid("param");
+export const storageKeyRoutes = [
+  route(listStorageKeys, async (c, input) => {
+    const { repoId } = input.params;
     const userId = c.var.userId;
     const db = database(c.env.DB);
     // Access check and listing in one round trip; the rows are dropped if access is refused.
@@ -98,11 +107,11 @@ export const storageKeyRoutes = newRouter()
         .orderBy(desc(storageKeys.createdAt), desc(storageKeys.id)),
     ]);
     authorize(asMember(userId, membership), "apikey.list");
-    return c.json({ success: true as const, keys }, 200);
-  })
-  .openapi(createStorageKey, async (c) => {
-    const { repoId } = c.req.valid("param");
-    const body = c.req.valid("json");
+    return { success: true as const, keys };
+  }),
+  route(createStorageKey, async (c, input) => {
+    const { repoId } = input.params;
+    const body = input.body;
     if (body.repoId !== undefined && body.repoId !== repoId) {
       throw new ApiError(
         "BAD_REQUEST",
@@ -156,12 +165,11 @@ export const storageKeyRoutes = newRouter()
         key: { after: key },
       },
     });
-    c.header("Cache-Control", "no-store");
-    return c.json({ success: true as const, id, key, secret }, 200);
-  })
-  .openapi(updateStorageKey, async (c) => {
-    const { repoId, apikeyId } = c.req.valid("param");
-    const body = c.req.valid("json");
+    return { success: true as const, id, key, secret };
+  }),
+  route(updateStorageKey, async (c, input) => {
+    const { repoId, apikeyId } = input.params;
+    const body = input.body;
     const userId = c.var.userId;
     const db = database(c.env.DB);
     const [membership, rows] = await db.batch([
@@ -195,10 +203,10 @@ export const storageKeyRoutes = newRouter()
       targetId: apikeyId,
       changes,
     });
-    return c.json({ success: true as const, message: "API key updated" }, 200);
-  })
-  .openapi(deleteStorageKey, async (c) => {
-    const { repoId, apikeyId } = c.req.valid("param");
+    return { success: true as const, message: "API key updated" };
+  }),
+  route(deleteStorageKey, async (c, input) => {
+    const { repoId, apikeyId } = input.params;
     const userId = c.var.userId;
     const db = database(c.env.DB);
     const [membership, rows] = await db.batch([
@@ -223,5 +231,6 @@ export const storageKeyRoutes = newRouter()
       targetId: apikeyId,
       changes: { name: { before: current.name } },
     });
-    return c.json({ success: true as const, message: "API key deleted" }, 200);
-  });
+    return { success: true as const, message: "API key deleted" };
+  }),
+];

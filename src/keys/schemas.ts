@@ -1,40 +1,41 @@
-import { z } from "@hono/zod-openapi";
+import * as z from "zod";
 import { RoleSchema } from "../access/roles";
 import { NameSchema, TimestampSchema, UserIdSchema, UuidSchema } from "../http/schemas";
 
-export const AccessTypeSchema = RoleSchema.openapi("AccessType", {
+export const AccessTypeSchema = RoleSchema.meta({
+  id: "AccessType",
   description: "What the key may do at the storage gateway",
 });
 
 export const RepoParamsSchema = z.object({
-  repoId: UuidSchema.openapi({ param: { name: "repoId", in: "path" } }),
+  repoId: UuidSchema,
 });
 
 export const RepoKeyParamsSchema = RepoParamsSchema.extend({
-  apikeyId: UuidSchema.openapi({ param: { name: "apikeyId", in: "path" } }),
+  apikeyId: UuidSchema,
 });
 
 export const CreateStorageKeyBodySchema = z
   .strictObject({
     // Flashback's client repeats the path's repoId in the body.
-    repoId: UuidSchema.optional().openapi({ description: "If sent, must equal the path's repoId" }),
+    repoId: UuidSchema.optional().meta({ description: "If sent, must equal the path's repoId" }),
     name: NameSchema,
     accessType: AccessTypeSchema,
   })
-  .openapi("CreateStorageKeyRequest");
+  .meta({ id: "CreateStorageKeyRequest" });
 
 export const UpdateStorageKeyBodySchema = z
   .strictObject({ name: NameSchema, accessType: AccessTypeSchema })
-  .openapi("UpdateStorageKeyRequest");
+  .meta({ id: "UpdateStorageKeyRequest" });
 
 export const CreatedKeySchema = z
   .object({
     success: z.literal(true),
     id: UuidSchema,
-    key: z.string().openapi({ example: "FBAKQ7ZK4M2X9B1C8D3E" }),
-    secret: z.string().openapi({ description: "Shown once; store it now" }),
+    key: z.string().meta({ examples: ["FBAKQ7ZK4M2X9B1C8D3E"] }),
+    secret: z.string().meta({ description: "Shown once; store it now" }),
   })
-  .openapi("CreatedStorageKey");
+  .meta({ id: "CreatedStorageKey" });
 
 export const StorageKeySchema = z
   .object({
@@ -46,8 +47,8 @@ export const StorageKeySchema = z
     createdBy: UserIdSchema,
     lastUsedAt: TimestampSchema.nullable(),
   })
-  .openapi("StorageKey");
+  .meta({ id: "StorageKey" });
 
 export const StorageKeyListSchema = z
   .object({ success: z.literal(true), keys: z.array(StorageKeySchema) })
-  .openapi("StorageKeyList");
+  .meta({ id: "StorageKeyList" });

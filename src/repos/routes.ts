@@ -5,8 +5,7 @@ import { publishAudit } from "../audit/publish";
 import { database, now } from "../db/client";
 import { repos, workspaceMembers } from "../db/schema";
 import { ApiError, insufficientPermissions } from "../http/error";
-import { defineRoute, jsonBody, jsonResponse } from "../http/route";
-import { newRouter } from "../http/router";
+import { defineOperation, route } from "../http/operation";
 import { RepoParamsSchema } from "../keys/schemas";
 import {
   CreatedRepoSchema,
@@ -18,35 +17,35 @@ import {
 
 const tags = ["Repositories"];
 
-export const createRepo = defineRoute({
+export const createRepo = defineOperation({
   method: "post",
   path: "/repo",
   operationId: "createRepo",
   summary: "Create a repository in a workspace (WRITE or ADMIN there)",
   tags,
-  request: { body: jsonBody(CreateRepoBodySchema) },
-  responses: { 200: jsonResponse(CreatedRepoSchema, "Created") },
+  body: CreateRepoBodySchema,
+  success: { status: 200, schema: CreatedRepoSchema, description: "Created" },
   errors: [409],
 });
 
-export const listRepos = defineRoute({
+export const listRepos = defineOperation({
   method: "get",
   path: "/repo",
   operationId: "listRepos",
   summary: "Repositories the caller can reach, newest first",
   tags,
-  request: { query: RepoListQuerySchema },
-  responses: { 200: jsonResponse(RepoListSchema, "Reachable repositories") },
+  query: RepoListQuerySchema,
+  success: { status: 200, schema: RepoListSchema, description: "Reachable repositories" },
 });
 
-export const getRepo = defineRoute({
+export const getRepo = defineOperation({
   method: "get",
   path: "/repo/{repoId}",
   operationId: "getRepo",
   summary: "One repository and the caller's role in it",
   tags,
-  request: { params: RepoParamsSchema },
-  responses: { 200: jsonResponse(RepoResponseSchema, "The repository") },
+  params: RepoParamsSchema,
+  success: { status: 200, schema: RepoResponseSchema, description: "The repository" },
 });
 
 const repoColumns = {
@@ -68,9 +67,9 @@ function reachableRepos(db: ReturnType<typeof database>, userId: string) {
     );
 }
 
-export const repoRoutes = newRouter()
-  .openapi(createRepo, async (c) => {
-    const { name, workspaceId } = c.req.valid("json");
+export const repoRoutes = [
+  route(createRepo, async (c, input) => {
+    const { name, workspaceId } = input.body;
     const userId = c.var.userId;
     const db = database(c.env.DB);
     authorize(
@@ -92,22 +91,23 @@ export const repoRoutes = newRouter()
       targetId: id,
       changes: { name: { after: name } },
     });
-    return c.json({ success: true as const, id, name, workspaceId }, 200);
-  })
-  .openapi(listRepos, async (c) => {
-    const { workspaceId } = c.req.valid("query");
+    return { success: true as const, id, name, workspaceId };
+  }),
+  route(listRepos, async (c, input) => {
+    const { workspaceId } = input.query;
     const db = database(c.env.DB);
     const rows = await reachableRepos(db, c.var.userId)
       .where(workspaceId ? eq(repos.workspaceId, workspaceId) : undefined)
       .orderBy(desc(repos.createdAt), desc(repos.id));
-    return c.json({ success: true as const, repos: rows }, 200);
-  })
-  .openapi(getRepo, async (c) => {
-    const { repoId } = c.req.valid("param");
+    return { success: true as const, repos: rows };
+  }),
+  route(getRepo, async (c, input) => {
+    const { repoId } = input.params;
     const userId = c.var.userId;
     const db = database(c.env.DB);
     const [repo] = await reachableRepos(db, userId).where(eq(repos.id, repoId)).limit(1);
     if (!repo) throw insufficientPermissions();
     authorize({ userId, role: repo.role }, "repo.read");
-    return c.json({ success: true as const, repo }, 200);
-  });
+    return { success: true as const, repo };
+  }),
+];

@@ -1,36 +1,35 @@
-import { z } from "@hono/zod-openapi";
+import * as z from "zod";
 import { RoleSchema } from "../access/roles";
 import { NameSchema, TimestampSchema, UuidSchema } from "../http/schemas";
 
 export const CreateRepoBodySchema = z
   .strictObject({ name: NameSchema, workspaceId: UuidSchema })
-  .openapi("CreateRepoRequest");
+  .meta({ id: "CreateRepoRequest" });
 
 export const CreatedRepoSchema = z
   .object({ success: z.literal(true), id: UuidSchema, name: z.string(), workspaceId: UuidSchema })
-  .openapi("CreatedRepo");
+  .meta({ id: "CreatedRepo" });
 
 export const RepoSchema = z
   .object({
     id: UuidSchema,
     name: z.string(),
     workspaceId: UuidSchema,
-    role: RoleSchema.openapi({ description: "The caller's role in the repo's workspace" }),
+    role: RoleSchema.meta({ description: "The caller's role in the repo's workspace" }),
     createdAt: TimestampSchema,
   })
-  .openapi("Repo");
+  .meta({ id: "Repo" });
 
 export const RepoListQuerySchema = z.object({
-  workspaceId: UuidSchema.optional().openapi({
-    param: { name: "workspaceId", in: "query" },
+  workspaceId: UuidSchema.optional().meta({
     description: "Only repos of this workspace",
   }),
 });
 
 export const RepoListSchema = z
   .object({ success: z.literal(true), repos: z.array(RepoSchema) })
-  .openapi("RepoList");
+  .meta({ id: "RepoList" });
 
 export const RepoResponseSchema = z
   .object({ success: z.literal(true), repo: RepoSchema })
-  .openapi("RepoResponse");
+  .meta({ id: "RepoResponse" });

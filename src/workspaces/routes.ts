@@ -6,8 +6,7 @@ import { publishAudit } from "../audit/publish";
 import { database, now } from "../db/client";
 import { workspaceMembers, workspaces } from "../db/schema";
 import { ApiError } from "../http/error";
-import { defineRoute, jsonBody, jsonResponse } from "../http/route";
-import { newRouter } from "../http/router";
+import { defineOperation, route } from "../http/operation";
 import { MessageResponseSchema } from "../http/schemas";
 import {
   AddMemberBodySchema,
@@ -28,65 +27,67 @@ const lastAdmin = () =>
     "A workspace must keep at least one ADMIN; make another member ADMIN first",
   );
 
-export const createWorkspace = defineRoute({
+export const createWorkspace = defineOperation({
   method: "post",
   path: "/workspace",
   operationId: "createWorkspace",
   summary: "Create a workspace; the caller becomes its ADMIN",
   tags,
-  request: { body: jsonBody(CreateWorkspaceBodySchema) },
-  responses: { 200: jsonResponse(CreatedWorkspaceSchema, "Created") },
+  body: CreateWorkspaceBodySchema,
+  success: { status: 200, schema: CreatedWorkspaceSchema, description: "Created" },
 });
 
-export const listWorkspaces = defineRoute({
+export const listWorkspaces = defineOperation({
   method: "get",
   path: "/workspace",
   operationId: "listWorkspaces",
   summary: "The caller's workspaces and role in each, newest first",
   tags,
-  responses: { 200: jsonResponse(WorkspaceListSchema, "The caller's workspaces") },
+  success: { status: 200, schema: WorkspaceListSchema, description: "The caller's workspaces" },
 });
 
-export const listMembers = defineRoute({
+export const listMembers = defineOperation({
   method: "get",
   path: "/workspace/{workspaceId}/users",
   operationId: "listWorkspaceUsers",
   summary: "A workspace's members (any member may look)",
   tags,
-  request: { params: WorkspaceParamsSchema },
-  responses: { 200: jsonResponse(MemberListSchema, "Members, oldest first") },
+  params: WorkspaceParamsSchema,
+  success: { status: 200, schema: MemberListSchema, description: "Members, oldest first" },
 });
 
-export const addMember = defineRoute({
+export const addMember = defineOperation({
   method: "post",
   path: "/workspace/{workspaceId}/users",
   operationId: "addWorkspaceUser",
   summary: "Add a member (ADMIN only)",
   tags,
-  request: { params: WorkspaceParamsSchema, body: jsonBody(AddMemberBodySchema) },
-  responses: { 200: jsonResponse(MessageResponseSchema, "Added") },
+  params: WorkspaceParamsSchema,
+  body: AddMemberBodySchema,
+  success: { status: 200, schema: MessageResponseSchema, description: "Added" },
   errors: [409],
 });
 
-export const updateMember = defineRoute({
+export const updateMember = defineOperation({
   method: "put",
   path: "/workspace/{workspaceId}/users/{userId}",
   operationId: "updateWorkspaceUser",
   summary: "Change a member's role (ADMIN only; the last ADMIN cannot be demoted)",
   tags,
-  request: { params: MemberParamsSchema, body: jsonBody(UpdateMemberBodySchema) },
-  responses: { 200: jsonResponse(MessageResponseSchema, "Updated") },
+  params: MemberParamsSchema,
+  body: UpdateMemberBodySchema,
+  success: { status: 200, schema: MessageResponseSchema, description: "Updated" },
   errors: [404, 409],
 });
 
-export const removeMember = defineRoute({
+export const removeMember = defineOperation({
   method: "delete",
   path: "/workspace/{workspaceId}/users/{userId}",
   operationId: "removeWorkspaceUser",
   summary: "Remove a member (ADMIN only; the last ADMIN cannot be removed)",
   tags,
-  request: { params: MemberParamsSchema },
-  responses: { 200: jsonResponse(MessageResponseSchema, "Removed") },
+  params: MemberParamsSchema,
+  success: { status: 200, schema: MessageResponseSchema, description: "Removed" },
   errors: [404, 409],
 });
 
@@ -103,9 +104,9 @@ function anotherAdminRemains(workspaceId: string, userId: string) {
   return sql`EXISTS (SELECT 1 FROM ${workspaceMembers} WHERE ${workspaceMembers.workspaceId} = ${workspaceId} AND ${workspaceMembers.role} = 'ADMIN' AND ${workspaceMembers.userId} <> ${userId})`;
 }
 
-export const workspaceRoutes = newRouter()
-  .openapi(createWorkspace, async (c) => {
-    const { name } = c.req.valid("json");
+export const workspaceRoutes = [
+  route(createWorkspace, async (c, input) => {
+    const { name } = input.body;
     const userId = c.var.userId;
     const db = database(c.env.DB);
     const id = crypto.randomUUID();
@@ -120,9 +121,9 @@ export const workspaceRoutes = newRouter()
       targetId: id,
       changes: { name: { after: name } },
     });
-    return c.json({ success: true as const, id, name }, 200);
-  })
-  .openapi(listWorkspaces, async (c) => {
+    return { success: true as const, id, name };
+  }),
+  route(listWorkspaces, async (c, input) => {
     const db = database(c.env.DB);
     const rows = await db
       .select({
@@ -135,10 +136,10 @@ export const workspaceRoutes = newRouter()
       .innerJoin(workspaces, eq(workspaces.id, workspaceMembers.workspaceId))
       .where(eq(workspaceMembers.userId, c.var.userId))
       .orderBy(desc(workspaces.createdAt), desc(workspaces.id));
-    return c.json({ success: true as const, workspaces: rows }, 200);
-  })
-  .openapi(listMembers, async (c) => {
-    const { workspaceId } = c.req.valid("param");
+    return { success: true as const, workspaces: rows };
+  }),
+  route(listMembers, async (c, input) => {
+    const { workspaceId } = input.params;
     const userId = c.var.userId;
     const db = database(c.env.DB);
     const [membership, users] = await db.batch([
@@ -154,11 +155,11 @@ export const workspaceRoutes = newRouter()
         .orderBy(asc(workspaceMembers.createdAt), asc(workspaceMembers.userId)),
     ]);
     authorize(asMember(userId, membership), "workspace.read");
-    return c.json({ success: true as const, users }, 200);
-  })
-  .openapi(addMember, async (c) => {
-    const { workspaceId } = c.req.valid("param");
-    const body = c.req.valid("json");
+    return { success: true as const, users };
+  }),
+  route(addMember, async (c, input) => {
+    const { workspaceId } = input.params;
+    const body = input.body;
     const userId = c.var.userId;
     const db = database(c.env.DB);
     authorize(
@@ -178,11 +179,11 @@ export const workspaceRoutes = newRouter()
       targetId: body.userId,
       changes: { userId: { after: body.userId }, role: { after: body.role } },
     });
-    return c.json({ success: true as const, message: "User added to the workspace" }, 200);
-  })
-  .openapi(updateMember, async (c) => {
-    const { workspaceId, userId: targetId } = c.req.valid("param");
-    const { role } = c.req.valid("json");
+    return { success: true as const, message: "User added to the workspace" };
+  }),
+  route(updateMember, async (c, input) => {
+    const { workspaceId, userId: targetId } = input.params;
+    const { role } = input.body;
     const userId = c.var.userId;
     const db = database(c.env.DB);
     const [membership, target] = await db.batch([
@@ -213,10 +214,10 @@ export const workspaceRoutes = newRouter()
       targetId,
       changes: { role: { before, after: role } },
     });
-    return c.json({ success: true as const, message: "Member role updated" }, 200);
-  })
-  .openapi(removeMember, async (c) => {
-    const { workspaceId, userId: targetId } = c.req.valid("param");
+    return { success: true as const, message: "Member role updated" };
+  }),
+  route(removeMember, async (c, input) => {
+    const { workspaceId, userId: targetId } = input.params;
     const userId = c.var.userId;
     const db = database(c.env.DB);
     const [membership, target] = await db.batch([
@@ -243,5 +244,6 @@ export const workspaceRoutes = newRouter()
       targetId,
       changes: { userId: { before: targetId }, role: { before } },
     });
-    return c.json({ success: true as const, message: "User removed from the workspace" }, 200);
-  });
+    return { success: true as const, message: "User removed from the workspace" };
+  }),
+];

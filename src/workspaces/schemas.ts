@@ -1,22 +1,22 @@
-import { z } from "@hono/zod-openapi";
+import * as z from "zod";
 import { RoleSchema } from "../access/roles";
 import { NameSchema, TimestampSchema, UserIdSchema, UuidSchema } from "../http/schemas";
 
 export const WorkspaceParamsSchema = z.object({
-  workspaceId: UuidSchema.openapi({ param: { name: "workspaceId", in: "path" } }),
+  workspaceId: UuidSchema,
 });
 
 export const MemberParamsSchema = WorkspaceParamsSchema.extend({
-  userId: UserIdSchema.openapi({ param: { name: "userId", in: "path" } }),
+  userId: UserIdSchema,
 });
 
 export const CreateWorkspaceBodySchema = z
   .strictObject({ name: NameSchema })
-  .openapi("CreateWorkspaceRequest");
+  .meta({ id: "CreateWorkspaceRequest" });
 
 export const CreatedWorkspaceSchema = z
   .object({ success: z.literal(true), id: UuidSchema, name: z.string() })
-  .openapi("CreatedWorkspace");
+  .meta({ id: "CreatedWorkspace" });
 
 export const WorkspaceListSchema = z
   .object({
@@ -25,7 +25,7 @@ export const WorkspaceListSchema = z
       z.object({ id: UuidSchema, name: z.string(), role: RoleSchema, createdAt: TimestampSchema }),
     ),
   })
-  .openapi("WorkspaceList");
+  .meta({ id: "WorkspaceList" });
 
 export const MemberListSchema = z
   .object({
@@ -34,12 +34,12 @@ export const MemberListSchema = z
       z.object({ userId: UserIdSchema, role: RoleSchema, createdAt: TimestampSchema }),
     ),
   })
-  .openapi("WorkspaceMemberList");
+  .meta({ id: "WorkspaceMemberList" });
 
 export const AddMemberBodySchema = z
   .strictObject({ userId: UserIdSchema, role: RoleSchema })
-  .openapi("AddWorkspaceMemberRequest");
+  .meta({ id: "AddWorkspaceMemberRequest" });
 
 export const UpdateMemberBodySchema = z
   .strictObject({ role: RoleSchema })
-  .openapi("UpdateWorkspaceMemberRequest");
+  .meta({ id: "UpdateWorkspaceMemberRequest" });

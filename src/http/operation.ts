@@ -1,0 +1,106 @@
+import { zValidator } from "@hono/zod-validator";
+import type { Context, Hono, MiddlewareHandler } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type * as z from "zod";
+import type { AppEnv } from "../env";
+import { ApiError } from "./error";
+
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415;
+
+/**
+ * One API operation: its path, its request and response schemas, and nothing else. The same
+ * object validates requests (`mount`), types handlers and writes the OpenAPI document.
+ */
+export interface Operation {
+  method: "get" | "post" | "put" | "delete";
+  /** OpenAPI-style path: /repo/{repoId}/apikey */
+  path: string;
+  operationId: string;
+  summary: string;
+  tags: string[];
+  params?: z.ZodObject;
+  query?: z.ZodObject;
+  body?: z.ZodType;
+  success: { status: 200 | 201; schema: z.ZodType; description: string };
+  /** Error statuses beyond those every authenticated operation has (400, 401, 403). */
+  errors?: ErrorStatus[];
+}
+
+/** Declares an operation; `const` keeps its schemas' types for the handler. */
+export const defineOperation = <const O extends Operation>(operation: O): O => operation;
+
+type Out<S> = S extends z.ZodType ? z.output<S> : Record<string, never>;
+
+export interface OperationInput<O extends Operation> {
+  params: Out<O["params"]>;
+  query: Out<O["query"]>;
+  body: Out<O["body"]>;
+}
+
+export type OperationHandler<O extends Operation> = (
+  c: Context<AppEnv>,
+  input: OperationInput<O>,
+) => Promise<z.input<O["success"]["schema"]>>;
+
+/** Turns a failed zod validation into the API's one error type, with every issue listed. */
+export function validationError(error: { issues: z.core.$ZodIssue[] }, target: string): ApiError {
+  const where = target === "json" ? "body" : target === "param" ? "path" : target;
+  const issues = error.issues.map((issue) => ({
+    path: issue.path.length > 0 ? issue.path.join(".") : where,
+    message: issue.message,
+  }));
+  const first = issues[0];
+  const summary = first ? `${first.path}: ${first.message}` : "invalid";
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : "";
+  return new ApiError("VALIDATION_FAILED", `Invalid request ${where}. ${summary}${more}`, issues);
+}
+
+function validate(
+  target: "param" | "query" | "json",
+  schema: z.ZodType,
+): MiddlewareHandler<AppEnv> {
+  return zValidator(
+    target,
+    schema,
+    (result) => {
+      if (!result.success) throw validationError(result.error, target);
+    },
+    // Our schemas are synchronous; skip the async parser's overhead.
+    { validationFunction: (s, value) => s.safeParse(value) },
+  ) as MiddlewareHandler<AppEnv>;
+}
+
+/** An operation and the handler that performs it. */
+export interface Route<O extends Operation = Operation> {
+  operation: O;
+  handler: OperationHandler<O>;
+}
+
+export const route = <const O extends Operation>(
+  operation: O,
+  handler: OperationHandler<O>,
+): Route<O> => ({ operation, handler });
+
+/** Registers a route on `app`: validation of path, query and body, then the handler's JSON. */
+export function mount<O extends Operation>(
+  app: Hono<AppEnv>,
+  { operation, handler }: Route<O>,
+): void {
+  const validators: MiddlewareHandler<AppEnv>[] = [];
+  if (operation.params) validators.push(validate("param", operation.params));
+  if (operation.query) validators.push(validate("query", operation.query));
+  if (operation.body) validators.push(validate("json", operation.body));
+  const honoPath = operation.path.replace(/\{(\w+)\}/g, ":$1");
+  const status = operation.success.status as ContentfulStatusCode;
+  const respond: MiddlewareHandler<AppEnv> = async (c) => {
+    // The validators above stored each part; their types are the operation's schemas' outputs.
+    const req = c.req as unknown as { valid(target: string): unknown };
+    const input = {
+      params: operation.params ? req.valid("param") : {},
+      query: operation.query ? req.valid("query") : {},
+      body: operation.body ? req.valid("json") : {},
+    } as OperationInput<O>;
+    return c.json(await handler(c, input), status);
+  };
+  app.on([operation.method.toUpperCase()], [honoPath], ...validators, respond);
+}
