@@ -123,7 +123,7 @@ export const workspaceRoutes = [
     });
     return { success: true as const, id, name };
   }),
-  route(listWorkspaces, async (c, input) => {
+  route(listWorkspaces, async (c) => {
     const db = database(c.env.DB);
     const rows = await db
       .select({
