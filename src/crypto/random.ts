@@ -12,8 +12,9 @@ export function randomString(alphabet: string, length: number): string {
   if (size < 2 || size > 256) throw new RangeError("alphabet must have 2 to 256 characters");
   const limit = 256 - (256 % size);
   let out = "";
-  // Draw a little more than needed so one call usually suffices.
-  const buffer = new Uint8Array(Math.ceil(length * 1.25) + 8);
+  // Draw a little more than needed so one call usually suffices, within getRandomValues's
+  // 65,536-byte limit per call.
+  const buffer = new Uint8Array(Math.min(Math.ceil(length * 1.25) + 8, 65_536));
   while (out.length < length) {
     crypto.getRandomValues(buffer);
     for (let i = 0; i < buffer.length && out.length < length; i++) {
