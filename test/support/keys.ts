@@ -1,0 +1,85 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { expect } from "vitest";
+import { createApp } from "../../src/app";
+import type { Bindings } from "../../src/env";
+import { type ApiResponse, call, tokenFor } from "./api";
+
+/** Creates a storage key as `as` and returns the create response's body. */
+export async function createStorageKey(
+  as: string,
+  repoId: string,
+  body: { name?: string; accessType?: string } = {},
+): Promise<{ id: string; key: string; secret: string }> {
+  const response = await call("POST", `/repo/${repoId}/apikey`, {
+    as,
+    body: { name: "CI Bot", accessType: "READ", ...body },
+  });
+  expect(response.status, response.text).toBe(200);
+  return response.body;
+}
+
+/** Creates an AI key as `as` and returns the create response's body. */
+export async function createAiKey(
+  as: string,
+  repoId: string,
+  body: { name?: string; aiType?: string } = {},
+): Promise<{ id: string; key: string; secret: string }> {
+  const response = await call("POST", `/repo/${repoId}/ai/apikey`, {
+    as,
+    body: { name: "Gateway", aiType: "OPENAI", ...body },
+  });
+  expect(response.status, response.text).toBe(201);
+  return response.body;
+}
+
+export type KeyTable = "storage_keys" | "ai_keys";
+
+/** A key row exactly as D1 stores it (snake_case columns), or null. */
+export function keyRow(table: KeyTable, id: string): Promise<Record<string, any> | null> {
+  return env.DB.prepare(`SELECT * FROM ${table} WHERE id = ?`).bind(id).first();
+}
+
+/** Every key row of every repo: what a bad request must leave exactly as it was. */
+export async function allKeyRows(table: KeyTable): Promise<Record<string, any>[]> {
+  const { results } = await env.DB.prepare(`SELECT * FROM ${table} ORDER BY id`).all();
+  return results;
+}
+
+/** How many rows `table` holds for `repoId`, deleted ones included. */
+export async function countKeyRows(table: KeyTable, repoId: string): Promise<number> {
+  const row = await env.DB.prepare(`SELECT count(*) AS n FROM ${table} WHERE repo_id = ?`)
+    .bind(repoId)
+    .first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+/**
+ * One request to a fresh app whose bindings differ from the test configuration by
+ * `overrides` (e.g. a small quota); waits for the audit delivery it schedules.
+ */
+export async function callWith(
+  overrides: Partial<Bindings>,
+  method: string,
+  path: string,
+  options: { as: string; body?: unknown },
+): Promise<ApiResponse> {
+  const headers = new Headers({ Authorization: `Bearer ${await tokenFor(options.as)}` });
+  let body: string | undefined;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers.set("Content-Type", "application/json");
+  }
+  const request = new Request(`https://flashgate.test${path}`, { method, headers, body });
+  const ctx = createExecutionContext();
+  const response = await createApp().fetch(request, { ...env, ...overrides }, ctx);
+  await waitOnExecutionContext(ctx);
+  const text = await response.text();
+  const parsed = response.headers.get("Content-Type")?.includes("application/json")
+    ? JSON.parse(text)
+    : null;
+  return { status: response.status, headers: response.headers, body: parsed, text };
+}
+
+/** A UUID no row has. */
+export const unknownId = () => crypto.randomUUID();
