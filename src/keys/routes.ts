@@ -1,4 +1,4 @@
-import { desc } from "drizzle-orm";
+import { and, desc, eq } from "drizzle-orm";
 import { asMember, repoMembershipQuery } from "../access/membership";
 import { authorize } from "../access/policy";
 import type { AuditChanges } from "../audit/event";
@@ -68,7 +68,7 @@ export const updateStorageKey = defineOperation({
   params: RepoKeyParamsSchema,
   body: UpdateStorageKeyBodySchema,
   success: { status: 200, schema: MessageResponseSchema, description: "Updated" },
-  errors: [404],
+  errors: [404, 409],
 });
 
 export const deleteStorageKey = defineOperation({
@@ -185,11 +185,23 @@ export const storageKeyRoutes = [
     if (!current) throw keyNotFound();
     authorize(member, "apikey.update", { from: current.accessType, to: body.accessType });
 
+    // Only if the key still has the access type just authorized against: a concurrent raise
+    // to ADMIN must not let a WRITE member change the key after all.
     const updated = await db
       .update(storageKeys)
       .set({ name: body.name, accessType: body.accessType, updatedAt: now() })
-      .where(activeKey(storageKeys, apikeyId, repoId));
-    if (updated.meta.changes === 0) throw keyNotFound();
+      .where(
+        and(
+          activeKey(storageKeys, apikeyId, repoId),
+          eq(storageKeys.accessType, current.accessType),
+        ),
+      );
+    if (updated.meta.changes === 0) {
+      throw new ApiError(
+        "CONFLICT",
+        "The API key was changed or deleted while this request ran; reload it and try again",
+      );
+    }
 
     const changes: AuditChanges = {};
     if (current.name !== body.name) changes.name = { before: current.name, after: body.name };

@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { type ApiResponse, addMember, call, expectError, newUser, team } from "../support/api";
-import { countKeyRows, createStorageKey, keyRow, unknownId } from "../support/keys";
+import {
+  callWith,
+  countKeyRows,
+  createStorageKey,
+  dbWithConcurrentWrite,
+  keyRow,
+  unknownId,
+} from "../support/keys";
 
 const keys = (repoId: string) => `/repo/${repoId}/apikey`;
 
@@ -105,6 +112,26 @@ describe("updating storage keys", () => {
     ]) {
       expectForbidden(await call("PUT", `${keys(repoId)}/${id}`, { as: writer, body }));
     }
+    expect(await keyRow("storage_keys", id)).toMatchObject({ name: "root", access_type: "ADMIN" });
+  });
+
+  it("does not let a WRITE member change a key an ADMIN raised to ADMIN while the request ran", async () => {
+    const { admin, writer, repoId } = await team();
+    const { id } = await createStorageKey(admin, repoId, { name: "ci", accessType: "READ" });
+    // The writer's request reads the key as READ; before it writes, an admin raises it.
+    const db = dbWithConcurrentWrite(async () => {
+      const raised = await call("PUT", `${keys(repoId)}/${id}`, {
+        as: admin,
+        body: { name: "root", accessType: "ADMIN" },
+      });
+      expect(raised.status, raised.text).toBe(200);
+    });
+
+    const response = await callWith({ DB: db }, "PUT", `${keys(repoId)}/${id}`, {
+      as: writer,
+      body: { name: "lowered", accessType: "READ" },
+    });
+    expectError(response, 409);
     expect(await keyRow("storage_keys", id)).toMatchObject({ name: "root", access_type: "ADMIN" });
   });
 

@@ -83,3 +83,43 @@ export async function callWith(
 
 /** A UUID no row has. */
 export const unknownId = () => crypto.randomUUID();
+
+/** The real audit queue, recording every event sent through it. */
+export function recordingAuditQueue(): { queue: Bindings["AUDIT"]; sent: unknown[] } {
+  const sent: unknown[] = [];
+  const queue = {
+    send: (message: unknown, options?: QueueSendOptions) => {
+      sent.push(message);
+      return env.AUDIT.send(message as never, options);
+    },
+    sendBatch: (messages: Iterable<MessageSendRequest>, options?: QueueSendBatchOptions) => {
+      for (const message of messages) sent.push(message.body);
+      return env.AUDIT.sendBatch(messages as never, options);
+    },
+  } as unknown as Bindings["AUDIT"];
+  return { queue, sent };
+}
+
+/**
+ * The real D1 database, where `meanwhile` runs once right after the request's first batch:
+ * a concurrent request landing between a handler's read and its write.
+ */
+export function dbWithConcurrentWrite(meanwhile: () => Promise<unknown>): D1Database {
+  let pending = true;
+  return new Proxy(env.DB, {
+    get(target, property) {
+      if (property === "batch") {
+        return async (statements: D1PreparedStatement[]) => {
+          const results = await target.batch(statements);
+          if (pending) {
+            pending = false;
+            await meanwhile();
+          }
+          return results;
+        };
+      }
+      const value = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
