@@ -1,9 +1,19 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { Keyring } from "../../src/crypto/seal";
 import { call, expectError, team } from "../support/api";
 import { TEST_BINDINGS } from "../support/bindings";
-import { callWith, countKeyRows, createStorageKey, keyRow } from "../support/keys";
+import {
+  callWith,
+  countKeyRows,
+  createStorageKey,
+  keyRow,
+  recordingAuditQueue,
+} from "../support/keys";
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 describe("POST /repo/{repoId}/apikey", () => {
   it("returns 200 {success, id, key, secret} with S3-shaped credentials, never cached", async () => {
@@ -71,7 +81,30 @@ describe("POST /repo/{repoId}/apikey", () => {
   });
 });
 
-describe("the stored secret", () => {
+describe("the secret", () => {
+  it("is in no audit event and no log line, only in the create response", async () => {
+    const { admin, repoId } = await team();
+    const { queue, sent } = recordingAuditQueue();
+    const logged: unknown[] = [];
+    for (const level of ["log", "info", "warn", "error", "debug"] as const) {
+      vi.spyOn(console, level).mockImplementation((...args) => logged.push(args));
+    }
+
+    const response = await callWith({ AUDIT: queue }, "POST", `/repo/${repoId}/apikey`, {
+      as: admin,
+      body: { name: "Audited", accessType: "READ" },
+    });
+    expect(response.status, response.text).toBe(200);
+    const { id, key, secret } = response.body;
+
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ type: "apikey.created", targetId: id, repoId });
+    expect(JSON.stringify(sent)).toContain(key);
+    expect(JSON.stringify(sent)).not.toContain(secret);
+    expect(JSON.stringify(sent)).not.toContain("aesgcm");
+    expect(JSON.stringify(logged)).not.toContain(secret);
+  });
+
   it("is AES-GCM ciphertext bound to its row that opens to the returned secret", async () => {
     const { admin, repoId } = await team();
     const { id, secret } = await createStorageKey(admin, repoId);
