@@ -123,3 +123,38 @@ export function dbWithConcurrentWrite(meanwhile: () => Promise<unknown>): D1Data
     },
   });
 }
+
+/**
+ * The real D1 database, counting round trips: each batch is one, and so is each statement
+ * run on its own.
+ */
+export function countingDb(): { db: D1Database; roundTrips: () => number } {
+  let trips = 0;
+  const counted = (statement: D1PreparedStatement): D1PreparedStatement => {
+    const self = statement as unknown as Record<string, (...args: unknown[]) => unknown>;
+    for (const method of ["run", "all", "first", "raw"]) {
+      const original = self[method]?.bind(statement);
+      self[method] = (...args: unknown[]) => {
+        trips += 1;
+        return original?.(...args);
+      };
+    }
+    const bind = statement.bind.bind(statement);
+    self.bind = (...values: unknown[]) => counted(bind(...values));
+    return statement;
+  };
+  const db = new Proxy(env.DB, {
+    get(target, property) {
+      if (property === "prepare") return (query: string) => counted(target.prepare(query));
+      if (property === "batch") {
+        return (statements: D1PreparedStatement[]) => {
+          trips += 1;
+          return target.batch(statements);
+        };
+      }
+      const value = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { db, roundTrips: () => trips };
+}
