@@ -125,6 +125,28 @@ describe("the secret", () => {
   });
 });
 
+describe("a misconfigured keyring", () => {
+  it("fails the create with a JSON 500 that writes nothing and logs why, rather than seal weakly", async () => {
+    const { admin, repoId } = await team();
+    const errors: unknown[] = [];
+    vi.spyOn(console, "error").mockImplementation((...args) => errors.push(args));
+    const allZero = btoa(String.fromCharCode(...new Uint8Array(32)));
+
+    for (const ENCRYPTION_KEYS of [`t1:${allZero}`, "t1:c2hvcnQ=", ""]) {
+      const response = await callWith({ ENCRYPTION_KEYS }, "POST", `/repo/${repoId}/apikey`, {
+        as: admin,
+        body: { name: "k", accessType: "READ" },
+      });
+      expectError(response, 500);
+      expect(response.text).not.toContain("ENCRYPTION_KEYS");
+    }
+    expect(await countKeyRows("storage_keys", repoId)).toBe(0);
+    expect(JSON.stringify(errors)).toContain("not random enough");
+    expect(JSON.stringify(errors)).toContain("must be 32 bytes");
+    expect(JSON.stringify(errors)).toContain("ENCRYPTION_KEYS is not set");
+  });
+});
+
 describe("the per-repo quota of active keys", () => {
   const quota = { STORAGE_KEY_QUOTA: "2" };
 
