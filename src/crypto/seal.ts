@@ -106,10 +106,18 @@ export class Keyring {
     }
     const key = this.cryptoKey(version);
     if (!key) throw new KeyringError(`no key "${version}" in ENCRYPTION_KEYS`);
+    let ivBytes: Uint8Array<ArrayBuffer>;
+    let ciphertextBytes: Uint8Array<ArrayBuffer>;
+    try {
+      ivBytes = base64ToBytes(iv);
+      ciphertextBytes = base64ToBytes(ciphertext);
+    } catch {
+      throw new KeyringError("sealed secret is malformed");
+    }
     const plaintext = await crypto.subtle.decrypt(
-      { name: "AES-GCM", iv: base64ToBytes(iv), additionalData: additionalData(binding) },
+      { name: "AES-GCM", iv: ivBytes, additionalData: additionalData(binding) },
       await key,
-      base64ToBytes(ciphertext),
+      ciphertextBytes,
     );
     return decoder.decode(plaintext);
   }

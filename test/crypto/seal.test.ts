@@ -97,7 +97,15 @@ describe("Keyring.seal and open", () => {
   it("refuses a malformed sealed value", async () => {
     const keyring = Keyring.parse(`t1:${T1}`);
     const sealed = await keyring.seal(SECRET, binding);
-    for (const bad of ["", SECRET, sealed.replace(/^aesgcm/, "plain"), `${sealed}.extra`]) {
+    const [, version, , ciphertext] = sealed.split(".");
+    for (const bad of [
+      "",
+      SECRET,
+      sealed.replace(/^aesgcm/, "plain"),
+      `${sealed}.extra`,
+      `aesgcm.${version}.not*base64.${ciphertext}`,
+      `aesgcm.${version}.AAAAAAAAAAAAAAAA.%%%`,
+    ]) {
       await expect(keyring.open(bad, binding)).rejects.toThrow(KeyringError);
     }
   });
