@@ -20,7 +20,8 @@ export const UserIdSchema = z
   .refine((id) => !CONTROL_CHARACTERS.test(id), "must not contain control characters")
   .meta({ examples: ["user_2b9f1c"] });
 
-export const UuidSchema = z.uuid("must be a UUID");
+/** Ids are UUIDs. D1 compares text case-sensitively and ids are stored lower-case, so input is folded. */
+export const UuidSchema = z.uuid("must be a UUID").overwrite((id) => id.toLowerCase());
 
 export const TimestampSchema = z.iso.datetime().meta({ examples: ["2026-11-23T09:30:00.000Z"] });
 
