@@ -4,6 +4,7 @@ import { requestId } from "hono/request-id";
 import { aiKeyRoutes } from "./ai-keys/routes";
 import { auditRoutes } from "./audit/routes";
 import { authenticate } from "./auth/middleware";
+import { requireKeyring } from "./crypto/require-keyring";
 import type { AppEnv } from "./env";
 import { mountDocs } from "./http/docs";
 import { ApiError } from "./http/error";
@@ -50,8 +51,9 @@ export function createApp() {
   );
 
   // Everything else needs a verified bearer token. Unknown paths stay 404 without one.
-  for (const path of ["/workspace", "/workspace/*", "/repo", "/repo/*"])
-    app.use(path, authenticate);
+  for (const path of ["/workspace", "/workspace/*", "/repo", "/repo/*"]) {
+    app.use(path, requireKeyring, authenticate);
+  }
 
   for (const r of routes) mount(app, r);
 

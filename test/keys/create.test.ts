@@ -126,7 +126,7 @@ describe("the secret", () => {
 });
 
 describe("a misconfigured keyring", () => {
-  it("fails the create with a JSON 500 that writes nothing and logs why, rather than seal weakly", async () => {
+  it("turns requests into a JSON 503 that writes nothing and logs why, rather than seal weakly", async () => {
     const { admin, repoId } = await team();
     const errors: unknown[] = [];
     vi.spyOn(console, "error").mockImplementation((...args) => errors.push(args));
@@ -137,13 +137,26 @@ describe("a misconfigured keyring", () => {
         as: admin,
         body: { name: "k", accessType: "READ" },
       });
-      expectError(response, 500);
+      expectError(response, 503);
       expect(response.text).not.toContain("ENCRYPTION_KEYS");
     }
     expect(await countKeyRows("storage_keys", repoId)).toBe(0);
     expect(JSON.stringify(errors)).toContain("not random enough");
     expect(JSON.stringify(errors)).toContain("must be 32 bytes");
     expect(JSON.stringify(errors)).toContain("ENCRYPTION_KEYS is not set");
+  });
+
+  it("refuses even requests that seal nothing, as a startup check would", async () => {
+    const { reader, repoId } = await team();
+    const response = await callWith(
+      { ENCRYPTION_KEYS: "t1:c2hvcnQ=" },
+      "GET",
+      `/repo/${repoId}/apikey`,
+      {
+        as: reader,
+      },
+    );
+    expectError(response, 503);
   });
 });
 
