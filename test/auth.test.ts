@@ -1,0 +1,308 @@
+import { exportJWK, exportSPKI, generateKeyPair, type JWK, SignJWT, UnsecuredJWT } from "jose";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { type ApiResponse, call, expectError, tokenFor } from "./support/api";
+import { callConfigured, nowSeconds, signToken, testSecret } from "./support/auth-tokens";
+import { TEST_BINDINGS } from "./support/bindings";
+
+/** A 401 as RFC 6750 wants it: the JSON envelope plus the Bearer challenge. */
+function expectInvalidToken(response: ApiResponse, message?: RegExp) {
+  expectError(response, 401, message);
+  expect(response.headers.get("WWW-Authenticate")).toBe('Bearer error="invalid_token"');
+}
+
+/** A protected request with this exact Authorization header (or none). */
+const asCaller = (authorization?: string) =>
+  call("GET", "/workspace", authorization === undefined ? {} : { authorization });
+
+const bearer = async (token: string | Promise<string>) => `Bearer ${await token}`;
+
+describe("a protected endpoint", () => {
+  it("accepts a valid bearer token and treats its sub as the caller", async () => {
+    const response = await asCaller(await bearer(tokenFor("alice")));
+    expect(response.status, response.text).toBe(200);
+    expect(response.body).toEqual({ success: true, workspaces: [] });
+  });
+
+  it("refuses a request without an Authorization header", async () => {
+    expectInvalidToken(await asCaller(), /Authorization/);
+  });
+
+  it("refuses another scheme than Bearer", async () => {
+    expectInvalidToken(await asCaller(`Basic ${btoa("alice:password")}`), /Bearer/);
+  });
+
+  it("refuses a Bearer header without a token", async () => {
+    expectInvalidToken(await asCaller("Bearer "));
+  });
+
+  it("refuses a token that is not a JWT", async () => {
+    expectInvalidToken(await asCaller("Bearer not-a-jwt"), /malformed/);
+    expectInvalidToken(await asCaller("Bearer a.b.c"), /malformed/);
+  });
+
+  it("refuses a token whose signature does not verify", async () => {
+    const otherSecret = new TextEncoder().encode("another-secret-0123456789abcdefghijklmnop");
+    expectInvalidToken(await asCaller(await bearer(signToken(otherSecret))), /signature/);
+  });
+
+  it("refuses a valid token whose payload was altered after signing", async () => {
+    const [header, , signature] = (await signToken(testSecret)).split(".");
+    const forged = btoa(
+      JSON.stringify({
+        sub: "mallory",
+        iss: TEST_BINDINGS.JWT_ISSUER,
+        aud: TEST_BINDINGS.JWT_AUDIENCE,
+        exp: nowSeconds() + 600,
+      }),
+    ).replace(/=+$/, "");
+    expectInvalidToken(await asCaller(`Bearer ${header}.${forged}.${signature}`));
+  });
+
+  it("refuses an unsigned token (alg: none)", async () => {
+    const unsigned = new UnsecuredJWT({ sub: "mallory" })
+      .setIssuer(TEST_BINDINGS.JWT_ISSUER)
+      .setAudience(TEST_BINDINGS.JWT_AUDIENCE)
+      .setExpirationTime("10m")
+      .encode();
+    expectInvalidToken(await asCaller(`Bearer ${unsigned}`));
+  });
+
+  it("refuses an expired token", async () => {
+    const token = signToken(testSecret, { claims: { exp: nowSeconds() - 3600 } });
+    expectInvalidToken(await asCaller(await bearer(token)), /expired/);
+  });
+
+  it("refuses a token that is not valid yet (nbf in the future)", async () => {
+    const token = signToken(testSecret, { claims: { nbf: nowSeconds() + 3600 } });
+    expectInvalidToken(await asCaller(await bearer(token)), /not valid yet/);
+  });
+
+  it("refuses a token from another issuer", async () => {
+    const token = signToken(testSecret, { claims: { iss: "someone-else" } });
+    expectInvalidToken(await asCaller(await bearer(token)), /iss/);
+  });
+
+  it("refuses a token for another audience", async () => {
+    const token = signToken(testSecret, { claims: { aud: "another-api" } });
+    expectInvalidToken(await asCaller(await bearer(token)), /aud/);
+  });
+
+  it("refuses a token without an issuer or audience when they are configured", async () => {
+    expectInvalidToken(
+      await asCaller(await bearer(signToken(testSecret, { claims: { iss: undefined } }))),
+    );
+    expectInvalidToken(
+      await asCaller(await bearer(signToken(testSecret, { claims: { aud: undefined } }))),
+    );
+  });
+
+  it("refuses a token without a sub", async () => {
+    const token = signToken(testSecret, { claims: { sub: undefined } });
+    expectInvalidToken(await asCaller(await bearer(token)), /sub/);
+  });
+
+  it("refuses a token whose sub is not a usable user id", async () => {
+    for (const sub of ["", "bad\u0000id", "x".repeat(256)]) {
+      expectInvalidToken(await asCaller(await bearer(signToken(testSecret, { claims: { sub } }))));
+    }
+  });
+
+  it("refuses a token without an exp", async () => {
+    const token = signToken(testSecret, { claims: { exp: undefined } });
+    expectInvalidToken(await asCaller(await bearer(token)), /exp/);
+  });
+
+  it("refuses an HS512 token: only the algorithm the key is meant for is accepted", async () => {
+    const token = signToken(testSecret, { alg: "HS512" });
+    expectInvalidToken(await asCaller(await bearer(token)), /algorithm/);
+  });
+});
+
+describe("clock tolerance", () => {
+  it("still accepts a token that expired 10 seconds ago", async () => {
+    const token = signToken(testSecret, { claims: { exp: nowSeconds() - 10 } });
+    const response = await asCaller(await bearer(token));
+    expect(response.status, response.text).toBe(200);
+  });
+
+  it("refuses a token that expired 120 seconds ago", async () => {
+    const token = signToken(testSecret, { claims: { exp: nowSeconds() - 120 } });
+    expectInvalidToken(await asCaller(await bearer(token)), /expired/);
+  });
+
+  it("accepts a token whose nbf is 10 seconds ahead, but not 120 seconds ahead", async () => {
+    const near = signToken(testSecret, { claims: { nbf: nowSeconds() + 10 } });
+    expect((await asCaller(await bearer(near))).status).toBe(200);
+    const far = signToken(testSecret, { claims: { nbf: nowSeconds() + 120 } });
+    expectInvalidToken(await asCaller(await bearer(far)));
+  });
+});
+
+describe("public endpoints", () => {
+  it("GET /health needs no token", async () => {
+    const response = await call("GET", "/health");
+    expect(response.status).toBe(200);
+    expect(response.body).toEqual({ status: "ok" });
+  });
+
+  it("GET /health ignores a bad token rather than refusing it", async () => {
+    const response = await call("GET", "/health", { authorization: "Bearer garbage" });
+    expect(response.status).toBe(200);
+  });
+});
+
+/** A token-free configuration: only the bindings in `keys` verify tokens. */
+const withKeys = (keys: {
+  JWT_SECRET?: string;
+  JWT_PUBLIC_KEY?: string;
+  JWT_JWKS_URL?: string;
+}) => ({ JWT_SECRET: undefined, JWT_PUBLIC_KEY: undefined, JWT_JWKS_URL: undefined, ...keys });
+
+describe("with a public key configured (JWT_PUBLIC_KEY)", () => {
+  const cases = [
+    { alg: "RS256", form: "PEM" },
+    { alg: "RS256", form: "JWK" },
+    { alg: "ES256", form: "PEM" },
+    { alg: "ES256", form: "JWK" },
+  ] as const;
+
+  for (const { alg, form } of cases) {
+    describe(`an ${alg} key as ${form}`, () => {
+      const setup = async () => {
+        const { publicKey, privateKey } = await generateKeyPair(alg);
+        const material =
+          form === "PEM" ? await exportSPKI(publicKey) : JSON.stringify(await exportJWK(publicKey));
+        return { privateKey, material, config: withKeys({ JWT_PUBLIC_KEY: material }) };
+      };
+
+      it("accepts a token signed with the matching private key", async () => {
+        const { privateKey, config } = await setup();
+        const token = await signToken(privateKey, { alg, claims: { sub: "pk-user" } });
+        const response = await callConfigured(config, "/workspace", `Bearer ${token}`);
+        expect(response.status, response.text).toBe(200);
+      });
+
+      it("refuses an HS256 token signed with the public key's own bytes", async () => {
+        const { material, config } = await setup();
+        const token = await signToken(new TextEncoder().encode(material), { alg: "HS256" });
+        expectInvalidToken(await callConfigured(config, "/workspace", `Bearer ${token}`));
+      });
+
+      it("refuses a token signed by another key pair", async () => {
+        const { config } = await setup();
+        const stranger = await generateKeyPair(alg);
+        const token = await signToken(stranger.privateKey, { alg });
+        expectInvalidToken(await callConfigured(config, "/workspace", `Bearer ${token}`));
+      });
+
+      it("refuses a token signed with the development secret", async () => {
+        const { config } = await setup();
+        const token = await signToken(testSecret);
+        expectInvalidToken(await callConfigured(config, "/workspace", `Bearer ${token}`));
+      });
+    });
+  }
+});
+
+describe("with an identity provider's key set configured (JWT_JWKS_URL)", () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  /** An identity provider at a fresh URL serving one ES256 key; counts fetches of its key set. */
+  async function identityProvider() {
+    const { publicKey, privateKey } = await generateKeyPair("ES256");
+    const jwk: JWK = {
+      ...(await exportJWK(publicKey)),
+      kid: "idp-key-1",
+      alg: "ES256",
+      use: "sig",
+    };
+    const url = `https://idp-${crypto.randomUUID()}.test/.well-known/jwks.json`;
+    const fetchSpy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input) => {
+      const requested = input instanceof Request ? input.url : String(input);
+      if (requested !== url) return new Response("not found", { status: 404 });
+      return Response.json({ keys: [jwk] });
+    });
+    const sign = (sub: string) =>
+      signToken(privateKey, { alg: "ES256", kid: "idp-key-1", claims: { sub } });
+    const fetches = () =>
+      fetchSpy.mock.calls.filter(
+        ([input]) => String(input instanceof Request ? input.url : input) === url,
+      ).length;
+    return { config: withKeys({ JWT_JWKS_URL: url }), sign, fetches };
+  }
+
+  it("accepts the provider's tokens, fetching its key set once across requests", async () => {
+    const idp = await identityProvider();
+    for (const user of ["idp-user-1", "idp-user-2", "idp-user-3"]) {
+      const response = await callConfigured(
+        idp.config,
+        "/workspace",
+        `Bearer ${await idp.sign(user)}`,
+      );
+      expect(response.status, response.text).toBe(200);
+    }
+    expect(idp.fetches()).toBe(1);
+  });
+
+  it("refuses a token signed with the development secret", async () => {
+    const idp = await identityProvider();
+    const token = await signToken(testSecret);
+    expectInvalidToken(await callConfigured(idp.config, "/workspace", `Bearer ${token}`));
+  });
+
+  it("refuses a token signed by a key the provider does not publish", async () => {
+    const idp = await identityProvider();
+    const stranger = await generateKeyPair("ES256");
+    const token = await signToken(stranger.privateKey, { alg: "ES256", kid: "idp-key-1" });
+    expectInvalidToken(await callConfigured(idp.config, "/workspace", `Bearer ${token}`));
+  });
+});
+
+describe("without a usable verification key", () => {
+  it("answers 503 JSON when no key is configured, even to a well-formed token", async () => {
+    const response = await callConfigured(
+      withKeys({}),
+      "/workspace",
+      await bearer(tokenFor("alice")),
+    );
+    expectError(response, 503, /not configured/);
+    expect(response.headers.get("WWW-Authenticate")).toBeNull();
+  });
+
+  it("answers 503 when JWT_SECRET is shorter than 32 characters, even to a token signed with it", async () => {
+    const shortSecret = "too-short-secret-31-characters!";
+    expect(shortSecret.length).toBe(31);
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject("alice")
+      .setIssuer(TEST_BINDINGS.JWT_ISSUER)
+      .setAudience(TEST_BINDINGS.JWT_AUDIENCE)
+      .setExpirationTime("10m")
+      .sign(new TextEncoder().encode(shortSecret));
+    const response = await callConfigured(
+      withKeys({ JWT_SECRET: shortSecret }),
+      "/workspace",
+      `Bearer ${token}`,
+    );
+    expectError(response, 503, /JWT_SECRET/);
+  });
+
+  it("accepts a JWT_SECRET of exactly 32 characters", async () => {
+    const secret = "exactly-32-characters-of-secret!";
+    expect(secret.length).toBe(32);
+    const token = await signToken(new TextEncoder().encode(secret));
+    const response = await callConfigured(
+      withKeys({ JWT_SECRET: secret }),
+      "/workspace",
+      `Bearer ${token}`,
+    );
+    expect(response.status, response.text).toBe(200);
+  });
+
+  it("still serves /health", async () => {
+    const response = await callConfigured(withKeys({}), "/health");
+    expect(response.status).toBe(200);
+  });
+});
