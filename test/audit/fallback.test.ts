@@ -19,7 +19,7 @@ describe("delivering an audit event", () => {
     expect(await deliverAudit(env, event)).toBe("queue");
     const [row] = await waitForEvents({ requestId: event.requestId });
     expect(row).toMatchObject({ id: event.id, type: event.type, dead_lettered: 0 });
-  });
+  }, 20_000);
 
   it("stores it straight into D1 when the Queue send throws", async () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});

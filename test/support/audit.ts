@@ -39,7 +39,7 @@ async function rowsWhere(column: "workspace_id" | "request_id" | "id", value: st
 export async function waitForEvents(
   where: { workspaceId: string } | { requestId: string },
   count = 1,
-  timeoutMs = 8000,
+  timeoutMs = 15_000,
 ): Promise<AuditRow[]> {
   const [column, value] =
     "workspaceId" in where
