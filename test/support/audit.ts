@@ -65,9 +65,12 @@ export async function storedEvent(id: string): Promise<AuditRow | null> {
 
 /** How many rows the events with these ids have in D1. */
 export async function countStored(ids: string[]): Promise<number> {
-  let total = 0;
-  for (const id of ids) total += (await rowsWhere("id", id)).length;
-  return total;
+  const row = await env.DB.prepare(
+    "SELECT count(*) AS n FROM audit_events WHERE id IN (SELECT value FROM json_each(?))",
+  )
+    .bind(JSON.stringify(ids))
+    .first<{ n: number }>();
+  return row?.n ?? 0;
 }
 
 /** A valid audit event; `overrides` set any field. */
