@@ -11,15 +11,62 @@ const INFO = {
     "Authenticate with `Authorization: Bearer <JWT>`. Secrets are returned once, at creation.",
 };
 
-const ERROR_DESCRIPTIONS: Record<ErrorStatus, string> = {
-  400: "Invalid request: malformed JSON, unknown or missing fields, wrong types or values",
-  401: "Missing, malformed, expired or unverifiable bearer token",
-  403: "Insufficient permissions (also for resources that do not exist)",
-  404: "Not found",
-  409: "Conflict with the current state (duplicate, last admin, quota)",
-  413: "Request body over 64 KiB",
-  415: "Request body is not application/json",
-};
+/** Statuses any operation may answer, beyond those its definition lists. */
+type DocumentedStatus = ErrorStatus | 500 | 503;
+
+/** Each error status: what it means, and one envelope as the API really sends it. */
+const ERRORS: Record<DocumentedStatus, { description: string; example: Record<string, unknown> }> =
+  {
+    400: {
+      description:
+        "Invalid request: malformed JSON, unknown or missing fields, wrong types or values",
+      example: {
+        message: "Invalid request body. name: must not be empty",
+        code: "VALIDATION_FAILED",
+        issues: [{ path: "name", message: "must not be empty" }],
+      },
+    },
+    401: {
+      description: "Missing, malformed, expired or unverifiable bearer token",
+      example: { message: "The access token has expired", code: "UNAUTHORIZED" },
+    },
+    403: {
+      description: "Insufficient permissions (also for resources that do not exist)",
+      example: { message: "Insufficient permissions", code: "FORBIDDEN" },
+    },
+    404: {
+      description: "Not found",
+      example: { message: "API key not found in this repository", code: "NOT_FOUND" },
+    },
+    409: {
+      description: "Conflict with the current state (duplicate, last admin, quota)",
+      example: { message: "That user is already a member of this workspace", code: "CONFLICT" },
+    },
+    413: {
+      description: "Request body over 64 KiB",
+      example: { message: "Request body must be at most 64 KiB", code: "PAYLOAD_TOO_LARGE" },
+    },
+    415: {
+      description: "Request body is not application/json",
+      example: {
+        message:
+          'Request body must be JSON, sent with "Content-Type: application/json" (got "text/plain")',
+        code: "UNSUPPORTED_MEDIA_TYPE",
+      },
+    },
+    500: {
+      description: "Unexpected failure; nothing to fix on the caller's side, try again",
+      example: { message: "Internal server error; try again later", code: "INTERNAL" },
+    },
+    503: {
+      description: "The service is misconfigured (token verification or encryption keys)",
+      example: {
+        message:
+          "The service's encryption keys are misconfigured; nothing was changed. Try again later.",
+        code: "SERVICE_UNAVAILABLE",
+      },
+    },
+  };
 
 type JsonSchema = Record<string, unknown>;
 const COMPONENT_PREFIX = "#/components/schemas/";
@@ -52,6 +99,81 @@ function parameters(schema: z.ZodObject | undefined, where: "path" | "query") {
 
 const json = (schema: JsonSchema) => ({ "application/json": { schema } });
 
+/** The error statuses an operation can answer, in order. */
+function errorStatuses(op: Operation): DocumentedStatus[] {
+  const statuses = new Set<DocumentedStatus>([401, 403, 500, 503, ...(op.errors ?? [])]);
+  // Only input can be refused as invalid: with no path, query or body there is nothing to refuse.
+  if (op.params || op.query || op.body) statuses.add(400);
+  if (op.body) {
+    statuses.add(413);
+    statuses.add(415);
+  }
+  return [...statuses].sort((a, b) => a - b);
+}
+
+function errorResponse(status: DocumentedStatus) {
+  const { description, example } = ERRORS[status];
+  return {
+    description,
+    content: {
+      "application/json": {
+        schema: { $ref: `${COMPONENT_PREFIX}Error` },
+        example: { success: false, ...example, requestId: "0f8e2c4a-5b7d-4e1f-9a3c-6d2b8e4f1a7c" },
+      },
+    },
+  };
+}
+
+/** The routes that describe the API rather than belong to it: public, no token. */
+const SERVICE_PATHS = {
+  "/health": {
+    get: {
+      operationId: "health",
+      summary: "Liveness check",
+      tags: ["Service"],
+      security: [],
+      responses: {
+        200: {
+          description: "The service is up",
+          content: json({
+            type: "object",
+            properties: { status: { const: "ok" } },
+            required: ["status"],
+          }),
+        },
+      },
+    },
+  },
+  "/openapi.json": {
+    get: {
+      operationId: "openApiDocument",
+      summary: "This OpenAPI 3.1 document",
+      tags: ["Service"],
+      security: [],
+      responses: {
+        200: {
+          description: "The document",
+          content: json({ type: "object", required: ["openapi", "info", "paths"] }),
+        },
+      },
+    },
+  },
+  "/docs": {
+    get: {
+      operationId: "docsPage",
+      summary: "Interactive API reference (Scalar) for this document",
+      tags: ["Service"],
+      security: [],
+      responses: {
+        200: {
+          description: "An HTML page",
+          content: { "text/html": { schema: { type: "string" } } },
+        },
+      },
+    },
+  },
+};
+
 /**
  * The OpenAPI 3.1 document, written from the operations' own zod schemas: the schemas that
  * validate requests and type the handlers are the only description of the API.
@@ -59,23 +181,13 @@ const json = (schema: JsonSchema) => ({ "application/json": { schema } });
 export function openApiDocument(operations: Operation[]) {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const op of operations) {
-    const errors = new Set<ErrorStatus>([400, 401, 403, ...(op.errors ?? [])]);
-    if (op.body) {
-      errors.add(413);
-      errors.add(415);
-    }
     const responses: Record<string, unknown> = {
       [op.success.status]: {
         description: op.success.description,
         content: json(schemaOf(op.success.schema, "output")),
       },
     };
-    for (const status of [...errors].sort()) {
-      responses[status] = {
-        description: ERROR_DESCRIPTIONS[status],
-        content: json({ $ref: `${COMPONENT_PREFIX}Error` }),
-      };
-    }
+    for (const status of errorStatuses(op)) responses[status] = errorResponse(status);
     paths[op.path] ??= {};
     (paths[op.path] as Record<string, unknown>)[op.method] = {
       operationId: op.operationId,
@@ -94,33 +206,18 @@ export function openApiDocument(operations: Operation[]) {
     unrepresentable: "any",
   }) as { schemas: Record<string, JsonSchema> };
   for (const schema of Object.values(schemas)) {
+    // Components are named by their key; a `$id` holding a fragment is not valid JSON Schema.
     delete schema.$schema;
+    delete schema.$id;
     delete schema.id;
   }
+  // Tags in the order the API lists them, so the docs page groups operations that way.
+  const tags = [...new Set(["Service", ...operations.flatMap((op) => op.tags)])];
   return {
     openapi: "3.1.0",
     info: INFO,
-    paths: {
-      "/health": {
-        get: {
-          operationId: "health",
-          summary: "Liveness check (no token needed)",
-          tags: ["Service"],
-          security: [],
-          responses: {
-            200: {
-              description: "The service is up",
-              content: json({
-                type: "object",
-                properties: { status: { const: "ok" } },
-                required: ["status"],
-              }),
-            },
-          },
-        },
-      },
-      ...paths,
-    },
+    tags: tags.map((name) => ({ name })),
+    paths: { ...SERVICE_PATHS, ...paths },
     components: {
       schemas,
       securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
