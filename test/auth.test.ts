@@ -1,5 +1,5 @@
 import { exportJWK, exportSPKI, generateKeyPair, type JWK, SignJWT, UnsecuredJWT } from "jose";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type ApiResponse, call, expectError, tokenFor } from "./support/api";
 import { callConfigured, nowSeconds, signToken, testSecret } from "./support/auth-tokens";
 import { TEST_BINDINGS } from "./support/bindings";
@@ -219,9 +219,11 @@ describe("with an identity provider's key set configured (JWT_JWKS_URL)", () => 
       use: "sig",
     };
     const url = `https://idp-${crypto.randomUUID()}.test/.well-known/jwks.json`;
+    const provider = { up: true };
     const fetchSpy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input) => {
       const requested = input instanceof Request ? input.url : String(input);
       if (requested !== url) return new Response("not found", { status: 404 });
+      if (!provider.up) return new Response("upstream down", { status: 502 });
       return Response.json({ keys: [jwk] });
     });
     const sign = (sub: string) =>
@@ -230,7 +232,7 @@ describe("with an identity provider's key set configured (JWT_JWKS_URL)", () => 
       fetchSpy.mock.calls.filter(
         ([input]) => String(input instanceof Request ? input.url : input) === url,
       ).length;
-    return { config: withKeys({ JWT_JWKS_URL: url }), sign, fetches };
+    return { config: withKeys({ JWT_JWKS_URL: url }), sign, fetches, provider };
   }
 
   it("accepts the provider's tokens, fetching its key set once across requests", async () => {
@@ -258,9 +260,38 @@ describe("with an identity provider's key set configured (JWT_JWKS_URL)", () => 
     const token = await signToken(stranger.privateKey, { alg: "ES256", kid: "idp-key-1" });
     expectInvalidToken(await callConfigured(idp.config, "/workspace", `Bearer ${token}`));
   });
+
+  it("refuses a token naming a key id the provider does not have", async () => {
+    const idp = await identityProvider();
+    const stranger = await generateKeyPair("ES256");
+    const token = await signToken(stranger.privateKey, { alg: "ES256", kid: "unknown-kid" });
+    expectInvalidToken(await callConfigured(idp.config, "/workspace", `Bearer ${token}`));
+  });
+
+  it("answers 503, not 401, while the provider's key set cannot be fetched, and recovers", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const idp = await identityProvider();
+    idp.provider.up = false;
+    const token = `Bearer ${await idp.sign("idp-user")}`;
+    const down = await callConfigured(idp.config, "/workspace", token);
+    expectError(down, 503, /identity provider/);
+    expect(down.headers.get("WWW-Authenticate")).toBeNull();
+
+    idp.provider.up = true;
+    const up = await callConfigured(idp.config, "/workspace", token);
+    expect(up.status, up.text).toBe(200);
+  });
 });
 
 describe("without a usable verification key", () => {
+  // A misconfiguration is logged on every request; that is expected here.
+  beforeEach(() => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
   it("answers 503 JSON when no key is configured, even to a well-formed token", async () => {
     const response = await callConfigured(
       withKeys({}),
@@ -305,4 +336,63 @@ describe("without a usable verification key", () => {
     const response = await callConfigured(withKeys({}), "/health");
     expect(response.status).toBe(200);
   });
+});
+
+describe("recognising the type of a configured public key", () => {
+  beforeEach(() => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  const base64 = (der: Uint8Array) => btoa(String.fromCharCode(...der));
+  const derOf = (pem: string) =>
+    Uint8Array.from(atob(pem.replace(/-----[^-]+-----|\s/g, "")), (c) => c.charCodeAt(0));
+
+  it("reads the key type from the PEM's algorithm, not from bytes inside the key", async () => {
+    const { publicKey, privateKey } = await generateKeyPair("RS256");
+    const der = derOf(await exportSPKI(publicKey));
+    // Put the Ed25519 OID's bytes (06 03 2b 65 70) into the middle of the RSA modulus.
+    der.set([0x06, 0x03, 0x2b, 0x65, 0x70], 100);
+    const pem = `-----BEGIN PUBLIC KEY-----\n${base64(der)}\n-----END PUBLIC KEY-----`;
+    const token = await signToken(privateKey, { alg: "RS256" });
+    const response = await callConfigured(
+      withKeys({ JWT_PUBLIC_KEY: pem }),
+      "/workspace",
+      `Bearer ${token}`,
+    );
+    // Still an RS256 key (whose modulus no longer matches the signature), not an EdDSA one.
+    expectInvalidToken(response, /signature/);
+  });
+
+  const unusable: [string, () => Promise<string>][] = [
+    [
+      "a JWK that names a symmetric algorithm",
+      async () => {
+        const { publicKey } = await generateKeyPair("RS256");
+        return JSON.stringify({ ...(await exportJWK(publicKey)), alg: "HS256" });
+      },
+    ],
+    [
+      "a private JWK",
+      async () => {
+        const { privateKey } = await generateKeyPair("ES256", { extractable: true });
+        return JSON.stringify(await exportJWK(privateKey));
+      },
+    ],
+    ["a symmetric JWK", async () => JSON.stringify({ kty: "oct", k: "c2VjcmV0" })],
+    ["text that is neither a JWK nor a PEM", async () => "not a key"],
+  ];
+
+  for (const [what, material] of unusable) {
+    it(`answers 503 when JWT_PUBLIC_KEY is ${what}`, async () => {
+      const response = await callConfigured(
+        withKeys({ JWT_PUBLIC_KEY: await material() }),
+        "/workspace",
+        await bearer(tokenFor("alice")),
+      );
+      expectError(response, 503, /JWT_PUBLIC_KEY/);
+    });
+  }
 });

@@ -40,6 +40,9 @@ export interface Verifier {
 
 class Misconfigured extends Error {}
 
+/** The identity provider's key set could not be fetched: our outage, not the caller's token. */
+class KeySetUnavailable extends Error {}
+
 function misconfigured(reason: string): never {
   throw new Misconfigured(reason);
 }
@@ -66,6 +69,36 @@ const SPKI_ALGORITHMS: [number[], string][] = [
   [[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01], "RS256"], // rsaEncryption
 ];
 
+/**
+ * The AlgorithmIdentifier of an SPKI (SEQUENCE { SEQUENCE algorithm, BIT STRING key }): only
+ * there do OIDs name the key type; the key bytes after it are random and may contain anything.
+ */
+function spkiAlgorithmIdentifier(der: Uint8Array): Uint8Array | undefined {
+  let offset = 0;
+  const sequence = (): number | undefined => {
+    if (der[offset++] !== 0x30) return undefined;
+    let length = der[offset++] ?? 0;
+    if (length & 0x80) {
+      const bytes = length & 0x7f;
+      length = 0;
+      for (let i = 0; i < bytes; i++) length = length * 256 + (der[offset++] ?? 0);
+    }
+    return length;
+  };
+  if (sequence() === undefined) return undefined;
+  const length = sequence();
+  return length === undefined ? undefined : der.subarray(offset, offset + length);
+}
+
+/** Whether `haystack` holds the OID `oid` as a DER element (tag 06, its length, its bytes). */
+function holdsOid(haystack: Uint8Array, oid: number[]): boolean {
+  const element = [0x06, oid.length, ...oid];
+  for (let i = 0; i + element.length <= haystack.length; i++) {
+    if (element.every((byte, j) => haystack[i + j] === byte)) return true;
+  }
+  return false;
+}
+
 function algorithmOfPem(pem: string): string {
   let der: Uint8Array;
   try {
@@ -73,15 +106,23 @@ function algorithmOfPem(pem: string): string {
   } catch {
     return misconfigured("JWT_PUBLIC_KEY is not a valid PEM");
   }
-  const hex = Array.from(der, (b) => b.toString(16).padStart(2, "0")).join("");
-  for (const [oid, alg] of SPKI_ALGORITHMS) {
-    if (hex.includes(oid.map((b) => b.toString(16).padStart(2, "0")).join(""))) return alg;
+  const algorithmIdentifier = spkiAlgorithmIdentifier(der);
+  if (algorithmIdentifier) {
+    for (const [oid, alg] of SPKI_ALGORITHMS) {
+      if (holdsOid(algorithmIdentifier, oid)) return alg;
+    }
   }
   return misconfigured("JWT_PUBLIC_KEY is a PEM key of a type this service does not recognise");
 }
 
 function algorithmOfJwk(jwk: Record<string, unknown>): string {
-  if (typeof jwk.alg === "string") return jwk.alg;
+  if (typeof jwk.alg === "string") {
+    // A public key names an asymmetric algorithm; anything else would verify nothing.
+    if (!ASYMMETRIC_ALGORITHMS.includes(jwk.alg)) {
+      misconfigured(`JWT_PUBLIC_KEY names the algorithm ${jwk.alg}, which is not a public-key one`);
+    }
+    return jwk.alg;
+  }
   if (jwk.kty === "RSA") return "RS256";
   if (jwk.kty === "EC") {
     const byCurve: Record<string, string> = {
@@ -130,6 +171,32 @@ function publicKey(material: string, jwk: Record<string, unknown> | undefined): 
   };
 }
 
+/**
+ * The identity provider's key set, fetched when first needed and cached by jose. Failing to
+ * fetch it is reported apart from a token that names no key in it.
+ */
+function remoteKeySet(url: URL): JWTVerifyGetKey {
+  const keySet = createRemoteJWKSet(url);
+  return async (header, token) => {
+    try {
+      return await keySet(header, token);
+    } catch (error) {
+      if (
+        error instanceof errors.JWKSNoMatchingKey ||
+        error instanceof errors.JWKSMultipleMatchingKeys ||
+        error instanceof errors.JOSENotSupported
+      ) {
+        throw error;
+      }
+      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      console.error(
+        JSON.stringify({ level: "error", message: "JWKS fetch failed", url: url.href, reason }),
+      );
+      throw new KeySetUnavailable(reason);
+    }
+  };
+}
+
 function buildVerifier(env: Bindings): Verifier {
   let key: Key;
   let algorithms: string[];
@@ -140,7 +207,7 @@ function buildVerifier(env: Bindings): Verifier {
     } catch {
       misconfigured("JWT_JWKS_URL is not a URL");
     }
-    key = createRemoteJWKSet(url);
+    key = remoteKeySet(url);
     algorithms = allowlist(env, ASYMMETRIC_ALGORITHMS, ASYMMETRIC_ALGORITHMS);
   } else if (env.JWT_PUBLIC_KEY) {
     const material = env.JWT_PUBLIC_KEY;
@@ -176,6 +243,12 @@ function buildVerifier(env: Bindings): Verifier {
         // jose's overloads split on the key's type; the options are the same for both.
         payload = (await jwtVerify(token, key as Uint8Array, options)).payload;
       } catch (error) {
+        if (error instanceof KeySetUnavailable) {
+          throw new ApiError(
+            "SERVICE_UNAVAILABLE",
+            "The identity provider's signing keys could not be fetched; try again later",
+          );
+        }
         throw invalidToken(describe(error));
       }
       const subject = UserIdSchema.safeParse(payload.sub);
@@ -199,9 +272,6 @@ function describe(error: unknown): string {
   }
   if (error instanceof errors.JWKSNoMatchingKey)
     return "No key of the identity provider matches the access token";
-  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) {
-    return "The identity provider's keys could not be fetched";
-  }
   return "The access token is malformed";
 }
 
