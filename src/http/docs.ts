@@ -14,59 +14,74 @@ const INFO = {
 /** Statuses any operation may answer, beyond those its definition lists. */
 type DocumentedStatus = ErrorStatus | 500 | 503;
 
+interface ErrorResponse {
+  /** Its name under components.responses, where each is written once and referenced. */
+  name: string;
+  description: string;
+  example: Record<string, unknown>;
+}
+
 /** Each error status: what it means, and one envelope as the API really sends it. */
-const ERRORS: Record<DocumentedStatus, { description: string; example: Record<string, unknown> }> =
-  {
-    400: {
-      description:
-        "Invalid request: malformed JSON, unknown or missing fields, wrong types or values",
-      example: {
-        message: "Invalid request body. name: must not be empty",
-        code: "VALIDATION_FAILED",
-        issues: [{ path: "name", message: "must not be empty" }],
-      },
+const ERRORS: Record<DocumentedStatus, ErrorResponse> = {
+  400: {
+    name: "BadRequest",
+    description:
+      "Invalid request: malformed JSON, unknown or missing fields, wrong types or values",
+    example: {
+      message: "Invalid request body. name: must not be empty",
+      code: "VALIDATION_FAILED",
+      issues: [{ path: "name", message: "must not be empty" }],
     },
-    401: {
-      description: "Missing, malformed, expired or unverifiable bearer token",
-      example: { message: "The access token has expired", code: "UNAUTHORIZED" },
+  },
+  401: {
+    name: "Unauthorized",
+    description: "Missing, malformed, expired or unverifiable bearer token",
+    example: { message: "The access token has expired", code: "UNAUTHORIZED" },
+  },
+  403: {
+    name: "Forbidden",
+    description: "Insufficient permissions (also for resources that do not exist)",
+    example: { message: "Insufficient permissions", code: "FORBIDDEN" },
+  },
+  404: {
+    name: "NotFound",
+    description: "Not found",
+    example: { message: "API key not found in this repository", code: "NOT_FOUND" },
+  },
+  409: {
+    name: "Conflict",
+    description: "Conflict with the current state (duplicate, last admin, quota)",
+    example: { message: "That user is already a member of this workspace", code: "CONFLICT" },
+  },
+  413: {
+    name: "PayloadTooLarge",
+    description: "Request body over 64 KiB",
+    example: { message: "Request body must be at most 64 KiB", code: "PAYLOAD_TOO_LARGE" },
+  },
+  415: {
+    name: "UnsupportedMediaType",
+    description: "Request body is not application/json",
+    example: {
+      message:
+        'Request body must be JSON, sent with "Content-Type: application/json" (got "text/plain")',
+      code: "UNSUPPORTED_MEDIA_TYPE",
     },
-    403: {
-      description: "Insufficient permissions (also for resources that do not exist)",
-      example: { message: "Insufficient permissions", code: "FORBIDDEN" },
+  },
+  500: {
+    name: "InternalError",
+    description: "Unexpected failure; nothing to fix on the caller's side, try again",
+    example: { message: "Internal server error; try again later", code: "INTERNAL" },
+  },
+  503: {
+    name: "ServiceUnavailable",
+    description: "The service is misconfigured (token verification or encryption keys)",
+    example: {
+      message:
+        "The service's encryption keys are misconfigured; nothing was changed. Try again later.",
+      code: "SERVICE_UNAVAILABLE",
     },
-    404: {
-      description: "Not found",
-      example: { message: "API key not found in this repository", code: "NOT_FOUND" },
-    },
-    409: {
-      description: "Conflict with the current state (duplicate, last admin, quota)",
-      example: { message: "That user is already a member of this workspace", code: "CONFLICT" },
-    },
-    413: {
-      description: "Request body over 64 KiB",
-      example: { message: "Request body must be at most 64 KiB", code: "PAYLOAD_TOO_LARGE" },
-    },
-    415: {
-      description: "Request body is not application/json",
-      example: {
-        message:
-          'Request body must be JSON, sent with "Content-Type: application/json" (got "text/plain")',
-        code: "UNSUPPORTED_MEDIA_TYPE",
-      },
-    },
-    500: {
-      description: "Unexpected failure; nothing to fix on the caller's side, try again",
-      example: { message: "Internal server error; try again later", code: "INTERNAL" },
-    },
-    503: {
-      description: "The service is misconfigured (token verification or encryption keys)",
-      example: {
-        message:
-          "The service's encryption keys are misconfigured; nothing was changed. Try again later.",
-        code: "SERVICE_UNAVAILABLE",
-      },
-    },
-  };
+  },
+};
 
 type JsonSchema = Record<string, unknown>;
 const COMPONENT_PREFIX = "#/components/schemas/";
@@ -111,17 +126,26 @@ function errorStatuses(op: Operation): DocumentedStatus[] {
   return [...statuses].sort((a, b) => a - b);
 }
 
-function errorResponse(status: DocumentedStatus) {
-  const { description, example } = ERRORS[status];
-  return {
-    description,
-    content: {
-      "application/json": {
-        schema: { $ref: `${COMPONENT_PREFIX}Error` },
-        example: { success: false, ...example, requestId: "0f8e2c4a-5b7d-4e1f-9a3c-6d2b8e4f1a7c" },
+/** The error responses, each with an example envelope, for components.responses. */
+function errorResponses() {
+  return Object.fromEntries(
+    Object.values(ERRORS).map(({ name, description, example }) => [
+      name,
+      {
+        description,
+        content: {
+          "application/json": {
+            schema: { $ref: `${COMPONENT_PREFIX}Error` },
+            example: {
+              success: false,
+              ...example,
+              requestId: "0f8e2c4a-5b7d-4e1f-9a3c-6d2b8e4f1a7c",
+            },
+          },
+        },
       },
-    },
-  };
+    ]),
+  );
 }
 
 /** The routes that describe the API rather than belong to it: public, no token. */
@@ -187,7 +211,9 @@ export function openApiDocument(operations: Operation[]) {
         content: json(schemaOf(op.success.schema, "output")),
       },
     };
-    for (const status of errorStatuses(op)) responses[status] = errorResponse(status);
+    for (const status of errorStatuses(op)) {
+      responses[status] = { $ref: `#/components/responses/${ERRORS[status].name}` };
+    }
     paths[op.path] ??= {};
     (paths[op.path] as Record<string, unknown>)[op.method] = {
       operationId: op.operationId,
@@ -220,6 +246,7 @@ export function openApiDocument(operations: Operation[]) {
     paths: { ...SERVICE_PATHS, ...paths },
     components: {
       schemas,
+      responses: errorResponses(),
       securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
     },
   };
