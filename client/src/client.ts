@@ -1,0 +1,163 @@
+import { FlashgateError } from "./error.js";
+import { OPERATIONS } from "./operations.js";
+import type {
+  CreateStorageKeyInput,
+  OperationId,
+  PathParams,
+  QueryParams,
+  RequestBody,
+  SuccessBody,
+  UpdateStorageKeyInput,
+  WithAccessAlias,
+} from "./types.js";
+
+/** The one thing the client needs of `fetch`; Workers service bindings and Node's fetch both fit. */
+export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+
+export interface FlashgateClientOptions {
+  /** A JWT for the caller, sent as `Authorization: Bearer <accessToken>`. */
+  accessToken: string;
+  /** Where the API lives, e.g. `https://api.example.com` (a path prefix is kept). */
+  baseUrl: string;
+  /** Defaults to the global `fetch`. */
+  fetch?: FetchLike;
+}
+
+interface CallInput<Id extends OperationId> {
+  path?: PathParams<Id>;
+  query?: QueryParams<Id>;
+  body?: RequestBody<Id>;
+}
+
+/**
+ * A typed client for the Flashgate API. Every method returns the API's JSON answer as is
+ * (e.g. `{ success, keys }`) and throws a `FlashgateError` for any status outside 2xx.
+ */
+export class FlashgateClient {
+  readonly #accessToken: string;
+  readonly #baseUrl: string;
+  readonly #fetch: FetchLike;
+
+  constructor(options: FlashgateClientOptions) {
+    if (!options.accessToken) throw new TypeError("FlashgateClient: accessToken is required");
+    // Resolving "repo/…" against a base ending in "/" keeps any path prefix the base has.
+    this.#baseUrl = new URL(options.baseUrl).href.replace(/\/*$/, "/");
+    this.#accessToken = options.accessToken;
+    // Workers refuse a `fetch` called with another `this` ("Illegal invocation"): wrap, never store it bare.
+    const fetch = options.fetch;
+    this.#fetch = fetch
+      ? (url, init) => fetch(url, init)
+      : (url, init) => globalThis.fetch(url, init);
+  }
+
+  /** Storage repository API keys (S3-style key + secret). */
+  readonly apiKeys = {
+    list: (repoId: string) => this.#call("listRepoKeys", { path: { repoId } }),
+    // async, so that a bad input rejects like every other failure rather than throwing.
+    create: async (repoId: string, input: CreateStorageKeyInput) =>
+      this.#call("createRepoKey", {
+        path: { repoId },
+        body: withAccessType<Omit<RequestBody<"createRepoKey">, "repoId">>(input),
+      }),
+    update: async (repoId: string, apikeyId: string, input: UpdateStorageKeyInput) =>
+      this.#call("updateRepoKey", {
+        path: { repoId, apikeyId },
+        body: withAccessType<RequestBody<"updateRepoKey">>(input),
+      }),
+    delete: (repoId: string, apikeyId: string) =>
+      this.#call("deleteRepoKey", { path: { repoId, apikeyId } }),
+  };
+
+  /** AI repository API keys (bearer keys for the AI gateway). */
+  readonly aiApiKeys = {
+    list: (repoId: string) => this.#call("getRepoAiApiKeys", { path: { repoId } }),
+    create: (repoId: string, input: RequestBody<"createRepoAiApiKey">) =>
+      this.#call("createRepoAiApiKey", { path: { repoId }, body: input }),
+    update: (repoId: string, apikeyId: string, input: RequestBody<"updateRepoAiApiKey">) =>
+      this.#call("updateRepoAiApiKey", { path: { repoId, apikeyId }, body: input }),
+    delete: (repoId: string, apikeyId: string) =>
+      this.#call("deleteRepoAiApiKey", { path: { repoId, apikeyId } }),
+  };
+
+  /** Workspaces the caller belongs to, and their members. */
+  readonly workspaces = {
+    create: (input: RequestBody<"createWorkspace">) =>
+      this.#call("createWorkspace", { body: input }),
+    list: () => this.#call("listWorkspaces", {}),
+    members: {
+      list: (workspaceId: string) => this.#call("listWorkspaceUsers", { path: { workspaceId } }),
+      add: (workspaceId: string, input: RequestBody<"addWorkspaceUser">) =>
+        this.#call("addWorkspaceUser", { path: { workspaceId }, body: input }),
+      update: (workspaceId: string, userId: string, input: RequestBody<"updateWorkspaceUser">) =>
+        this.#call("updateWorkspaceUser", { path: { workspaceId, userId }, body: input }),
+      remove: (workspaceId: string, userId: string) =>
+        this.#call("removeWorkspaceUser", { path: { workspaceId, userId } }),
+    },
+  };
+
+  /** Repositories, each in one workspace. */
+  readonly repos = {
+    create: (input: RequestBody<"createRepo">) => this.#call("createRepo", { body: input }),
+    list: (query: QueryParams<"listRepos"> = {}) => this.#call("listRepos", { query }),
+    get: (repoId: string) => this.#call("getRepo", { path: { repoId } }),
+  };
+
+  /** Audit events, newest first, a page at a time: pass `nextCursor` back as `cursor`. */
+  readonly audit = {
+    repo: (repoId: string, query: QueryParams<"listRepoAudit"> = {}) =>
+      this.#call("listRepoAudit", { path: { repoId }, query }),
+    workspace: (workspaceId: string, query: QueryParams<"listWorkspaceAudit"> = {}) =>
+      this.#call("listWorkspaceAudit", { path: { workspaceId }, query }),
+  };
+
+  async #call<Id extends OperationId>(id: Id, input: CallInput<Id>): Promise<SuccessBody<Id>> {
+    const { method, path } = OPERATIONS[id];
+    const params = (input.path ?? {}) as Record<string, string>;
+    const filled = path.replace(/\{(\w+)\}/g, (_: string, name: string) =>
+      encodeURIComponent(params[name] ?? ""),
+    );
+    const url = new URL(filled.slice(1), this.#baseUrl);
+    for (const [name, value] of Object.entries(input.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(name, String(value));
+    }
+
+    const headers: Record<string, string> = {
+      Authorization: `Bearer ${this.#accessToken}`,
+      Accept: "application/json",
+    };
+    // Only a request with a body says what the body is; GET and DELETE carry neither.
+    let body: string | undefined;
+    if (input.body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      body = JSON.stringify(input.body);
+    }
+
+    const response = await this.#fetch(url.href, { method, headers, body });
+    const text = await response.text();
+    const isJson = response.headers.get("Content-Type")?.includes("application/json") ?? false;
+    if (!response.ok) {
+      const parsed = isJson ? parseJson(text) : text;
+      const requestId = response.headers.get("X-Request-Id") ?? undefined;
+      throw new FlashgateError(response.status, parsed, requestId, response.statusText);
+    }
+    return (text ? JSON.parse(text) : null) as SuccessBody<Id>;
+  }
+}
+
+/** Sends `accessType` on the wire whichever spelling the caller used. */
+function withAccessType<T extends { accessType: unknown }>(input: WithAccessAlias<T>): T {
+  const { access, ...rest } = input as Record<string, unknown>;
+  if (access === undefined) return rest as T;
+  if (rest.accessType !== undefined && rest.accessType !== access) {
+    throw new TypeError("Give either access or accessType, not both with different values");
+  }
+  return { ...rest, accessType: access } as T;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
