@@ -10,6 +10,7 @@ import {
   newUser,
   team,
 } from "./support/api";
+import { callWith, dbWithConcurrentWrite } from "./support/keys";
 
 const users = (workspaceId: string) => `/workspace/${workspaceId}/users`;
 const member = (workspaceId: string, userId: string) =>
@@ -334,5 +335,56 @@ describe("member ids in paths", () => {
     expect((await membersInD1(workspaceId))[odd]).toBe("WRITE");
     const remove = await call("DELETE", member(workspaceId, odd), { as: admin });
     expect(remove.status, remove.text).toBe(200);
+  });
+});
+
+describe("membership changes racing with another admin", () => {
+  it("refuses a removal by an ADMIN who was removed while the request was in flight", async () => {
+    const { admin, reader, workspaceId } = await team();
+    const other = newUser("other-admin");
+    await addMember(admin, workspaceId, other, "ADMIN");
+    const db = dbWithConcurrentWrite(() =>
+      env.DB.prepare("DELETE FROM workspace_members WHERE workspace_id = ? AND user_id = ?")
+        .bind(workspaceId, admin)
+        .run(),
+    );
+    const response = await callWith({ DB: db }, "DELETE", member(workspaceId, reader), {
+      as: admin,
+    });
+    expectForbidden(response);
+    expect((await membersInD1(workspaceId))[reader]).toBe("READ");
+  });
+
+  it("refuses a role change by an ADMIN who was demoted while the request was in flight", async () => {
+    const { admin, reader, workspaceId } = await team();
+    const other = newUser("other-admin");
+    await addMember(admin, workspaceId, other, "ADMIN");
+    const db = dbWithConcurrentWrite(() =>
+      env.DB.prepare(
+        "UPDATE workspace_members SET role = 'READ' WHERE workspace_id = ? AND user_id = ?",
+      )
+        .bind(workspaceId, admin)
+        .run(),
+    );
+    const response = await callWith({ DB: db }, "PUT", member(workspaceId, reader), {
+      as: admin,
+      body: { role: "ADMIN" },
+    });
+    expectForbidden(response);
+    expect((await membersInD1(workspaceId))[reader]).toBe("READ");
+  });
+
+  it("answers 404, not 409, when the member left while their role change was in flight", async () => {
+    const { admin, reader, workspaceId } = await team();
+    const db = dbWithConcurrentWrite(() =>
+      env.DB.prepare("DELETE FROM workspace_members WHERE workspace_id = ? AND user_id = ?")
+        .bind(workspaceId, reader)
+        .run(),
+    );
+    const response = await callWith({ DB: db }, "PUT", member(workspaceId, reader), {
+      as: admin,
+      body: { role: "WRITE" },
+    });
+    expectError(response, 404, /not a member/);
   });
 });

@@ -99,9 +99,31 @@ function memberRowQuery(db: ReturnType<typeof database>, workspaceId: string, us
     .where(and(eq(workspaceMembers.workspaceId, workspaceId), eq(workspaceMembers.userId, userId)));
 }
 
+/**
+ * True while `userId` is an ADMIN of the workspace: part of every membership write, so an ADMIN
+ * demoted or removed while their request was in flight changes nothing.
+ */
+function isAdmin(workspaceId: string, userId: string) {
+  return sql`EXISTS (SELECT 1 FROM ${workspaceMembers} WHERE ${workspaceMembers.workspaceId} = ${workspaceId} AND ${workspaceMembers.role} = 'ADMIN' AND ${workspaceMembers.userId} = ${userId})`;
+}
+
 /** True while another ADMIN than `userId` remains: evaluated inside the write, so it is race-free. */
 function anotherAdminRemains(workspaceId: string, userId: string) {
   return sql`EXISTS (SELECT 1 FROM ${workspaceMembers} WHERE ${workspaceMembers.workspaceId} = ${workspaceId} AND ${workspaceMembers.role} = 'ADMIN' AND ${workspaceMembers.userId} <> ${userId})`;
+}
+
+/**
+ * Why a member update or removal changed nothing, from the rows read right after it: the caller
+ * is no longer an ADMIN (403), the member is gone (404), or they are the last ADMIN (409).
+ */
+function refusedWrite(
+  userId: string,
+  caller: { role: Role; workspaceId: string }[],
+  target: { role: Role }[],
+): never {
+  authorize(asMember(userId, caller), "workspace.manageMembers");
+  if (!target[0]) throw notAMember();
+  throw lastAdmin();
 }
 
 export const workspaceRoutes = [
@@ -194,20 +216,26 @@ export const workspaceRoutes = [
     const before: Role | undefined = target[0]?.role;
     if (!before) throw notAMember();
 
-    const updated = await db
-      .update(workspaceMembers)
-      .set({ role })
-      .where(
-        and(
-          eq(workspaceMembers.workspaceId, workspaceId),
-          eq(workspaceMembers.userId, targetId),
-          // Demoting an ADMIN needs another ADMIN to remain.
-          role === "ADMIN"
-            ? undefined
-            : or(ne(workspaceMembers.role, "ADMIN"), anotherAdminRemains(workspaceId, targetId)),
+    // The write re-checks everything it depends on; the rows read with it say why it did nothing.
+    const [updated, caller, remaining] = await db.batch([
+      db
+        .update(workspaceMembers)
+        .set({ role })
+        .where(
+          and(
+            eq(workspaceMembers.workspaceId, workspaceId),
+            eq(workspaceMembers.userId, targetId),
+            isAdmin(workspaceId, userId),
+            // Demoting an ADMIN needs another ADMIN to remain.
+            role === "ADMIN"
+              ? undefined
+              : or(ne(workspaceMembers.role, "ADMIN"), anotherAdminRemains(workspaceId, targetId)),
+          ),
         ),
-      );
-    if (updated.meta.changes === 0) throw lastAdmin();
+      workspaceMembershipQuery(db, userId, workspaceId),
+      memberRowQuery(db, workspaceId, targetId),
+    ]);
+    if (updated.meta.changes === 0) refusedWrite(userId, caller, remaining);
     publishAudit(c, {
       type: "workspace.member_updated",
       workspaceId,
@@ -228,16 +256,21 @@ export const workspaceRoutes = [
     const before: Role | undefined = target[0]?.role;
     if (!before) throw notAMember();
 
-    const removed = await db
-      .delete(workspaceMembers)
-      .where(
-        and(
-          eq(workspaceMembers.workspaceId, workspaceId),
-          eq(workspaceMembers.userId, targetId),
-          or(ne(workspaceMembers.role, "ADMIN"), anotherAdminRemains(workspaceId, targetId)),
+    const [removed, caller, remaining] = await db.batch([
+      db
+        .delete(workspaceMembers)
+        .where(
+          and(
+            eq(workspaceMembers.workspaceId, workspaceId),
+            eq(workspaceMembers.userId, targetId),
+            isAdmin(workspaceId, userId),
+            or(ne(workspaceMembers.role, "ADMIN"), anotherAdminRemains(workspaceId, targetId)),
+          ),
         ),
-      );
-    if (removed.meta.changes === 0) throw lastAdmin();
+      workspaceMembershipQuery(db, userId, workspaceId),
+      memberRowQuery(db, workspaceId, targetId),
+    ]);
+    if (removed.meta.changes === 0) refusedWrite(userId, caller, remaining);
     publishAudit(c, {
       type: "workspace.member_removed",
       workspaceId,
