@@ -116,7 +116,8 @@ const json = (schema: JsonSchema) => ({ "application/json": { schema } });
 
 /** The error statuses an operation can answer, in order. */
 function errorStatuses(op: Operation): DocumentedStatus[] {
-  const statuses = new Set<DocumentedStatus>([401, 403, 500, 503, ...(op.errors ?? [])]);
+  const statuses = new Set<DocumentedStatus>([401, 500, 503, ...(op.errors ?? [])]);
+  if (!op.everyUser) statuses.add(403);
   // Only input can be refused as invalid: with no path, query or body there is nothing to refuse.
   if (op.params || op.query || op.body) statuses.add(400);
   if (op.body) {

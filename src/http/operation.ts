@@ -24,6 +24,8 @@ export interface Operation {
   success: { status: 200 | 201; schema: z.ZodType; description: string };
   /** Error statuses beyond those every authenticated operation has (400, 401, 403). */
   errors?: ErrorStatus[];
+  /** Any signed-in user may call it on their own data: it never answers 403. */
+  everyUser?: true;
 }
 
 /** Declares an operation; `const` keeps its schemas' types for the handler. */
