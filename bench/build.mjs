@@ -1,0 +1,43 @@
+// Builds the three bundles the bench serves: the production Worker (exactly what `wrangler
+// deploy` would upload), the floor and the round-trip-counting Worker.
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { build } from "esbuild";
+
+/** `wrangler deploy --dry-run --outdir`: the production bundle, and its size as uploaded. */
+export function buildProductionBundle(root, outdir) {
+  const wrangler = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
+  const result = spawnSync(
+    process.execPath,
+    [wrangler, "deploy", "--dry-run", "--outdir", outdir],
+    {
+      cwd: root,
+      encoding: "utf8",
+      env: { ...process.env, WRANGLER_SEND_METRICS: "false", NO_COLOR: "1" },
+    },
+  );
+  if (result.status !== 0) {
+    throw new Error(`wrangler deploy --dry-run failed:\n${result.stdout}\n${result.stderr}`);
+  }
+  const code = readFileSync(join(outdir, "index.js"));
+  return { code: code.toString("utf8"), bytes: code.length, gzipBytes: gzipSync(code).length };
+}
+
+/** Bundles a bench-only Worker the way wrangler would: ESM, workerd export conditions, minified. */
+export async function bundleWorker(entry, outfile) {
+  await build({
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    conditions: ["workerd", "worker", "browser"],
+    mainFields: ["module", "main"],
+    target: "es2022",
+    minify: true,
+    logLevel: "warning",
+  });
+  return readFileSync(outfile, "utf8");
+}

@@ -1,0 +1,61 @@
+/**
+ * The Worker with its D1 binding wrapped, for the bench only: each response carries the number
+ * of D1 round trips the request made in `X-Bench-D1-Round-Trips`. A batch is one round trip;
+ * so is each statement run on its own (all, run, first, raw). Load is measured on the
+ * production bundle, not on this one, so the wrapping costs nothing there.
+ */
+import type { Bindings } from "../src/env";
+import worker from "../src/index";
+
+const ROUND_TRIPS_HEADER = "X-Bench-D1-Round-Trips";
+
+function counting(db: D1Database, count: () => void): D1Database {
+  // D1's batch needs its own statement objects, so each proxy remembers the statement it wraps.
+  const originals = new WeakMap<D1PreparedStatement, D1PreparedStatement>();
+  const counted = (statement: D1PreparedStatement): D1PreparedStatement => {
+    const proxy = new Proxy(statement, {
+      get(target, property) {
+        if (property === "bind") {
+          return (...values: unknown[]) => counted(target.bind(...values));
+        }
+        const value = Reflect.get(target, property);
+        if (typeof value !== "function") return value;
+        if (["all", "run", "first", "raw"].includes(property as string)) {
+          return (...args: unknown[]) => {
+            count();
+            return value.apply(target, args);
+          };
+        }
+        return value.bind(target);
+      },
+    });
+    originals.set(proxy, statement);
+    return proxy;
+  };
+  return new Proxy(db, {
+    get(target, property) {
+      if (property === "prepare") return (query: string) => counted(target.prepare(query));
+      if (property === "batch") {
+        return (statements: D1PreparedStatement[]) => {
+          count();
+          return target.batch(statements.map((s) => originals.get(s) ?? s));
+        };
+      }
+      const value = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+export default {
+  async fetch(request, env, ctx) {
+    let trips = 0;
+    const DB = counting(env.DB, () => {
+      trips += 1;
+    });
+    const response = await worker.fetch(request, { ...env, DB }, ctx);
+    const counted = new Response(response.body, response);
+    counted.headers.set(ROUND_TRIPS_HEADER, String(trips));
+    return counted;
+  },
+} satisfies ExportedHandler<Bindings>;

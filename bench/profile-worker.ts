@@ -1,0 +1,181 @@
+/**
+ * Where the CPU goes, measured inside workerd. D1 is replayed from a recording (each statement's
+ * real answer, captured once), so what is timed is the Worker's own work: the number billed
+ * as CPU time. POST a ProfileRequest; the answer is microseconds per operation for each stage.
+ */
+import { desc } from "drizzle-orm";
+import { jwtVerify } from "jose";
+import { repoMembershipQuery } from "../src/access/membership";
+import { createApp } from "../src/app";
+import { verifierFor } from "../src/auth/verifier";
+import { database } from "../src/db/client";
+import { activeKeysOf } from "../src/db/key-rows";
+import { storageKeys } from "../src/db/schema";
+import type { Bindings } from "../src/env";
+import { CreateStorageKeyBodySchema, RepoParamsSchema } from "../src/keys/schemas";
+import floor from "./floor";
+
+interface ProfileRequest {
+  token: string;
+  userId: string;
+  repoId: string;
+  createRepoId: string;
+  iterations: number;
+}
+
+type Recorded = Map<string, unknown>;
+
+/**
+ * A D1 binding that answers as the real one first did. Reads are keyed by statement and values;
+ * writes by statement alone, so only the first insert really happens.
+ */
+function replaying(realDb: D1Database, recorded: Recorded): D1Database {
+  const statement = (sql: string, values: unknown[] = []): D1PreparedStatement => {
+    const isRead = /^\s*select/i.test(sql);
+    const answer = async (method: string) => {
+      const key = `${method} ${sql} ${isRead ? JSON.stringify(values) : ""}`;
+      if (!recorded.has(key)) {
+        const real = realDb.prepare(sql).bind(...values) as unknown as Record<
+          string,
+          () => Promise<unknown>
+        >;
+        recorded.set(key, await (real[method] as () => Promise<unknown>)());
+      }
+      return recorded.get(key);
+    };
+    return {
+      bind: (...next: unknown[]) => statement(sql, next),
+      all: () => answer("all"),
+      run: () => answer("run"),
+      raw: () => answer("raw"),
+      first: () => answer("first"),
+    } as unknown as D1PreparedStatement;
+  };
+  return {
+    prepare: (sql: string) => statement(sql),
+    batch: async (statements: D1PreparedStatement[]) => Promise.all(statements.map((s) => s.all())),
+  } as unknown as D1Database;
+}
+
+const noQueue = { send: async () => {}, sendBatch: async () => {} } as unknown as Queue;
+const noWait = {
+  waitUntil() {},
+  passThroughOnException() {},
+  props: {},
+} as unknown as ExecutionContext;
+
+async function timed(iterations: number, work: () => Promise<unknown> | unknown) {
+  for (let i = 0; i < Math.min(50, iterations); i++) await work(); // warm the JIT
+  const start = performance.now();
+  for (let i = 0; i < iterations; i++) await work();
+  return Number((((performance.now() - start) * 1000) / iterations).toFixed(1));
+}
+
+async function ok(response: Response | Promise<Response>) {
+  const r = await response;
+  await r.arrayBuffer();
+  if (!r.ok) throw new Error(`profile request answered ${r.status}`);
+}
+
+const app = createApp();
+
+export default {
+  async fetch(request, env) {
+    const input = (await request.json()) as ProfileRequest;
+    const { token, repoId, createRepoId, iterations: n } = input;
+    const recorded: Recorded = new Map();
+    const replayEnv = { ...env, DB: replaying(env.DB, recorded), AUDIT: noQueue };
+    const headers = { Authorization: `Bearer ${token}` };
+    const listUrl = `http://bench/repo/${repoId}/apikey`;
+    const aiListUrl = `http://bench/repo/${repoId}/ai/apikey`;
+    const createUrl = `http://bench/repo/${createRepoId}/apikey`;
+    const createInit = {
+      method: "POST",
+      headers: { ...headers, "Content-Type": "application/json" },
+      body: JSON.stringify({ name: "bench key", accessType: "READ" }),
+    };
+    const both = async (make: () => Request) => ({
+      worker: await timed(n, () => ok(app.fetch(make(), replayEnv, noWait))),
+      floor: await timed(n, () =>
+        ok(floor.fetch(make() as Parameters<typeof floor.fetch>[0], replayEnv as never, noWait)),
+      ),
+    });
+
+    // Whole requests, D1 replayed: the Worker's CPU time against the floor's.
+    const requests = {
+      list: await both(() => new Request(listUrl, { headers })),
+      ai_list: await both(() => new Request(aiListUrl, { headers })),
+      create: await both(() => new Request(createUrl, createInit)),
+      health: {
+        worker: await timed(n, () =>
+          ok(app.fetch(new Request("http://bench/health"), env, noWait)),
+        ),
+      },
+    };
+
+    // The stages of the Worker's list request, one at a time.
+    const secret = new TextEncoder().encode(env.JWT_SECRET);
+    const hmac = await crypto.subtle.importKey(
+      "raw",
+      secret,
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["verify"],
+    );
+    const joseOptions = {
+      algorithms: ["HS256"],
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      clockTolerance: 30,
+      requiredClaims: ["exp", "sub"],
+    };
+    const db = database(replayEnv.DB);
+    const listQueries = () =>
+      [
+        repoMembershipQuery(db, input.userId, repoId),
+        db
+          .select({
+            id: storageKeys.id,
+            name: storageKeys.name,
+            accessType: storageKeys.accessType,
+            key: storageKeys.key,
+            createdAt: storageKeys.createdAt,
+            createdBy: storageKeys.createdBy,
+            lastUsedAt: storageKeys.lastUsedAt,
+          })
+          .from(storageKeys)
+          .where(activeKeysOf(storageKeys, repoId))
+          .orderBy(desc(storageKeys.createdAt), desc(storageKeys.id)),
+      ] as const;
+    const [, keys] = await db.batch(listQueries());
+    const listBody = { success: true, keys };
+    const listSql = listQueries().map((q) => q.toSQL());
+    const stages = {
+      "jwt: jose, secret as bytes (as src/auth/verifier.ts)": await timed(n, () =>
+        jwtVerify(token, secret, joseOptions),
+      ),
+      "jwt: jose, CryptoKey imported once": await timed(n, () =>
+        jwtVerify(token, hmac, joseOptions),
+      ),
+      "jwt: verifierFor(env).verify (with sub check)": await timed(n, () =>
+        verifierFor(env).verify(token),
+      ),
+      "zod: RepoParamsSchema": await timed(n, () => RepoParamsSchema.safeParse({ repoId })),
+      "zod: CreateStorageKeyBodySchema": await timed(n, () =>
+        CreateStorageKeyBodySchema.safeParse({ name: "bench key", accessType: "READ" }),
+      ),
+      "drizzle: build list queries": await timed(n, () => listQueries()),
+      "drizzle: build + toSQL": await timed(n, () => listQueries().map((q) => q.toSQL())),
+      "drizzle: batch (build, bind, map 100 rows; D1 replayed)": await timed(n, () =>
+        db.batch(listQueries()),
+      ),
+      "d1 replay alone: the same batch, prebuilt": await timed(n, () =>
+        replayEnv.DB.batch(
+          listSql.map(({ sql, params }) => replayEnv.DB.prepare(sql).bind(...params)),
+        ),
+      ),
+      "json: stringify 100 keys": await timed(n, () => JSON.stringify(listBody)),
+    };
+    return Response.json({ requests, stages });
+  },
+} satisfies ExportedHandler<Bindings>;
