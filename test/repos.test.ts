@@ -10,6 +10,7 @@ import {
   newUser,
   team,
 } from "./support/api";
+import { callWith, countingDb } from "./support/keys";
 
 function expectForbidden(response: ApiResponse) {
   expectError(response, 403, "Insufficient permissions");
@@ -201,5 +202,24 @@ describe("reading one repository", () => {
     const response = await call("GET", `/repo/${repoId.toUpperCase()}`, { as: reader });
     expect(response.status, response.text).toBe(200);
     expect(response.body.repo.id).toBe(repoId);
+  });
+});
+
+describe("D1 round trips", () => {
+  it("are one to create a repository, refused or not", async () => {
+    const { writer, reader, workspaceId } = await team();
+    for (const [as, status] of [
+      [writer, 200],
+      [reader, 403],
+      [writer, 409],
+    ] as const) {
+      const { db, roundTrips } = countingDb();
+      const response = await callWith({ DB: db }, "POST", "/repo", {
+        as,
+        body: { name: "counted", workspaceId },
+      });
+      expect(response.status, response.text).toBe(status);
+      expect(roundTrips()).toBe(1);
+    }
   });
 });

@@ -10,7 +10,7 @@ import {
   newUser,
   team,
 } from "./support/api";
-import { callWith, dbWithConcurrentWrite } from "./support/keys";
+import { callWith, countingDb, dbWithConcurrentWrite } from "./support/keys";
 
 const users = (workspaceId: string) => `/workspace/${workspaceId}/users`;
 const member = (workspaceId: string, userId: string) =>
@@ -173,6 +173,24 @@ describe("adding a member", () => {
       body: { userId: newUser(), role: "READ" },
     });
     expectForbidden(response);
+  });
+
+  it("costs one D1 round trip, refused or not", async () => {
+    const { admin, reader, workspaceId } = await team();
+    const newcomer = newUser("counted");
+    for (const [as, status] of [
+      [admin, 200],
+      [reader, 403],
+      [admin, 409],
+    ] as const) {
+      const { db, roundTrips } = countingDb();
+      const response = await callWith({ DB: db }, "POST", users(workspaceId), {
+        as,
+        body: { userId: newcomer, role: "READ" },
+      });
+      expect(response.status, response.text).toBe(status);
+      expect(roundTrips()).toBe(1);
+    }
   });
 });
 
@@ -386,5 +404,93 @@ describe("membership changes racing with another admin", () => {
       body: { role: "WRITE" },
     });
     expectError(response, 404, /not a member/);
+  });
+});
+
+/**
+ * The real D1, where `meanwhile` runs once just before the request's first write (alone or in
+ * a batch) reaches the database: a role change landing after any check the handler read.
+ */
+function dbChangedBeforeFirstWrite(meanwhile: () => Promise<unknown>): D1Database {
+  const queries = new WeakMap<D1PreparedStatement, string>();
+  let pending = true;
+  const beforeWrite = async (statements: D1PreparedStatement[]) => {
+    const writes = statements.some((st) =>
+      /^\s*(insert|update|delete)/i.test(queries.get(st) ?? ""),
+    );
+    if (pending && writes) {
+      pending = false;
+      await meanwhile();
+    }
+  };
+  const tracked = (statement: D1PreparedStatement, query: string): D1PreparedStatement => {
+    queries.set(statement, query);
+    const self = statement as unknown as Record<string, (...args: unknown[]) => unknown>;
+    for (const method of ["run", "all", "first", "raw"]) {
+      const original = self[method]?.bind(statement);
+      self[method] = async (...args: unknown[]) => {
+        await beforeWrite([statement]);
+        return original?.(...args);
+      };
+    }
+    const bind = statement.bind.bind(statement);
+    self.bind = (...values: unknown[]) => tracked(bind(...values), query);
+    return statement;
+  };
+  return new Proxy(env.DB, {
+    get(target, property) {
+      if (property === "prepare") return (query: string) => tracked(target.prepare(query), query);
+      if (property === "batch") {
+        return async (statements: D1PreparedStatement[]) => {
+          await beforeWrite(statements);
+          return target.batch(statements);
+        };
+      }
+      const value = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+const setRole = (workspaceId: string, userId: string, role: Role) => () =>
+  env.DB.prepare("UPDATE workspace_members SET role = ? WHERE workspace_id = ? AND user_id = ?")
+    .bind(role, workspaceId, userId)
+    .run();
+
+describe("writes racing with a change of the caller's own role", () => {
+  it("do not add a member for an ADMIN demoted just before the write", async () => {
+    const { admin, workspaceId } = await team();
+    await addMember(admin, workspaceId, newUser("other-admin"), "ADMIN");
+    const newcomer = newUser("newcomer");
+    const db = dbChangedBeforeFirstWrite(setRole(workspaceId, admin, "READ"));
+    const response = await callWith({ DB: db }, "POST", users(workspaceId), {
+      as: admin,
+      body: { userId: newcomer, role: "ADMIN" },
+    });
+    expectForbidden(response);
+    expect(await membersInD1(workspaceId)).not.toHaveProperty(newcomer);
+  });
+
+  it("do not create a repo for a WRITE member demoted just before the write", async () => {
+    const { admin, writer, workspaceId } = await team();
+    const db = dbChangedBeforeFirstWrite(setRole(workspaceId, writer, "READ"));
+    const response = await callWith({ DB: db }, "POST", "/repo", {
+      as: writer,
+      body: { name: "late", workspaceId },
+    });
+    expectForbidden(response);
+    const listed = await call("GET", `/repo?workspaceId=${workspaceId}`, { as: admin });
+    expect(listed.body.repos.map((r: { name: string }) => r.name)).not.toContain("late");
+  });
+
+  it("still create a repo for a member promoted just before the write", async () => {
+    const { reader, workspaceId } = await team();
+    const db = dbChangedBeforeFirstWrite(setRole(workspaceId, reader, "WRITE"));
+    const response = await callWith({ DB: db }, "POST", "/repo", {
+      as: reader,
+      body: { name: "promoted", workspaceId },
+    });
+    // The role at the moment of the write is the one that counts.
+    expect(response.status, response.text).toBe(200);
   });
 });

@@ -1,7 +1,8 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { repos, workspaceMembers } from "../db/schema";
 import type { Member } from "./policy";
+import type { Role } from "./roles";
 
 /**
  * The caller's role in the workspace that owns `repoId`, with that workspace's id: one row, or
@@ -39,4 +40,16 @@ export function asMember(
 ): ScopedMember | undefined {
   const row = rows[0];
   return row ? { userId, role: row.role, workspaceId: row.workspaceId } : undefined;
+}
+
+/**
+ * True while `userId` holds one of `roles` in the workspace. A write carries it in its WHERE, so
+ * a caller demoted or removed between the authorization and the write changes nothing.
+ */
+export function holdsRole(workspaceId: string, userId: string, roles: readonly Role[]): SQL {
+  return sql`EXISTS (SELECT 1 FROM ${workspaceMembers} WHERE ${and(
+    eq(workspaceMembers.workspaceId, workspaceId),
+    eq(workspaceMembers.userId, userId),
+    inArray(workspaceMembers.role, roles),
+  )})`;
 }

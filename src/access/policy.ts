@@ -1,5 +1,5 @@
 import { insufficientPermissions } from "../http/error";
-import { atLeast, type Role } from "./roles";
+import { atLeast, ROLES, type Role } from "./roles";
 
 /** The caller as a member of the workspace that owns the resource; undefined when not a member. */
 export interface Member {
@@ -54,4 +54,18 @@ export function authorize<A extends Action>(
   ...resource: ResourceOf<A> extends undefined ? [] : [ResourceOf<A>]
 ): asserts member is Member {
   if (!may(member, action, ...resource)) throw insufficientPermissions();
+}
+
+/** The actions that depend on the caller's role alone. */
+export type RoleOnlyAction = {
+  [A in Action]: ResourceOf<A> extends undefined ? A : never;
+}[Action];
+
+/**
+ * The roles whose members may do `action`, read off the rules above: what a write re-checks in
+ * SQL (so a role changed while the request was in flight counts), without restating the rule.
+ */
+export function rolesThatMay(action: RoleOnlyAction): Role[] {
+  const rule = RULES[action] as (member: Member) => boolean;
+  return ROLES.filter((role) => rule({ userId: "", role }));
 }

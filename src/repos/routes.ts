@@ -1,6 +1,6 @@
-import { and, desc, eq } from "drizzle-orm";
-import { asMember, workspaceMembershipQuery } from "../access/membership";
-import { authorize } from "../access/policy";
+import { and, desc, eq, sql } from "drizzle-orm";
+import { asMember, holdsRole, workspaceMembershipQuery } from "../access/membership";
+import { authorize, rolesThatMay } from "../access/policy";
 import { publishAudit } from "../audit/publish";
 import { database, now } from "../db/client";
 import { repos, workspaceMembers } from "../db/schema";
@@ -16,6 +16,7 @@ import {
 } from "./schemas";
 
 const tags = ["Repositories"];
+const REPO_CREATORS = rolesThatMay("repo.create");
 
 export const createRepo = defineOperation({
   method: "post",
@@ -36,6 +37,7 @@ export const listRepos = defineOperation({
   tags,
   query: RepoListQuerySchema,
   success: { status: 200, schema: RepoListSchema, description: "Reachable repositories" },
+  everyUser: true,
 });
 
 export const getRepo = defineOperation({
@@ -72,16 +74,20 @@ export const repoRoutes = [
     const { name, workspaceId } = input.body;
     const userId = c.var.userId;
     const db = database(c.env.DB);
-    authorize(
-      asMember(userId, await workspaceMembershipQuery(db, userId, workspaceId)),
-      "repo.create",
-    );
     const id = crypto.randomUUID();
-    const inserted = await db
-      .insert(repos)
-      .values({ id, workspaceId, name, createdBy: userId, createdAt: now() })
-      .onConflictDoNothing();
+    // One round trip: the insert happens only if the caller may create repos there; the
+    // membership read beside it tells a refusal (403) from a taken name (409).
+    const [inserted, membership] = await db.batch([
+      db
+        .insert(repos)
+        .select(
+          sql`SELECT ${id}, ${workspaceId}, ${name}, ${userId}, ${now()} WHERE ${holdsRole(workspaceId, userId, REPO_CREATORS)}`,
+        )
+        .onConflictDoNothing(),
+      workspaceMembershipQuery(db, userId, workspaceId),
+    ]);
     if (inserted.meta.changes === 0) {
+      authorize(asMember(userId, membership), "repo.create");
       throw new ApiError("CONFLICT", `This workspace already has a repository named "${name}"`);
     }
     publishAudit(c, {

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, ne, or, sql } from "drizzle-orm";
-import { asMember, workspaceMembershipQuery } from "../access/membership";
-import { authorize } from "../access/policy";
+import { asMember, holdsRole, workspaceMembershipQuery } from "../access/membership";
+import { authorize, rolesThatMay } from "../access/policy";
 import type { Role } from "../access/roles";
 import { publishAudit } from "../audit/publish";
 import { database, now } from "../db/client";
@@ -20,6 +20,7 @@ import {
 } from "./schemas";
 
 const tags = ["Workspaces"];
+const MEMBER_MANAGERS = rolesThatMay("workspace.manageMembers");
 const notAMember = () => new ApiError("NOT_FOUND", "That user is not a member of this workspace");
 const lastAdmin = () =>
   new ApiError(
@@ -35,6 +36,7 @@ export const createWorkspace = defineOperation({
   tags,
   body: CreateWorkspaceBodySchema,
   success: { status: 200, schema: CreatedWorkspaceSchema, description: "Created" },
+  everyUser: true,
 });
 
 export const listWorkspaces = defineOperation({
@@ -44,6 +46,7 @@ export const listWorkspaces = defineOperation({
   summary: "The caller's workspaces and role in each, newest first",
   tags,
   success: { status: 200, schema: WorkspaceListSchema, description: "The caller's workspaces" },
+  everyUser: true,
 });
 
 export const listMembers = defineOperation({
@@ -99,14 +102,6 @@ function memberRowQuery(db: ReturnType<typeof database>, workspaceId: string, us
     .where(and(eq(workspaceMembers.workspaceId, workspaceId), eq(workspaceMembers.userId, userId)));
 }
 
-/**
- * True while `userId` is an ADMIN of the workspace: part of every membership write, so an ADMIN
- * demoted or removed while their request was in flight changes nothing.
- */
-function isAdmin(workspaceId: string, userId: string) {
-  return sql`EXISTS (SELECT 1 FROM ${workspaceMembers} WHERE ${workspaceMembers.workspaceId} = ${workspaceId} AND ${workspaceMembers.role} = 'ADMIN' AND ${workspaceMembers.userId} = ${userId})`;
-}
-
 /** True while another ADMIN than `userId` remains: evaluated inside the write, so it is race-free. */
 function anotherAdminRemains(workspaceId: string, userId: string) {
   return sql`EXISTS (SELECT 1 FROM ${workspaceMembers} WHERE ${workspaceMembers.workspaceId} = ${workspaceId} AND ${workspaceMembers.role} = 'ADMIN' AND ${workspaceMembers.userId} <> ${userId})`;
@@ -114,7 +109,7 @@ function anotherAdminRemains(workspaceId: string, userId: string) {
 
 /**
  * Why a member update or removal changed nothing, from the rows read right after it: the caller
- * is no longer an ADMIN (403), the member is gone (404), or they are the last ADMIN (409).
+ * may no longer manage members (403), the member is gone (404), or they are the last ADMIN (409).
  */
 function refusedWrite(
   userId: string,
@@ -184,15 +179,19 @@ export const workspaceRoutes = [
     const body = input.body;
     const userId = c.var.userId;
     const db = database(c.env.DB);
-    authorize(
-      asMember(userId, await workspaceMembershipQuery(db, userId, workspaceId)),
-      "workspace.manageMembers",
-    );
-    const inserted = await db
-      .insert(workspaceMembers)
-      .values({ workspaceId, userId: body.userId, role: body.role, createdAt: now() })
-      .onConflictDoNothing();
+    // One round trip: the insert happens only if the caller may manage members; the membership
+    // read beside it tells a refusal (403) from a user who is already a member (409).
+    const [inserted, membership] = await db.batch([
+      db
+        .insert(workspaceMembers)
+        .select(
+          sql`SELECT ${workspaceId}, ${body.userId}, ${body.role}, ${now()} WHERE ${holdsRole(workspaceId, userId, MEMBER_MANAGERS)}`,
+        )
+        .onConflictDoNothing(),
+      workspaceMembershipQuery(db, userId, workspaceId),
+    ]);
     if (inserted.meta.changes === 0) {
+      authorize(asMember(userId, membership), "workspace.manageMembers");
       throw new ApiError("CONFLICT", "That user is already a member of this workspace");
     }
     publishAudit(c, {
@@ -225,7 +224,7 @@ export const workspaceRoutes = [
           and(
             eq(workspaceMembers.workspaceId, workspaceId),
             eq(workspaceMembers.userId, targetId),
-            isAdmin(workspaceId, userId),
+            holdsRole(workspaceId, userId, MEMBER_MANAGERS),
             // Demoting an ADMIN needs another ADMIN to remain.
             role === "ADMIN"
               ? undefined
@@ -263,7 +262,7 @@ export const workspaceRoutes = [
           and(
             eq(workspaceMembers.workspaceId, workspaceId),
             eq(workspaceMembers.userId, targetId),
-            isAdmin(workspaceId, userId),
+            holdsRole(workspaceId, userId, MEMBER_MANAGERS),
             or(ne(workspaceMembers.role, "ADMIN"), anotherAdminRemains(workspaceId, targetId)),
           ),
         ),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { type Action, authorize, type Member, may } from "../../src/access/policy";
+import { type Action, authorize, type Member, may, rolesThatMay } from "../../src/access/policy";
 import { ROLES, type Role } from "../../src/access/roles";
 import { ApiError } from "../../src/http/error";
 
@@ -126,5 +126,13 @@ describe("authorize", () => {
         message: "Insufficient permissions",
       });
     }
+  });
+});
+
+describe("rolesThatMay", () => {
+  it("reads the roles a write must re-check off the same rules", () => {
+    expect(rolesThatMay("workspace.manageMembers")).toEqual(["ADMIN"]);
+    expect(rolesThatMay("repo.create")).toEqual(["WRITE", "ADMIN"]);
+    expect(rolesThatMay("repo.read")).toEqual(["READ", "WRITE", "ADMIN"]);
   });
 });
