@@ -4,6 +4,7 @@
  * as CPU time. POST a ProfileRequest; the answer is microseconds per operation for each stage.
  */
 import { desc } from "drizzle-orm";
+import { Hono } from "hono";
 import { jwtVerify } from "jose";
 import { repoMembershipQuery } from "../src/access/membership";
 import { createApp } from "../src/app";
@@ -78,6 +79,8 @@ async function ok(response: Response | Promise<Response>) {
 }
 
 const app = createApp();
+// The framework alone: one route, no middleware, to set against our /health.
+const bareHono = new Hono().get("/health", (c) => c.json({ status: "ok" }));
 
 export default {
   async fetch(request, env) {
@@ -110,6 +113,8 @@ export default {
         worker: await timed(n, () =>
           ok(app.fetch(new Request("http://bench/health"), env, noWait)),
         ),
+        // Against bare Hono, not the floor: what our middleware chain adds to a trivial route.
+        floor: await timed(n, () => ok(bareHono.fetch(new Request("http://bench/health")))),
       },
     };
 

@@ -13,6 +13,8 @@ import { applyMigrations, resetCreatedRepo, SEEDED_KEYS, seed } from "./seed.mjs
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const workDir = join(root, ".bench");
 const quick = process.argv.includes("--quick");
+// --cpu: build, seed and profile only; no load runs (for comparing prototypes quickly).
+const cpuOnly = process.argv.includes("--cpu");
 
 // Full mode: four rounds of A B B A per endpoint; quick mode: one A B pair, short runs.
 const settings = quick
@@ -185,6 +187,10 @@ async function main() {
       })
     ).json();
     await resetCreatedRepo(db, createdRepoId);
+    if (cpuOnly) {
+      console.log(JSON.stringify(profile));
+      return;
+    }
 
     // Warm both Workers' JIT before anything is recorded.
     for (const endpoint of endpoints) {
@@ -350,7 +356,7 @@ function report({ results, roundTrips, profile, production, seconds }) {
   }
   const lines = [table(rows)];
 
-  const cpuRows = [["CPU per request, D1 replayed (us)", "worker", "floor", "worker - floor"]];
+  const cpuRows = [["CPU per request, D1 replayed (us)", "worker", "floor*", "worker - floor"]];
   for (const [name, { worker, floor }] of Object.entries(profile.requests)) {
     cpuRows.push([
       name,
@@ -370,7 +376,7 @@ function report({ results, roundTrips, profile, production, seconds }) {
     `\nflashgate bench (${quick ? "quick" : "full"}: ${settings.rounds} rounds x ${settings.seconds}s, ${settings.connections} connections, workerd via Miniflare)\n`,
   );
   console.log(lines.join("\n"));
-  console.log(`\n${table(cpuRows)}\n\n${table(stageRows)}`);
+  console.log(`\n${table(cpuRows)}\n* for health: bare Hono with one route\n\n${table(stageRows)}`);
   console.log(
     `\nbundle: ${kib(production.bytes)} KiB, ${kib(production.gzipBytes)} KiB gzip (budget 100 KiB: ${verdict(production.gzipBytes <= BUDGETS.bundle_gzip_bytes)}); D1 round trips ${verdict(tripsOk)}; ${seconds.toFixed(0)} s\n`,
   );
