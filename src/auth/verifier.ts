@@ -31,8 +31,6 @@ const ASYMMETRIC_ALGORITHMS = [
 ];
 const MIN_SECRET_LENGTH = 32;
 
-type Key = Uint8Array | CryptoKey | JWTVerifyGetKey;
-
 export interface Verifier {
   /** Resolves to the token's subject (the user id) or throws a 401 ApiError. */
   verify(token: string): Promise<string>;
@@ -158,17 +156,33 @@ function parsePublicJwk(material: string): Record<string, unknown> | undefined {
   return jwk as Record<string, unknown>;
 }
 
-/** A key getter that imports the public key once per algorithm the allowlist admits. */
-function publicKey(material: string, jwk: Record<string, unknown> | undefined): JWTVerifyGetKey {
+/** A key getter that imports the key once per algorithm the allowlist admits, not per token. */
+function importedOnce(
+  importFor: (alg: string) => Promise<CryptoKey | Uint8Array>,
+): JWTVerifyGetKey {
   const imports = new Map<string, Promise<CryptoKey | Uint8Array>>();
   return async ({ alg }) => {
     let key = imports.get(alg);
     if (!key) {
-      key = jwk ? importJWK({ ...jwk, alg }, alg) : importSPKI(material, alg);
+      key = importFor(alg);
       imports.set(alg, key);
     }
     return key;
   };
+}
+
+function publicKey(material: string, jwk: Record<string, unknown> | undefined): JWTVerifyGetKey {
+  return importedOnce((alg) => (jwk ? importJWK({ ...jwk, alg }, alg) : importSPKI(material, alg)));
+}
+
+/** The shared secret as an HMAC key for HS256/384/512; only algorithms on the allowlist reach it. */
+function hmacKey(secret: string): JWTVerifyGetKey {
+  const bytes = new TextEncoder().encode(secret);
+  return importedOnce((alg) =>
+    crypto.subtle.importKey("raw", bytes, { name: "HMAC", hash: `SHA-${alg.slice(2)}` }, false, [
+      "verify",
+    ]),
+  );
 }
 
 /**
@@ -197,8 +211,43 @@ function remoteKeySet(url: URL): JWTVerifyGetKey {
   };
 }
 
-function buildVerifier(env: Bindings): Verifier {
-  let key: Key;
+/** How many verified tokens an isolate remembers; the oldest is forgotten first. */
+export const VERIFIED_TOKENS_KEPT = 1000;
+
+/**
+ * Tokens this verifier has accepted, with their subject and expiry. A token's signature and
+ * claims are fixed by its bytes, so the same string verifies the same way until it expires; a
+ * remembered token is still refused once `exp` (plus the clock tolerance) has passed.
+ */
+class VerifiedTokens {
+  readonly #tokens = new Map<string, { subject: string; expiresAt: number }>();
+
+  subjectOf(token: string, nowSeconds: number): string | undefined {
+    const entry = this.#tokens.get(token);
+    if (!entry) return undefined;
+    if (nowSeconds >= entry.expiresAt + CLOCK_TOLERANCE_SECONDS) {
+      this.#tokens.delete(token);
+      return undefined;
+    }
+    return entry.subject;
+  }
+
+  remember(token: string, subject: string, expiresAt: number): void {
+    if (this.#tokens.size >= VERIFIED_TOKENS_KEPT) {
+      const oldest = this.#tokens.keys().next().value;
+      if (oldest !== undefined) this.#tokens.delete(oldest);
+    }
+    this.#tokens.set(token, { subject, expiresAt });
+  }
+}
+
+/** Injected by unit tests; the Worker uses the real clock. */
+export interface VerifierOptions {
+  now?: () => number;
+}
+
+export function buildVerifier(env: Bindings, { now = Date.now }: VerifierOptions = {}): Verifier {
+  let key: JWTVerifyGetKey;
   let algorithms: string[];
   if (env.JWT_JWKS_URL) {
     let url: URL;
@@ -220,7 +269,7 @@ function buildVerifier(env: Bindings): Verifier {
     if (env.JWT_SECRET.length < MIN_SECRET_LENGTH) {
       misconfigured(`JWT_SECRET must be at least ${MIN_SECRET_LENGTH} characters`);
     }
-    key = new TextEncoder().encode(env.JWT_SECRET);
+    key = hmacKey(env.JWT_SECRET);
     algorithms = allowlist(env, HMAC_ALGORITHMS, ["HS256"]);
   } else {
     return misconfigured(
@@ -236,12 +285,17 @@ function buildVerifier(env: Bindings): Verifier {
     requiredClaims: ["exp", "sub"],
   };
 
+  const verified = new VerifiedTokens();
+
   return {
     async verify(token) {
+      const nowMs = now();
+      const known = verified.subjectOf(token, Math.floor(nowMs / 1000));
+      if (known !== undefined) return known;
       let payload: JWTPayload;
       try {
-        // jose's overloads split on the key's type; the options are the same for both.
-        payload = (await jwtVerify(token, key as Uint8Array, options)).payload;
+        payload = (await jwtVerify(token, key, { ...options, currentDate: new Date(nowMs) }))
+          .payload;
       } catch (error) {
         if (error instanceof KeySetUnavailable) {
           throw new ApiError(
@@ -254,6 +308,8 @@ function buildVerifier(env: Bindings): Verifier {
       const subject = UserIdSchema.safeParse(payload.sub);
       if (!subject.success)
         throw invalidToken("The access token's sub claim is not a valid user id");
+      // requiredClaims made jose check that exp is there and a number.
+      verified.remember(token, subject.data, payload.exp as number);
       return subject.data;
     },
   };
