@@ -1,6 +1,7 @@
 /**
  * The floor: the least work the measured endpoints could do, with no framework. It verifies
- * the same JWT with jose, runs the same SQL (copied from what Drizzle generates) against the
+ * the same JWT with jose (remembering verified tokens until they expire, as the Worker does),
+ * runs the same SQL (copied from what Drizzle generates) in the same round trips against the
  * same rows, and answers with the same JSON, so `npm run bench` can divide our Worker's req/s
  * by this one's. Only what a hand-written Worker could skip is skipped: routing tables,
  * middleware chains, schema libraries and a query builder. No check is skipped.
@@ -19,14 +20,16 @@ interface Env {
 
 // The same statements the Worker sends (src/access/membership.ts, src/keys, src/ai-keys,
 // src/db/key-rows.ts), character for character, so SQLite does the same work for both.
+// The reads alias each column to its JSON field, so rows need no mapping in either Worker.
 const MEMBERSHIP_SQL =
-  'select "workspace_members"."role", "repos"."workspace_id" from "repos" inner join "workspace_members" on ("workspace_members"."workspace_id" = "repos"."workspace_id" and "workspace_members"."user_id" = ?) where "repos"."id" = ? limit ?';
+  'select "workspace_members"."role" as "role", "repos"."workspace_id" as "workspaceId" from "repos" inner join "workspace_members" on ("workspace_members"."workspace_id" = "repos"."workspace_id" and "workspace_members"."user_id" = ?) where "repos"."id" = ? limit ?';
 const LIST_STORAGE_KEYS_SQL =
-  'select "id", "name", "access_type", "key", "created_at", "created_by", "last_used_at" from "storage_keys" where ("storage_keys"."repo_id" = ? and "storage_keys"."deleted_at" is null) order by "storage_keys"."created_at" desc, "storage_keys"."id" desc';
+  'select "id" as "id", "name" as "name", "access_type" as "accessType", "key" as "key", "created_at" as "createdAt", "created_by" as "createdBy", "last_used_at" as "lastUsedAt" from "storage_keys" where ("storage_keys"."repo_id" = ? and "storage_keys"."deleted_at" is null) order by "storage_keys"."created_at" desc, "storage_keys"."id" desc';
 const LIST_AI_KEYS_SQL =
-  'select "id", "name", "repo_id", "key", "ai_type", "created_at", "deleted_at" from "ai_keys" where ("ai_keys"."repo_id" = ? and "ai_keys"."deleted_at" is null) order by "ai_keys"."created_at" desc, "ai_keys"."id" desc';
+  'select "id" as "id", "name" as "name", "repo_id" as "repoId", "key" as "key", "ai_type" as "aiType", "created_at" as "createdAt", "deleted_at" as "deletedAt" from "ai_keys" where ("ai_keys"."repo_id" = ? and "ai_keys"."deleted_at" is null) order by "ai_keys"."created_at" desc, "ai_keys"."id" desc';
+// The insert re-checks quota and the creator's role, so it runs in one batch with the read.
 const INSERT_STORAGE_KEY_SQL =
-  'INSERT INTO "storage_keys" ("id", "repo_id", "name", "access_type", "key", "sealed_secret", "created_by", "created_at", "updated_at") SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE (SELECT count(*) FROM "storage_keys" WHERE "storage_keys"."repo_id" = ? AND "storage_keys"."deleted_at" IS NULL) < ?';
+  'INSERT INTO "storage_keys" ("id", "repo_id", "name", "key", "sealed_secret", "created_by", "created_at", "updated_at", "access_type") SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE (SELECT count(*) FROM "storage_keys" WHERE "storage_keys"."repo_id" = ? AND "storage_keys"."deleted_at" IS NULL) < ? AND EXISTS (SELECT 1 FROM "repos" INNER JOIN "workspace_members" ON "workspace_members"."workspace_id" = "repos"."workspace_id" WHERE ("repos"."id" = ? and "workspace_members"."user_id" = ?) AND "workspace_members"."role" IN (SELECT value FROM json_each(?)))';
 
 const RANK: Record<string, number> = { READ: 1, WRITE: 2, ADMIN: 3 };
 const rankOf = (role: string | undefined): number => (role && RANK[role]) || 0;
@@ -82,11 +85,16 @@ function json(body: unknown, status = 200): Response {
   });
 }
 
+// Tokens verified before, until they expire: the Worker keeps the same per-isolate memory.
+const verified = new Map<string, { sub: string; exp: number }>();
+
 async function verifiedUser(request: Request, env: Env): Promise<string> {
   const token = /^Bearer +([A-Za-z0-9_.~+/=-]+) *$/i.exec(
     request.headers.get("Authorization") ?? "",
   )?.[1];
   if (!token) throw new Refusal(401, "Missing or malformed bearer token");
+  const known = verified.get(token);
+  if (known && Math.floor(Date.now() / 1000) < known.exp + 30) return known.sub;
   try {
     const { payload } = await jwtVerify(token, await hmacKeyOf(env), {
       algorithms: ["HS256"],
@@ -97,6 +105,8 @@ async function verifiedUser(request: Request, env: Env): Promise<string> {
     });
     const sub = payload.sub as string;
     if (sub.length > 255 || CONTROL_CHARACTERS.test(sub)) throw new Error("bad sub");
+    if (verified.size >= 1000) verified.delete(verified.keys().next().value as string);
+    verified.set(token, { sub, exp: payload.exp as number });
     return sub;
   } catch {
     throw new Refusal(401, "Invalid access token");
@@ -108,7 +118,7 @@ function repoIdOf(raw: string): string {
   return raw.toLowerCase();
 }
 
-type MembershipRow = { role: string; workspace_id: string };
+type MembershipRow = { role: string; workspaceId: string };
 
 /** Unbiased: bytes at or above the largest multiple of the alphabet size are redrawn. */
 function randomString(alphabet: string, length: number): string {
@@ -132,45 +142,23 @@ function base64Url(bytes: Uint8Array): string {
 }
 
 async function listStorageKeys(env: Env, userId: string, repoId: string): Promise<Response> {
-  const [membership, keys] = await env.DB.batch<Record<string, string | null>>([
+  const [membership, keys] = await env.DB.batch([
     env.DB.prepare(MEMBERSHIP_SQL).bind(userId, repoId, 1),
     env.DB.prepare(LIST_STORAGE_KEYS_SQL).bind(repoId),
   ]);
   const role = (membership?.results[0] as MembershipRow | undefined)?.role;
   if (rankOf(role) < rankOf("READ")) throw new Refusal(403, "Insufficient permissions");
-  return json({
-    success: true,
-    keys: keys?.results.map((row) => ({
-      id: row.id,
-      name: row.name,
-      accessType: row.access_type,
-      key: row.key,
-      createdAt: row.created_at,
-      createdBy: row.created_by,
-      lastUsedAt: row.last_used_at,
-    })),
-  });
+  return json({ success: true, keys: keys?.results });
 }
 
 async function listAiKeys(env: Env, userId: string, repoId: string): Promise<Response> {
-  const [membership, keys] = await env.DB.batch<Record<string, string | null>>([
+  const [membership, keys] = await env.DB.batch([
     env.DB.prepare(MEMBERSHIP_SQL).bind(userId, repoId, 1),
     env.DB.prepare(LIST_AI_KEYS_SQL).bind(repoId),
   ]);
   const role = (membership?.results[0] as MembershipRow | undefined)?.role;
   if (rankOf(role) < rankOf("READ")) throw new Refusal(403, "Insufficient permissions");
-  return json({
-    success: true,
-    apiKeys: keys?.results.map((row) => ({
-      id: row.id,
-      name: row.name,
-      repoId: row.repo_id,
-      key: row.key,
-      aiType: row.ai_type,
-      createdAt: row.created_at,
-      deletedAt: row.deleted_at,
-    })),
-  });
+  return json({ success: true, apiKeys: keys?.results });
 }
 
 /** The body checks of CreateStorageKeyBodySchema, by hand. */
@@ -203,14 +191,9 @@ async function createStorageKey(
   repoId: string,
 ): Promise<Response> {
   const body = createBody(await request.json().catch(() => null), repoId);
-  const { results } = await env.DB.prepare(MEMBERSHIP_SQL)
-    .bind(userId, repoId, 1)
-    .all<MembershipRow>();
-  const member = results[0];
-  const rank = rankOf(member?.role);
-  if (rank < rankOf("WRITE") || rank < rankOf(body.accessType)) {
-    throw new Refusal(403, "Insufficient permissions");
-  }
+  const creatorRoles = Object.keys(RANK).filter(
+    (role) => rankOf(role) >= rankOf("WRITE") && rankOf(role) >= rankOf(body.accessType),
+  );
 
   const id = crypto.randomUUID();
   const key = `FBAK${randomString(UPPER_ALNUM, 16)}`;
@@ -225,10 +208,30 @@ async function createStorageKey(
   const sealed = `aesgcm.${version}.${base64Url(iv)}.${base64Url(new Uint8Array(ciphertext))}`;
   const at = new Date().toISOString();
   const quota = Number(env.STORAGE_KEY_QUOTA);
-  const inserted = await env.DB.prepare(INSERT_STORAGE_KEY_SQL)
-    .bind(id, repoId, body.name, body.accessType, key, sealed, userId, at, at, repoId, quota)
-    .run();
-  if (inserted.meta.changes === 0) throw new Refusal(409, "Quota exceeded");
+  const [membership, inserted] = await env.DB.batch([
+    env.DB.prepare(MEMBERSHIP_SQL).bind(userId, repoId, 1),
+    env.DB.prepare(INSERT_STORAGE_KEY_SQL).bind(
+      id,
+      repoId,
+      body.name,
+      key,
+      sealed,
+      userId,
+      at,
+      at,
+      body.accessType,
+      repoId,
+      quota,
+      repoId,
+      userId,
+      JSON.stringify(creatorRoles),
+    ),
+  ]);
+  const member = membership?.results[0] as MembershipRow | undefined;
+  if (!creatorRoles.includes(member?.role ?? "")) {
+    throw new Refusal(403, "Insufficient permissions");
+  }
+  if (inserted?.meta.changes !== 1) throw new Refusal(409, "Quota exceeded");
 
   // The audit event is part of the endpoint's contract, so the floor sends it too.
   ctx.waitUntil(
@@ -241,7 +244,7 @@ async function createStorageKey(
         ip: request.headers.get("CF-Connecting-IP"),
         userAgent: request.headers.get("User-Agent"),
         type: "apikey.created",
-        workspaceId: member?.workspace_id,
+        workspaceId: member?.workspaceId,
         repoId,
         targetId: id,
         changes: {

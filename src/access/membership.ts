@@ -1,5 +1,6 @@
-import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
+import { and, eq, inArray, type Placeholder, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
+import { asFields, preparedRead } from "../db/prepared";
 import { repos, workspaceMembers } from "../db/schema";
 import type { Member } from "./policy";
 import type { Role } from "./roles";
@@ -9,9 +10,13 @@ import type { Role } from "./roles";
  * none when the repo does not exist or the caller is not a member. A query, not a promise, so
  * handlers can put it in the same `db.batch` as their own statements.
  */
-export function repoMembershipQuery(db: Database, userId: string, repoId: string) {
+export function repoMembershipQuery(
+  db: Database,
+  userId: string | Placeholder,
+  repoId: string | Placeholder,
+) {
   return db
-    .select({ role: workspaceMembers.role, workspaceId: repos.workspaceId })
+    .select(asFields({ role: workspaceMembers.role, workspaceId: repos.workspaceId }))
     .from(repos)
     .innerJoin(
       workspaceMembers,
@@ -20,6 +25,11 @@ export function repoMembershipQuery(db: Database, userId: string, repoId: string
     .where(eq(repos.id, repoId))
     .limit(1);
 }
+
+/** `repoMembershipQuery` prepared once per isolate, for the hot paths that read with `readBatch`. */
+export const repoMembership = preparedRead(["userId", "repoId"], (db, p) =>
+  repoMembershipQuery(db, p.userId, p.repoId),
+);
 
 export function workspaceMembershipQuery(db: Database, userId: string, workspaceId: string) {
   return db
@@ -52,4 +62,22 @@ export function holdsRole(workspaceId: string, userId: string, roles: readonly R
     eq(workspaceMembers.userId, userId),
     inArray(workspaceMembers.role, roles),
   )})`;
+}
+
+/**
+ * `holdsRole` for a write prepared once (src/db/prepared.ts): true while `userId` holds one of
+ * the roles in `rolesJson` (a JSON array) in the workspace that owns `repoId`.
+ */
+export function holdsRepoRole(
+  repoId: Placeholder,
+  userId: Placeholder,
+  rolesJson: Placeholder,
+): SQL {
+  return sql`EXISTS (SELECT 1 FROM ${repos} INNER JOIN ${workspaceMembers} ON ${eq(
+    workspaceMembers.workspaceId,
+    repos.workspaceId,
+  )} WHERE ${and(
+    eq(repos.id, repoId),
+    eq(workspaceMembers.userId, userId),
+  )} AND ${workspaceMembers.role} IN (SELECT value FROM json_each(${rolesJson})))`;
 }

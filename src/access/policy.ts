@@ -56,16 +56,15 @@ export function authorize<A extends Action>(
   if (!may(member, action, ...resource)) throw insufficientPermissions();
 }
 
-/** The actions that depend on the caller's role alone. */
-export type RoleOnlyAction = {
-  [A in Action]: ResourceOf<A> extends undefined ? A : never;
-}[Action];
-
 /**
- * The roles whose members may do `action`, read off the rules above: what a write re-checks in
- * SQL (so a role changed while the request was in flight counts), without restating the rule.
+ * The roles whose members may do `action` (to this resource), read off the rules above: what a
+ * write re-checks in SQL (so a role changed while the request was in flight counts), without
+ * restating the rule. Rules that look at who the caller is, not only their role, do not fit.
  */
-export function rolesThatMay(action: RoleOnlyAction): Role[] {
-  const rule = RULES[action] as (member: Member) => boolean;
-  return ROLES.filter((role) => rule({ userId: "", role }));
+export function rolesThatMay<A extends Exclude<Action, "apikey.delete">>(
+  action: A,
+  ...resource: ResourceOf<A> extends undefined ? [] : [ResourceOf<A>]
+): Role[] {
+  const rule = RULES[action] as (member: Member, resource: unknown) => boolean;
+  return ROLES.filter((role) => rule({ userId: "", role }, resource[0]));
 }

@@ -1,21 +1,16 @@
 import { desc } from "drizzle-orm";
-import { asMember, repoMembershipQuery } from "../access/membership";
-import { authorize } from "../access/policy";
+import { asMember, repoMembership, repoMembershipQuery } from "../access/membership";
+import { authorize, rolesThatMay } from "../access/policy";
 import { publishAudit } from "../audit/publish";
 import { newAiCredentials } from "../crypto/credentials";
-import { keyringFrom } from "../crypto/seal";
 import { database, now } from "../db/client";
-import {
-  activeKey,
-  activeKeysOf,
-  insertWithinQuota,
-  quotaSetting,
-  softDeleteKey,
-} from "../db/key-rows";
+import { activeKey, activeKeysOf, insertAiKey, quotaSetting, softDeleteKey } from "../db/key-rows";
+import { asFields, preparedRead, readBatch } from "../db/prepared";
 import { aiKeys } from "../db/schema";
 import { ApiError, insufficientPermissions } from "../http/error";
 import { defineOperation, route } from "../http/operation";
 import { MessageResponseSchema } from "../http/schemas";
+import { issueKey, type KeyKind } from "../keys/issue";
 import { RepoKeyParamsSchema, RepoParamsSchema } from "../keys/schemas";
 import {
   AiKeyListSchema,
@@ -100,26 +95,41 @@ async function memberAndKey(
   return { member, key };
 }
 
+/** A repo's active AI keys, newest first (ties by id), in the list's wire shape. */
+const activeAiKeys = preparedRead(["repoId"], (db, p) =>
+  db
+    .select(
+      asFields({
+        id: aiKeys.id,
+        name: aiKeys.name,
+        repoId: aiKeys.repoId,
+        key: aiKeys.key,
+        aiType: aiKeys.aiType,
+        createdAt: aiKeys.createdAt,
+        deletedAt: aiKeys.deletedAt,
+      }),
+    )
+    .from(aiKeys)
+    .where(activeKeysOf(aiKeys, p.repoId))
+    .orderBy(desc(aiKeys.createdAt), desc(aiKeys.id)),
+);
+
+const aiKeyKind = {
+  sealedAs: "ai",
+  insert: insertAiKey,
+  quota: (env) => quotaSetting(env.AI_KEY_QUOTA),
+  credentials: newAiCredentials,
+  plural: "AI keys",
+} satisfies KeyKind<Parameters<typeof insertAiKey>[1]>;
+
 export const aiKeyRoutes = [
   route(listAiKeys, async (c, input) => {
     const { repoId } = input.params;
     const userId = c.var.userId;
-    const db = database(c.env.DB);
-    const [membership, apiKeys] = await db.batch([
-      repoMembershipQuery(db, userId, repoId),
-      db
-        .select({
-          id: aiKeys.id,
-          name: aiKeys.name,
-          repoId: aiKeys.repoId,
-          key: aiKeys.key,
-          aiType: aiKeys.aiType,
-          createdAt: aiKeys.createdAt,
-          deletedAt: aiKeys.deletedAt,
-        })
-        .from(aiKeys)
-        .where(activeKeysOf(aiKeys, repoId))
-        .orderBy(desc(aiKeys.createdAt), desc(aiKeys.id)),
+    const d1 = c.env.DB;
+    const [membership, apiKeys] = await readBatch(d1, [
+      repoMembership(d1, { userId, repoId }),
+      activeAiKeys(d1, { repoId }),
     ]);
     authorize(asMember(userId, membership), "aiApikey.list");
     return { success: true as const, apiKeys };
@@ -128,41 +138,16 @@ export const aiKeyRoutes = [
     const { repoId } = input.params;
     const body = input.body;
     const userId = c.var.userId;
-    const db = database(c.env.DB);
-    const member = asMember(userId, await repoMembershipQuery(db, userId, repoId));
-    authorize(member, "aiApikey.create");
-
-    const id = crypto.randomUUID();
-    const { key, secret } = newAiCredentials();
-    const sealedSecret = await keyringFrom(c.env.ENCRYPTION_KEYS).seal(secret, {
-      kind: "ai",
+    const { member, id, key, secret } = await issueKey(c.env, aiKeyKind, {
       repoId,
-      keyId: id,
-    });
-    const at = now();
-    const quota = quotaSetting(c.env.AI_KEY_QUOTA);
-    const inserted = await insertWithinQuota(
-      db,
-      aiKeys,
-      {
-        id,
-        repoId,
-        name: body.name,
-        aiType: body.aiType,
-        key,
-        sealedSecret,
-        createdBy: userId,
-        createdAt: at,
-        updatedAt: at,
+      userId,
+      fields: { name: body.name, aiType: body.aiType },
+      creatorRoles: rolesThatMay("aiApikey.create"),
+      authorize: (candidate) => {
+        authorize(candidate, "aiApikey.create");
+        return candidate;
       },
-      quota,
-    );
-    if (inserted.meta.changes === 0) {
-      throw new ApiError(
-        "QUOTA_EXCEEDED",
-        `This repository already has ${quota} active AI keys; delete one before creating another`,
-      );
-    }
+    });
     publishAudit(c, {
       type: "ai_apikey.created",
       workspaceId: member.workspaceId,

@@ -1,12 +1,14 @@
-import { and, eq, getTableColumns, isNull, sql } from "drizzle-orm";
+import { and, eq, getTableColumns, isNull, type Placeholder, sql } from "drizzle-orm";
+import { holdsRepoRole } from "../access/membership";
 import type { Database } from "./client";
-import type { aiKeys, storageKeys } from "./schema";
+import { preparedWrite } from "./prepared";
+import { aiKeys, storageKeys } from "./schema";
 
 /** Both key tables share id, repo and soft-delete columns; these statements serve both. */
 type KeyTable = typeof storageKeys | typeof aiKeys;
 
 /** A repo's active keys; matches the partial index that serves the newest-first listing. */
-export function activeKeysOf(table: KeyTable, repoId: string) {
+export function activeKeysOf(table: KeyTable, repoId: string | Placeholder) {
   return and(eq(table.repoId, repoId), isNull(table.deletedAt));
 }
 
@@ -15,30 +17,54 @@ export function activeKey(table: KeyTable, keyId: string, repoId: string) {
   return and(eq(table.id, keyId), eq(table.repoId, repoId), isNull(table.deletedAt));
 }
 
+/** What the insert of a new key binds: its row, the repo's quota and who may create it. */
+export type NewKeyValues<T extends KeyTable, F extends keyof T["$inferInsert"]> = Pick<
+  T["$inferInsert"],
+  F
+> & {
+  quota: number;
+  /** JSON array of the roles that may create this key (from the access policy). */
+  creatorRoles: string;
+};
+
 /**
- * Inserts the row only while the repo has fewer than `quota` active keys. One statement, so
- * two concurrent creates cannot both slip under the quota. `meta.changes` is 0 when over it.
+ * The insert of a new key into `table`, writing `fields`. It adds the row only while the repo
+ * has fewer than `quota` active keys and its creator still holds one of `creatorRoles` in the
+ * repo's workspace: one statement, so neither two concurrent creates nor a role changed in
+ * flight slip through. `meta.changes` is 0 when it wrote nothing. Written once per isolate.
  */
-export function insertWithinQuota<T extends KeyTable>(
-  db: Database,
+function insertWithinQuota<T extends KeyTable, const F extends keyof T["$inferInsert"] & string>(
   table: T,
-  row: T["$inferInsert"],
-  quota: number,
-) {
+  fields: readonly F[],
+): (d1: D1Database, values: NewKeyValues<T, F>) => D1PreparedStatement {
   const columns = getTableColumns(table) as Record<string, { name: string }>;
-  const entries = Object.entries(row).filter(([, value]) => value !== undefined);
-  const names = sql.join(
-    entries.map(([field]) => sql.identifier((columns[field] as { name: string }).name)),
-    sql`, `,
-  );
-  const values = sql.join(
-    entries.map(([, value]) => sql`${value}`),
-    sql`, `,
-  );
-  return db.run(
-    sql`INSERT INTO ${table} (${names}) SELECT ${values} WHERE (SELECT count(*) FROM ${table} WHERE ${table.repoId} = ${row.repoId} AND ${table.deletedAt} IS NULL) < ${quota}`,
-  );
+  // repoId and createdBy are among the fields written; the guards read them too.
+  return preparedWrite([...fields, "repoId", "createdBy", "quota", "creatorRoles"], (p) => {
+    const names = sql.join(
+      fields.map((field) => sql.identifier((columns[field] as { name: string }).name)),
+      sql`, `,
+    );
+    const values = sql.join(
+      fields.map((field) => p[field]),
+      sql`, `,
+    );
+    return sql`INSERT INTO ${table} (${names}) SELECT ${values} WHERE (SELECT count(*) FROM ${table} WHERE ${table.repoId} = ${p.repoId} AND ${table.deletedAt} IS NULL) < ${p.quota} AND ${holdsRepoRole(p.repoId, p.createdBy, p.creatorRoles)}`;
+  }) as (d1: D1Database, values: NewKeyValues<T, F>) => D1PreparedStatement;
 }
+
+const NEW_KEY_FIELDS = [
+  "id",
+  "repoId",
+  "name",
+  "key",
+  "sealedSecret",
+  "createdBy",
+  "createdAt",
+  "updatedAt",
+] as const;
+
+export const insertStorageKey = insertWithinQuota(storageKeys, [...NEW_KEY_FIELDS, "accessType"]);
+export const insertAiKey = insertWithinQuota(aiKeys, [...NEW_KEY_FIELDS, "aiType"]);
 
 /** Soft delete: the row and its sealed secret stay for audit. */
 export function softDeleteKey(

@@ -1,22 +1,23 @@
 import { and, desc, eq } from "drizzle-orm";
-import { asMember, repoMembershipQuery } from "../access/membership";
-import { authorize } from "../access/policy";
+import { asMember, repoMembership, repoMembershipQuery } from "../access/membership";
+import { authorize, rolesThatMay } from "../access/policy";
 import type { AuditChanges } from "../audit/event";
 import { publishAudit } from "../audit/publish";
 import { newStorageCredentials } from "../crypto/credentials";
-import { keyringFrom } from "../crypto/seal";
 import { database, now } from "../db/client";
 import {
   activeKey,
   activeKeysOf,
-  insertWithinQuota,
+  insertStorageKey,
   quotaSetting,
   softDeleteKey,
 } from "../db/key-rows";
+import { asFields, preparedRead, readBatch } from "../db/prepared";
 import { storageKeys } from "../db/schema";
 import { ApiError, insufficientPermissions } from "../http/error";
 import { defineOperation, route } from "../http/operation";
 import { MessageResponseSchema } from "../http/schemas";
+import { issueKey, type KeyKind } from "./issue";
 import {
   CreatedKeySchema,
   CreateStorageKeyBodySchema,
@@ -82,29 +83,42 @@ export const deleteStorageKey = defineOperation({
   errors: [404],
 });
 
-const keyColumns = {
-  id: storageKeys.id,
-  name: storageKeys.name,
-  accessType: storageKeys.accessType,
-  key: storageKeys.key,
-  createdAt: storageKeys.createdAt,
-  createdBy: storageKeys.createdBy,
-  lastUsedAt: storageKeys.lastUsedAt,
-};
+/** A repo's active keys, newest first (ties by id), in the list's wire shape. */
+export const activeStorageKeys = preparedRead(["repoId"], (db, p) =>
+  db
+    .select(
+      asFields({
+        id: storageKeys.id,
+        name: storageKeys.name,
+        accessType: storageKeys.accessType,
+        key: storageKeys.key,
+        createdAt: storageKeys.createdAt,
+        createdBy: storageKeys.createdBy,
+        lastUsedAt: storageKeys.lastUsedAt,
+      }),
+    )
+    .from(storageKeys)
+    .where(activeKeysOf(storageKeys, p.repoId))
+    .orderBy(desc(storageKeys.createdAt), desc(storageKeys.id)),
+);
+
+const storageKeyKind = {
+  sealedAs: "storage",
+  insert: insertStorageKey,
+  quota: (env) => quotaSetting(env.STORAGE_KEY_QUOTA),
+  credentials: newStorageCredentials,
+  plural: "storage keys",
+} satisfies KeyKind<Parameters<typeof insertStorageKey>[1]>;
 
 export const storageKeyRoutes = [
   route(listStorageKeys, async (c, input) => {
     const { repoId } = input.params;
     const userId = c.var.userId;
-    const db = database(c.env.DB);
+    const d1 = c.env.DB;
     // Access check and listing in one round trip; the rows are dropped if access is refused.
-    const [membership, keys] = await db.batch([
-      repoMembershipQuery(db, userId, repoId),
-      db
-        .select(keyColumns)
-        .from(storageKeys)
-        .where(activeKeysOf(storageKeys, repoId))
-        .orderBy(desc(storageKeys.createdAt), desc(storageKeys.id)),
+    const [membership, keys] = await readBatch(d1, [
+      repoMembership(d1, { userId, repoId }),
+      activeStorageKeys(d1, { repoId }),
     ]);
     authorize(asMember(userId, membership), "apikey.list");
     return { success: true as const, keys };
@@ -119,41 +133,16 @@ export const storageKeyRoutes = [
       );
     }
     const userId = c.var.userId;
-    const db = database(c.env.DB);
-    const member = asMember(userId, await repoMembershipQuery(db, userId, repoId));
-    authorize(member, "apikey.create", { accessType: body.accessType });
-
-    const id = crypto.randomUUID();
-    const { key, secret } = newStorageCredentials();
-    const sealedSecret = await keyringFrom(c.env.ENCRYPTION_KEYS).seal(secret, {
-      kind: "storage",
+    const { member, id, key, secret } = await issueKey(c.env, storageKeyKind, {
       repoId,
-      keyId: id,
-    });
-    const at = now();
-    const quota = quotaSetting(c.env.STORAGE_KEY_QUOTA);
-    const inserted = await insertWithinQuota(
-      db,
-      storageKeys,
-      {
-        id,
-        repoId,
-        name: body.name,
-        accessType: body.accessType,
-        key,
-        sealedSecret,
-        createdBy: userId,
-        createdAt: at,
-        updatedAt: at,
+      userId,
+      fields: { name: body.name, accessType: body.accessType },
+      creatorRoles: rolesThatMay("apikey.create", { accessType: body.accessType }),
+      authorize: (candidate) => {
+        authorize(candidate, "apikey.create", { accessType: body.accessType });
+        return candidate;
       },
-      quota,
-    );
-    if (inserted.meta.changes === 0) {
-      throw new ApiError(
-        "QUOTA_EXCEEDED",
-        `This repository already has ${quota} active storage keys; delete one before creating another`,
-      );
-    }
+    });
     publishAudit(c, {
       type: "apikey.created",
       workspaceId: member.workspaceId,

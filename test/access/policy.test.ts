@@ -135,4 +135,11 @@ describe("rolesThatMay", () => {
     expect(rolesThatMay("repo.create")).toEqual(["WRITE", "ADMIN"]);
     expect(rolesThatMay("repo.read")).toEqual(["READ", "WRITE", "ADMIN"]);
   });
+
+  it("applies rules that depend on the resource: who may create a key of each access level", () => {
+    expect(rolesThatMay("apikey.create", { accessType: "READ" })).toEqual(["WRITE", "ADMIN"]);
+    expect(rolesThatMay("apikey.create", { accessType: "WRITE" })).toEqual(["WRITE", "ADMIN"]);
+    expect(rolesThatMay("apikey.create", { accessType: "ADMIN" })).toEqual(["ADMIN"]);
+    expect(rolesThatMay("aiApikey.create")).toEqual(["WRITE", "ADMIN"]);
+  });
 });

@@ -91,7 +91,7 @@ describe("a request whose Queue send fails", () => {
   it("still succeeds when D1 refuses the event too: the change happened", async () => {
     const error = vi.spyOn(console, "error").mockImplementation(() => {});
     const { admin, repoId } = await team();
-    // Creating a key writes without a D1 batch; the audit insert is one, and it fails.
+    // The key's own statements go through; only the audit insert fails.
     const db = downDb();
 
     const { response } = await send(

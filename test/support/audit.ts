@@ -128,11 +128,16 @@ export const downQueue = {
   sendBatch: () => Promise.reject(new Error("queue down")),
 } as unknown as Bindings["AUDIT"];
 
-/** The real D1 database, except that every batch fails, as when D1 is unavailable. */
+/** The real D1 database, except that it refuses every statement on the audit table. */
 export function downDb(): D1Database {
   return new Proxy(env.DB, {
     get(target, property) {
-      if (property === "batch") return () => Promise.reject(new Error("D1 down"));
+      if (property === "prepare") {
+        return (query: string) => {
+          if (query.includes('"audit_events"')) throw new Error("D1 down");
+          return target.prepare(query);
+        };
+      }
       const value = Reflect.get(target, property);
       return typeof value === "function" ? value.bind(target) : value;
     },
