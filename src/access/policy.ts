@@ -56,15 +56,21 @@ export function authorize<A extends Action>(
   if (!may(member, action, ...resource)) throw insufficientPermissions();
 }
 
+/** What a rule may look at besides the role: the resource, and who the caller is. */
+type RoleContext<A extends Action> = { userId?: string } & (ResourceOf<A> extends undefined
+  ? { resource?: undefined }
+  : { resource: ResourceOf<A> });
+
 /**
- * The roles whose members may do `action` (to this resource), read off the rules above: what a
- * write re-checks in SQL (so a role changed while the request was in flight counts), without
- * restating the rule. Rules that look at who the caller is, not only their role, do not fit.
+ * The roles whose members may do `action` (to `resource`, as `userId`), read off the rules
+ * above: what a write re-checks in SQL, so a role changed while the request was in flight
+ * counts, without restating the rule.
  */
-export function rolesThatMay<A extends Exclude<Action, "apikey.delete">>(
+export function rolesThatMay<A extends Action>(
   action: A,
-  ...resource: ResourceOf<A> extends undefined ? [] : [ResourceOf<A>]
+  ...[context]: ResourceOf<A> extends undefined ? [RoleContext<A>?] : [RoleContext<A>]
 ): Role[] {
   const rule = RULES[action] as (member: Member, resource: unknown) => boolean;
-  return ROLES.filter((role) => rule({ userId: "", role }, resource[0]));
+  const userId = context?.userId ?? "";
+  return ROLES.filter((role) => rule({ userId, role }, context?.resource));
 }

@@ -1,5 +1,5 @@
-import { desc } from "drizzle-orm";
-import { asMember, repoMembership, repoMembershipQuery } from "../access/membership";
+import { and, desc } from "drizzle-orm";
+import { asMember, holdsRole, repoMembership } from "../access/membership";
 import { authorize, rolesThatMay } from "../access/policy";
 import { publishAudit } from "../audit/publish";
 import { newAiCredentials } from "../crypto/credentials";
@@ -7,9 +7,10 @@ import { database, now } from "../db/client";
 import { activeKey, activeKeysOf, insertAiKey, quotaSetting, softDeleteKey } from "../db/key-rows";
 import { asFields, preparedRead, readBatch } from "../db/prepared";
 import { aiKeys } from "../db/schema";
-import { ApiError, insufficientPermissions } from "../http/error";
+import { ApiError } from "../http/error";
 import { defineOperation, route } from "../http/operation";
 import { MessageResponseSchema } from "../http/schemas";
+import { memberAndKey, refuseUnchanged } from "../keys/existing";
 import { issueKey, type KeyKind } from "../keys/issue";
 import { RepoKeyParamsSchema, RepoParamsSchema } from "../keys/schemas";
 import {
@@ -20,6 +21,8 @@ import {
 } from "./schemas";
 
 const tags = ["AI API keys"];
+const AI_KEY_EDITORS = rolesThatMay("aiApikey.update");
+const AI_KEY_DELETERS = rolesThatMay("aiApikey.delete");
 const keyNotFound = () => new ApiError("NOT_FOUND", "AI API key not found in this repository");
 
 export const listAiKeys = defineOperation({
@@ -74,26 +77,6 @@ export const deleteAiKey = defineOperation({
   success: { status: 200, schema: MessageResponseSchema, description: "Deleted" },
   errors: [404],
 });
-
-/** The membership and the active key in one round trip; 403 before 404, so nothing leaks to outsiders. */
-async function memberAndKey(
-  db: ReturnType<typeof database>,
-  userId: string,
-  repoId: string,
-  apikeyId: string,
-) {
-  const [membership, rows] = await db.batch([
-    repoMembershipQuery(db, userId, repoId),
-    db
-      .select({ name: aiKeys.name })
-      .from(aiKeys)
-      .where(activeKey(aiKeys, apikeyId, repoId)),
-  ]);
-  const member = asMember(userId, membership);
-  if (!member) throw insufficientPermissions();
-  const key = rows[0];
-  return { member, key };
-}
 
 /** A repo's active AI keys, newest first (ties by id), in the list's wire shape. */
 const activeAiKeys = preparedRead(["repoId"], (db, p) =>
@@ -161,16 +144,27 @@ export const aiKeyRoutes = [
     const { repoId, apikeyId } = input.params;
     const { name } = input.body;
     const userId = c.var.userId;
+    const address = { userId, repoId, apikeyId };
     const db = database(c.env.DB);
-    const { member, key } = await memberAndKey(db, userId, repoId, apikeyId);
+    const { member, key } = await memberAndKey(db, aiKeys, { name: aiKeys.name }, address);
     if (!key) throw keyNotFound();
     authorize(member, "aiApikey.update");
 
     const updated = await db
       .update(aiKeys)
       .set({ name, updatedAt: now() })
-      .where(activeKey(aiKeys, apikeyId, repoId));
-    if (updated.meta.changes === 0) throw keyNotFound();
+      .where(
+        and(
+          activeKey(aiKeys, apikeyId, repoId),
+          holdsRole(member.workspaceId, userId, AI_KEY_EDITORS),
+        ),
+      );
+    if (updated.meta.changes === 0) {
+      await refuseUnchanged(db, aiKeys, { name: aiKeys.name }, address, {
+        notFound: keyNotFound,
+        authorize: (now) => authorize(now, "aiApikey.update"),
+      });
+    }
     publishAudit(c, {
       type: "ai_apikey.updated",
       workspaceId: member.workspaceId,
@@ -183,13 +177,25 @@ export const aiKeyRoutes = [
   route(deleteAiKey, async (c, input) => {
     const { repoId, apikeyId } = input.params;
     const userId = c.var.userId;
+    const address = { userId, repoId, apikeyId };
     const db = database(c.env.DB);
-    const { member, key } = await memberAndKey(db, userId, repoId, apikeyId);
+    const { member, key } = await memberAndKey(db, aiKeys, { name: aiKeys.name }, address);
     if (!key) throw keyNotFound();
     authorize(member, "aiApikey.delete");
 
-    const deleted = await softDeleteKey(db, aiKeys, apikeyId, repoId, userId, now());
-    if (deleted.meta.changes === 0) throw keyNotFound();
+    const deleted = await softDeleteKey(db, aiKeys, {
+      keyId: apikeyId,
+      repoId,
+      by: userId,
+      at: now(),
+      guard: holdsRole(member.workspaceId, userId, AI_KEY_DELETERS),
+    });
+    if (deleted.meta.changes === 0) {
+      await refuseUnchanged(db, aiKeys, { name: aiKeys.name }, address, {
+        notFound: keyNotFound,
+        authorize: (now) => authorize(now, "aiApikey.delete"),
+      });
+    }
     publishAudit(c, {
       type: "ai_apikey.deleted",
       workspaceId: member.workspaceId,

@@ -1,11 +1,11 @@
-import { and, eq, getTableColumns, isNull, type Placeholder, sql } from "drizzle-orm";
+import { and, eq, getTableColumns, isNull, type Placeholder, type SQL, sql } from "drizzle-orm";
 import { holdsRepoRole } from "../access/membership";
 import type { Database } from "./client";
 import { preparedWrite } from "./prepared";
 import { aiKeys, storageKeys } from "./schema";
 
 /** Both key tables share id, repo and soft-delete columns; these statements serve both. */
-type KeyTable = typeof storageKeys | typeof aiKeys;
+export type KeyTable = typeof storageKeys | typeof aiKeys;
 
 /** A repo's active keys; matches the partial index that serves the newest-first listing. */
 export function activeKeysOf(table: KeyTable, repoId: string | Placeholder) {
@@ -66,19 +66,25 @@ const NEW_KEY_FIELDS = [
 export const insertStorageKey = insertWithinQuota(storageKeys, [...NEW_KEY_FIELDS, "accessType"]);
 export const insertAiKey = insertWithinQuota(aiKeys, [...NEW_KEY_FIELDS, "aiType"]);
 
-/** Soft delete: the row and its sealed secret stay for audit. */
+/**
+ * Soft delete: the row and its sealed secret stay for audit. `guard` is the deleter's role
+ * re-checked in the write (`holdsRole`), so access lost in flight deletes nothing.
+ */
 export function softDeleteKey(
   db: Database,
   table: KeyTable,
-  keyId: string,
-  repoId: string,
-  by: string,
-  at: string,
+  {
+    keyId,
+    repoId,
+    by,
+    at,
+    guard,
+  }: { keyId: string; repoId: string; by: string; at: string; guard: SQL },
 ) {
   return db
     .update(table)
     .set({ deletedAt: at, deletedBy: by, updatedAt: at })
-    .where(activeKey(table, keyId, repoId));
+    .where(and(activeKey(table, keyId, repoId), guard));
 }
 
 /** A positive integer setting, or the default when unset. */

@@ -1,5 +1,5 @@
 import { and, desc, eq } from "drizzle-orm";
-import { asMember, repoMembership, repoMembershipQuery } from "../access/membership";
+import { asMember, holdsRole, repoMembership } from "../access/membership";
 import { authorize, rolesThatMay } from "../access/policy";
 import type { AuditChanges } from "../audit/event";
 import { publishAudit } from "../audit/publish";
@@ -14,9 +14,10 @@ import {
 } from "../db/key-rows";
 import { asFields, preparedRead, readBatch } from "../db/prepared";
 import { storageKeys } from "../db/schema";
-import { ApiError, insufficientPermissions } from "../http/error";
+import { ApiError } from "../http/error";
 import { defineOperation, route } from "../http/operation";
 import { MessageResponseSchema } from "../http/schemas";
+import { memberAndKey, refuseUnchanged } from "./existing";
 import { issueKey, type KeyKind } from "./issue";
 import {
   CreatedKeySchema,
@@ -137,7 +138,7 @@ export const storageKeyRoutes = [
       repoId,
       userId,
       fields: { name: body.name, accessType: body.accessType },
-      creatorRoles: rolesThatMay("apikey.create", { accessType: body.accessType }),
+      creatorRoles: rolesThatMay("apikey.create", { resource: { accessType: body.accessType } }),
       authorize: (candidate) => {
         authorize(candidate, "apikey.create", { accessType: body.accessType });
         return candidate;
@@ -160,22 +161,17 @@ export const storageKeyRoutes = [
     const { repoId, apikeyId } = input.params;
     const body = input.body;
     const userId = c.var.userId;
+    const address = { userId, repoId, apikeyId };
     const db = database(c.env.DB);
-    const [membership, rows] = await db.batch([
-      repoMembershipQuery(db, userId, repoId),
-      db
-        .select({ name: storageKeys.name, accessType: storageKeys.accessType })
-        .from(storageKeys)
-        .where(activeKey(storageKeys, apikeyId, repoId)),
-    ]);
-    const member = asMember(userId, membership);
-    if (!member) throw insufficientPermissions();
-    const current = rows[0];
+    const fields = { name: storageKeys.name, accessType: storageKeys.accessType };
+    const { member, key: current } = await memberAndKey(db, storageKeys, fields, address);
     if (!current) throw keyNotFound();
-    authorize(member, "apikey.update", { from: current.accessType, to: body.accessType });
+    const change = { from: current.accessType, to: body.accessType };
+    authorize(member, "apikey.update", change);
 
-    // Only if the key still has the access type just authorized against: a concurrent raise
-    // to ADMIN must not let a WRITE member change the key after all.
+    // Only if the key still has the access type just authorized against (a concurrent raise
+    // to ADMIN must not let a WRITE member change it after all) and the caller still holds a
+    // role that may make this change.
     const updated = await db
       .update(storageKeys)
       .set({ name: body.name, accessType: body.accessType, updatedAt: now() })
@@ -183,13 +179,19 @@ export const storageKeyRoutes = [
         and(
           activeKey(storageKeys, apikeyId, repoId),
           eq(storageKeys.accessType, current.accessType),
+          holdsRole(
+            member.workspaceId,
+            userId,
+            rolesThatMay("apikey.update", { resource: change, userId }),
+          ),
         ),
       );
     if (updated.meta.changes === 0) {
-      throw new ApiError(
-        "CONFLICT",
-        "The API key was changed or deleted while this request ran; reload it and try again",
-      );
+      await refuseUnchanged(db, storageKeys, fields, address, {
+        notFound: keyNotFound,
+        authorize: (now, key) =>
+          authorize(now, "apikey.update", { from: key.accessType, to: body.accessType }),
+      });
     }
 
     const changes: AuditChanges = {};
@@ -209,22 +211,31 @@ export const storageKeyRoutes = [
   route(deleteStorageKey, async (c, input) => {
     const { repoId, apikeyId } = input.params;
     const userId = c.var.userId;
+    const address = { userId, repoId, apikeyId };
     const db = database(c.env.DB);
-    const [membership, rows] = await db.batch([
-      repoMembershipQuery(db, userId, repoId),
-      db
-        .select({ name: storageKeys.name, createdBy: storageKeys.createdBy })
-        .from(storageKeys)
-        .where(activeKey(storageKeys, apikeyId, repoId)),
-    ]);
-    const member = asMember(userId, membership);
-    if (!member) throw insufficientPermissions();
-    const current = rows[0];
+    const fields = { name: storageKeys.name, createdBy: storageKeys.createdBy };
+    const { member, key: current } = await memberAndKey(db, storageKeys, fields, address);
     if (!current) throw keyNotFound();
-    authorize(member, "apikey.delete", { createdBy: current.createdBy });
+    const resource = { createdBy: current.createdBy };
+    authorize(member, "apikey.delete", resource);
 
-    const deleted = await softDeleteKey(db, storageKeys, apikeyId, repoId, userId, now());
-    if (deleted.meta.changes === 0) throw keyNotFound();
+    const deleted = await softDeleteKey(db, storageKeys, {
+      keyId: apikeyId,
+      repoId,
+      by: userId,
+      at: now(),
+      guard: holdsRole(
+        member.workspaceId,
+        userId,
+        rolesThatMay("apikey.delete", { resource, userId }),
+      ),
+    });
+    if (deleted.meta.changes === 0) {
+      await refuseUnchanged(db, storageKeys, fields, address, {
+        notFound: keyNotFound,
+        authorize: (now, key) => authorize(now, "apikey.delete", { createdBy: key.createdBy }),
+      });
+    }
     publishAudit(c, {
       type: "apikey.deleted",
       workspaceId: member.workspaceId,

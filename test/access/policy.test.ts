@@ -137,9 +137,25 @@ describe("rolesThatMay", () => {
   });
 
   it("applies rules that depend on the resource: who may create a key of each access level", () => {
-    expect(rolesThatMay("apikey.create", { accessType: "READ" })).toEqual(["WRITE", "ADMIN"]);
-    expect(rolesThatMay("apikey.create", { accessType: "WRITE" })).toEqual(["WRITE", "ADMIN"]);
-    expect(rolesThatMay("apikey.create", { accessType: "ADMIN" })).toEqual(["ADMIN"]);
+    const creating = (accessType: "READ" | "WRITE" | "ADMIN") =>
+      rolesThatMay("apikey.create", { resource: { accessType } });
+    expect(creating("READ")).toEqual(["WRITE", "ADMIN"]);
+    expect(creating("WRITE")).toEqual(["WRITE", "ADMIN"]);
+    expect(creating("ADMIN")).toEqual(["ADMIN"]);
     expect(rolesThatMay("aiApikey.create")).toEqual(["WRITE", "ADMIN"]);
+    expect(rolesThatMay("apikey.update", { resource: { from: "READ", to: "WRITE" } })).toEqual([
+      "WRITE",
+      "ADMIN",
+    ]);
+  });
+
+  it("applies rules that depend on who the caller is: a key's creator may always delete it", () => {
+    const resource = { createdBy: "alice" };
+    expect(rolesThatMay("apikey.delete", { resource, userId: "alice" })).toEqual([
+      "READ",
+      "WRITE",
+      "ADMIN",
+    ]);
+    expect(rolesThatMay("apikey.delete", { resource, userId: "bob" })).toEqual(["ADMIN"]);
   });
 });

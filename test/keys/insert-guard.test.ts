@@ -22,7 +22,9 @@ function storageRow(repoId: string, createdBy: string, overrides: Record<string,
     createdAt: new Date().toISOString(),
     updatedAt: new Date().toISOString(),
     quota: 100,
-    creatorRoles: JSON.stringify(rolesThatMay("apikey.create", { accessType: "READ" })),
+    creatorRoles: JSON.stringify(
+      rolesThatMay("apikey.create", { resource: { accessType: "READ" } }),
+    ),
     ...overrides,
   };
 }
@@ -51,7 +53,9 @@ describe("the storage-key insert", () => {
     // An ADMIN key: only ADMINs may create it; the WRITE member's row is refused in SQL.
     const adminKey = storageRow(repoId, writer, {
       accessType: "ADMIN",
-      creatorRoles: JSON.stringify(rolesThatMay("apikey.create", { accessType: "ADMIN" })),
+      creatorRoles: JSON.stringify(
+        rolesThatMay("apikey.create", { resource: { accessType: "ADMIN" } }),
+      ),
     });
     expect(await written(insertStorageKey(env.DB, adminKey))).toBe(0);
     const byReader = storageRow(repoId, reader);
