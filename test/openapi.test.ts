@@ -168,6 +168,9 @@ describe("GET /docs", () => {
     expect(response.headers.get("Content-Type")).toMatch(/^text\/html/);
     expect(response.text).toMatch(/^<!doctype html>/i);
     expect(response.text).toContain('data-url="/openapi.json"');
-    expect(response.text).toMatch(/<script src="https:\/\/[^"]+@scalar\/api-reference[^"]*">/);
+    // One exact release, with a subresource-integrity hash the browser checks.
+    expect(response.text).toMatch(
+      /<script\s+src="https:\/\/[^"]+@scalar\/api-reference@\d+\.\d+\.\d+\/[^"]+\.js"\s+integrity="sha384-[A-Za-z0-9+/]{64}"\s+crossorigin="anonymous"\s*>/,
+    );
   });
 });

@@ -253,6 +253,16 @@ export function openApiDocument(operations: Operation[]) {
   };
 }
 
+/**
+ * The docs page's script: one exact release, checked by the browser against its hash, so the
+ * CDN can neither upgrade it under us nor serve something else. Upgrading: change the version
+ * and the hash (sha384 of dist/browser/standalone.js in the npm tarball).
+ */
+const SCALAR = {
+  url: "https://cdn.jsdelivr.net/npm/@scalar/api-reference@1.76.0/dist/browser/standalone.js",
+  integrity: "sha384-oH1C0RwqcwbVXkC+r8A+4qRoyEUQdtxAzOwumkxZtQBBcsy61FOoPt7B50OVJYYQ",
+};
+
 /** Mounts GET /openapi.json and GET /docs (an interactive reference page, no account needed). */
 export function mountDocs(app: Hono<AppEnv>, operations: Operation[]) {
   let document: ReturnType<typeof openApiDocument> | undefined;
@@ -270,7 +280,11 @@ export function mountDocs(app: Hono<AppEnv>, operations: Operation[]) {
   </head>
   <body>
     <script id="api-reference" data-url="/openapi.json"></script>
-    <script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference@1"></script>
+    <script
+      src="${SCALAR.url}"
+      integrity="${SCALAR.integrity}"
+      crossorigin="anonymous"
+    ></script>
   </body>
 </html>`),
   );
