@@ -1299,6 +1299,7 @@ export interface operations {
   listRepoAudit: {
     parameters: {
       query?: {
+        /** @description Events per page, 1 to 100 (default 50) */
         limit?: number;
         /** @description nextCursor of the previous page */
         cursor?: string;
@@ -1330,6 +1331,7 @@ export interface operations {
   listWorkspaceAudit: {
     parameters: {
       query?: {
+        /** @description Events per page, 1 to 100 (default 50) */
         limit?: number;
         /** @description nextCursor of the previous page */
         cursor?: string;

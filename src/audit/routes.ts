@@ -14,13 +14,14 @@ import { AuditChangesSchema, AuditEventSchema } from "./event";
 const tags = ["Audit"];
 
 export const AuditQuerySchema = z.object({
-  limit: z.coerce
-    .number()
-    .int("must be a whole number")
-    .min(1, "must be at least 1")
-    .max(100, "must be at most 100")
+  // Digits only: Number() alone would also take "0x10", "1e1" and " 5".
+  limit: z
+    .string()
+    .regex(/^\d{1,3}$/, "must be a whole number from 1 to 100")
+    .transform(Number)
+    .pipe(z.int().min(1, "must be at least 1").max(100, "must be at most 100"))
     .default(50)
-    .meta({ examples: [50] }),
+    .meta({ examples: [50], description: "Events per page, 1 to 100 (default 50)" }),
   cursor: z.string().max(512).optional().meta({
     description: "nextCursor of the previous page",
   }),

@@ -101,7 +101,9 @@ function parameters(schema: z.ZodObject | undefined, where: "path" | "query") {
   if (!schema) return [];
   return Object.entries(schema.shape).map(([name, field]) => {
     const fieldSchema = field as z.ZodType;
-    const { description, ...json } = schemaOf(fieldSchema, "input");
+    // A parameter is documented as what it means (limit: an integer), as OpenAPI serializes it;
+    // the validator still reads the raw string strictly.
+    const { description, ...json } = schemaOf(fieldSchema, "output");
     return {
       name,
       in: where,

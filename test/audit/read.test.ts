@@ -93,7 +93,7 @@ for (const scope of scopes) {
       expect(one.body.events).toHaveLength(1);
     });
 
-    for (const limit of ["0", "101", "abc", "1.5", "-1"]) {
+    for (const limit of ["0", "101", "abc", "1.5", "-1", "0x10", "1e1", "%205", ""]) {
       it(`refuses limit=${limit} with 400`, async () => {
         const t = await quietWorkspace();
         expectError(await call("GET", `${scope.path(t)}?limit=${limit}`, { as: t.admin }), 400);
