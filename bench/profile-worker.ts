@@ -14,7 +14,7 @@ import { activeKeysOf } from "../src/db/key-rows";
 import { readBatch } from "../src/db/prepared";
 import { storageKeys } from "../src/db/schema";
 import type { Bindings } from "../src/env";
-import { activeStorageKeys } from "../src/keys/routes";
+import { activeStorageKeys, storageKeyListColumns } from "../src/keys/routes";
 import { CreateStorageKeyBodySchema, RepoParamsSchema } from "../src/keys/schemas";
 import floor from "./floor";
 
@@ -143,15 +143,7 @@ export default {
       [
         repoMembershipQuery(db, input.userId, repoId),
         db
-          .select({
-            id: storageKeys.id,
-            name: storageKeys.name,
-            accessType: storageKeys.accessType,
-            key: storageKeys.key,
-            createdAt: storageKeys.createdAt,
-            createdBy: storageKeys.createdBy,
-            lastUsedAt: storageKeys.lastUsedAt,
-          })
+          .select(storageKeyListColumns)
           .from(storageKeys)
           .where(activeKeysOf(storageKeys, repoId))
           .orderBy(desc(storageKeys.createdAt), desc(storageKeys.id)),

@@ -1,11 +1,17 @@
-import { and, desc } from "drizzle-orm";
+import { and } from "drizzle-orm";
 import { asMember, holdsRole, repoMembership } from "../access/membership";
 import { authorize, rolesThatMay } from "../access/policy";
 import { publishAudit } from "../audit/publish";
 import { newAiCredentials } from "../crypto/credentials";
 import { database, now } from "../db/client";
-import { activeKey, activeKeysOf, insertAiKey, quotaSetting, softDeleteKey } from "../db/key-rows";
-import { asFields, preparedRead, readBatch } from "../db/prepared";
+import {
+  activeKey,
+  activeKeysRead,
+  insertAiKey,
+  quotaSetting,
+  softDeleteKey,
+} from "../db/key-rows";
+import { readBatch } from "../db/prepared";
 import { aiKeys } from "../db/schema";
 import { ApiError } from "../http/error";
 import { defineOperation, route } from "../http/operation";
@@ -78,24 +84,16 @@ export const deleteAiKey = defineOperation({
   errors: [404],
 });
 
-/** A repo's active AI keys, newest first (ties by id), in the list's wire shape. */
-const activeAiKeys = preparedRead(["repoId"], (db, p) =>
-  db
-    .select(
-      asFields({
-        id: aiKeys.id,
-        name: aiKeys.name,
-        repoId: aiKeys.repoId,
-        key: aiKeys.key,
-        aiType: aiKeys.aiType,
-        createdAt: aiKeys.createdAt,
-        deletedAt: aiKeys.deletedAt,
-      }),
-    )
-    .from(aiKeys)
-    .where(activeKeysOf(aiKeys, p.repoId))
-    .orderBy(desc(aiKeys.createdAt), desc(aiKeys.id)),
-);
+/** A repo's active AI keys as the wire's `RepoAiApiKey`, never the sealed secret. */
+const activeAiKeys = activeKeysRead(aiKeys, {
+  id: aiKeys.id,
+  name: aiKeys.name,
+  repoId: aiKeys.repoId,
+  key: aiKeys.key,
+  aiType: aiKeys.aiType,
+  createdAt: aiKeys.createdAt,
+  deletedAt: aiKeys.deletedAt,
+});
 
 const aiKeyKind = {
   sealedAs: "ai",

@@ -1,7 +1,23 @@
-import { and, eq, getTableColumns, isNull, type Placeholder, type SQL, sql } from "drizzle-orm";
+import {
+  and,
+  desc,
+  eq,
+  getTableColumns,
+  isNull,
+  type Placeholder,
+  type SQL,
+  sql,
+} from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { holdsRepoRole } from "../access/membership";
 import type { Database } from "./client";
-import { preparedWrite } from "./prepared";
+import {
+  asFields,
+  type FieldsRow,
+  preparedRead,
+  preparedWrite,
+  type SelectQuery,
+} from "./prepared";
 import { aiKeys, storageKeys } from "./schema";
 
 /** Both key tables share id, repo and soft-delete columns; these statements serve both. */
@@ -10,6 +26,28 @@ export type KeyTable = typeof storageKeys | typeof aiKeys;
 /** A repo's active keys; matches the partial index that serves the newest-first listing. */
 export function activeKeysOf(table: KeyTable, repoId: string | Placeholder) {
   return and(eq(table.repoId, repoId), isNull(table.deletedAt));
+}
+
+/**
+ * A repo's active keys as `columns`, newest first (ties broken by id): the list endpoints' read,
+ * served by the partial index, prepared once per isolate and shaped as the wire's rows.
+ */
+export function activeKeysRead<C extends Record<string, SQLiteColumn>>(
+  table: KeyTable,
+  columns: C,
+) {
+  // Drizzle cannot infer a select over a union of tables; the row is what asFields selects.
+  return preparedRead(
+    ["repoId"],
+    (db, p) =>
+      db
+        .select(asFields(columns))
+        .from(table as typeof storageKeys)
+        .where(activeKeysOf(table, p.repoId))
+        .orderBy(desc(table.createdAt), desc(table.id)) as unknown as SelectQuery & {
+        _: { result: FieldsRow<C>[] };
+      },
+  );
 }
 
 /** The active (not deleted) key `keyId` of `repoId`: a repo's keys are invisible from another repo. */

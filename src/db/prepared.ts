@@ -7,6 +7,9 @@ type ValueOf<C extends SQLiteColumn> = C["_"]["notNull"] extends true
   ? C["_"]["data"]
   : C["_"]["data"] | null;
 
+/** The row `asFields(columns)` selects. */
+export type FieldsRow<C extends Record<string, SQLiteColumn>> = { [K in keyof C]: ValueOf<C[K]> };
+
 /**
  * Columns selected under their field names (`"access_type" as "accessType"`): the rows D1
  * returns already carry the API's field names, so nothing maps them row by row.
@@ -20,7 +23,7 @@ export function asFields<C extends Record<string, SQLiteColumn>>(
 }
 
 /** A Drizzle select, before it is run: its SQL and, in its type, the rows it returns. */
-interface SelectQuery {
+export interface SelectQuery {
   toSQL(): Query;
   readonly _: { readonly result: unknown };
 }

@@ -1,4 +1,4 @@
-import { and, desc, eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { asMember, holdsRole, repoMembership } from "../access/membership";
 import { authorize, rolesThatMay } from "../access/policy";
 import type { AuditChanges } from "../audit/event";
@@ -7,12 +7,12 @@ import { newStorageCredentials } from "../crypto/credentials";
 import { database, now } from "../db/client";
 import {
   activeKey,
-  activeKeysOf,
+  activeKeysRead,
   insertStorageKey,
   quotaSetting,
   softDeleteKey,
 } from "../db/key-rows";
-import { asFields, preparedRead, readBatch } from "../db/prepared";
+import { readBatch } from "../db/prepared";
 import { storageKeys } from "../db/schema";
 import { ApiError } from "../http/error";
 import { defineOperation, route } from "../http/operation";
@@ -84,24 +84,18 @@ export const deleteStorageKey = defineOperation({
   errors: [404],
 });
 
-/** A repo's active keys, newest first (ties by id), in the list's wire shape. */
-export const activeStorageKeys = preparedRead(["repoId"], (db, p) =>
-  db
-    .select(
-      asFields({
-        id: storageKeys.id,
-        name: storageKeys.name,
-        accessType: storageKeys.accessType,
-        key: storageKeys.key,
-        createdAt: storageKeys.createdAt,
-        createdBy: storageKeys.createdBy,
-        lastUsedAt: storageKeys.lastUsedAt,
-      }),
-    )
-    .from(storageKeys)
-    .where(activeKeysOf(storageKeys, p.repoId))
-    .orderBy(desc(storageKeys.createdAt), desc(storageKeys.id)),
-);
+/** The columns of a listed storage key: the wire's `ApiKey`, never the sealed secret. */
+export const storageKeyListColumns = {
+  id: storageKeys.id,
+  name: storageKeys.name,
+  accessType: storageKeys.accessType,
+  key: storageKeys.key,
+  createdAt: storageKeys.createdAt,
+  createdBy: storageKeys.createdBy,
+  lastUsedAt: storageKeys.lastUsedAt,
+};
+
+export const activeStorageKeys = activeKeysRead(storageKeys, storageKeyListColumns);
 
 const storageKeyKind = {
   sealedAs: "storage",
