@@ -9,19 +9,27 @@ import { team } from "../support/api";
  * role and the repo's quota itself, so a role changed between the membership read and the write
  * (or a request racing another) cannot create a key the policy would refuse.
  */
-function storageRow(repoId: string, createdBy: string, overrides: Record<string, unknown> = {}) {
+/** The columns every new key row has, for a key created by `createdBy` in `repoId`. */
+function newKeyRow(repoId: string, createdBy: string) {
   const id = crypto.randomUUID();
+  const at = new Date().toISOString();
   return {
     id,
     repoId,
     name: "guarded",
-    accessType: "READ" as const,
-    key: `FBAK${id.replace(/-/g, "").slice(0, 16).toUpperCase()}`,
+    key: `KEY${id.replace(/-/g, "").toUpperCase()}`,
     sealedSecret: "aesgcm.t2.x.y",
     createdBy,
-    createdAt: new Date().toISOString(),
-    updatedAt: new Date().toISOString(),
+    createdAt: at,
+    updatedAt: at,
     quota: 100,
+  };
+}
+
+function storageRow(repoId: string, createdBy: string, overrides: Record<string, unknown> = {}) {
+  return {
+    ...newKeyRow(repoId, createdBy),
+    accessType: "READ" as const,
     creatorRoles: JSON.stringify(
       rolesThatMay("apikey.create", { resource: { accessType: "READ" } }),
     ),
@@ -87,22 +95,11 @@ describe("the storage-key insert", () => {
 describe("the AI-key insert", () => {
   it("checks the creator's role the same way", async () => {
     const { writer, reader, repoId } = await team();
-    const row = (createdBy: string) => {
-      const id = crypto.randomUUID();
-      return {
-        id,
-        repoId,
-        name: "guarded",
-        aiType: "OTHER" as const,
-        key: `FB_AI_${id.replace(/-/g, "")}`,
-        sealedSecret: "aesgcm.t2.x.y",
-        createdBy,
-        createdAt: new Date().toISOString(),
-        updatedAt: new Date().toISOString(),
-        quota: 100,
-        creatorRoles: JSON.stringify(rolesThatMay("aiApikey.create")),
-      };
-    };
+    const row = (createdBy: string) => ({
+      ...newKeyRow(repoId, createdBy),
+      aiType: "OTHER" as const,
+      creatorRoles: JSON.stringify(rolesThatMay("aiApikey.create")),
+    });
     expect(await written(insertAiKey(env.DB, row(writer)))).toBe(1);
     expect(await written(insertAiKey(env.DB, row(reader)))).toBe(0);
   });
