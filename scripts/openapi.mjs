@@ -44,7 +44,8 @@ async function servedDocument() {
     const file = join(dir, "app.mjs");
     await writeFile(file, outputFiles[0].contents);
     const { createApp } = await import(pathToFileURL(file).href);
-    const response = await createApp().request("/openapi.json");
+    // No bindings: the document depends on none of them.
+    const response = await createApp().request("/openapi.json", {}, {});
     if (response.status !== 200) throw new Error(`GET /openapi.json answered ${response.status}`);
     return await response.json();
   } finally {

@@ -6,6 +6,7 @@ import { auditRoutes } from "./audit/routes";
 import { authenticate } from "./auth/middleware";
 import { requireKeyring } from "./crypto/require-keyring";
 import type { AppEnv } from "./env";
+import { corsFromSettings } from "./http/cors";
 import { mountDocs } from "./http/docs";
 import { ApiError } from "./http/error";
 import { MAX_BODY_BYTES, privateResponses, requireJsonBody } from "./http/middleware";
@@ -27,6 +28,8 @@ export const routes: Route[] = [
 export function createApp() {
   const app = new Hono<AppEnv>();
 
+  // First: a browser's preflight is answered before anything asks it for a token or a body.
+  app.use(corsFromSettings);
   app.use(requestId({ headerName: "X-Request-Id" }));
   app.use(privateResponses);
   // Oversized bodies are refused from Content-Length or while streaming, before any parsing.

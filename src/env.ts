@@ -19,6 +19,8 @@ export interface Bindings {
   STORAGE_KEY_QUOTA?: string;
   AI_KEY_QUOTA?: string;
   AUDIT_DEAD_LETTER_QUEUE?: string;
+  /** Origins browsers may call the API from: comma-separated, or "*". Unset: none. */
+  CORS_ORIGINS?: string;
 }
 
 export interface Variables {
