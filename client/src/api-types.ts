@@ -314,6 +314,7 @@ export interface components {
       createdAt: string;
       /** @example user_2b9f1c */
       createdBy: string;
+      /** @description When a storage gateway last accepted the key; null until gateways report use (none does yet) */
       lastUsedAt: string | null;
     };
     StorageKeyList: {

@@ -160,7 +160,7 @@ export const aiKeyRoutes = [
     if (updated.meta.changes === 0) {
       await refuseUnchanged(db, aiKeys, { name: aiKeys.name }, address, {
         notFound: keyNotFound,
-        authorize: (now) => authorize(now, "aiApikey.update"),
+        authorize: (latest) => authorize(latest, "aiApikey.update"),
       });
     }
     publishAudit(c, {
@@ -191,7 +191,7 @@ export const aiKeyRoutes = [
     if (deleted.meta.changes === 0) {
       await refuseUnchanged(db, aiKeys, { name: aiKeys.name }, address, {
         notFound: keyNotFound,
-        authorize: (now) => authorize(now, "aiApikey.delete"),
+        authorize: (latest) => authorize(latest, "aiApikey.delete"),
       });
     }
     publishAudit(c, {

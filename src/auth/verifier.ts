@@ -212,7 +212,7 @@ function remoteKeySet(url: URL): JWTVerifyGetKey {
 }
 
 /** How many verified tokens an isolate remembers; the oldest is forgotten first. */
-export const VERIFIED_TOKENS_KEPT = 1000;
+const VERIFIED_TOKENS_KEPT = 1000;
 
 /**
  * Tokens this verifier has accepted, with their subject and expiry. A token's signature and

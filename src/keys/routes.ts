@@ -183,8 +183,8 @@ export const storageKeyRoutes = [
     if (updated.meta.changes === 0) {
       await refuseUnchanged(db, storageKeys, fields, address, {
         notFound: keyNotFound,
-        authorize: (now, key) =>
-          authorize(now, "apikey.update", { from: key.accessType, to: body.accessType }),
+        authorize: (latest, key) =>
+          authorize(latest, "apikey.update", { from: key.accessType, to: body.accessType }),
       });
     }
 
@@ -227,7 +227,8 @@ export const storageKeyRoutes = [
     if (deleted.meta.changes === 0) {
       await refuseUnchanged(db, storageKeys, fields, address, {
         notFound: keyNotFound,
-        authorize: (now, key) => authorize(now, "apikey.delete", { createdBy: key.createdBy }),
+        authorize: (latest, key) =>
+          authorize(latest, "apikey.delete", { createdBy: key.createdBy }),
       });
     }
     publishAudit(c, {

@@ -45,7 +45,10 @@ export const StorageKeySchema = z
     key: z.string(),
     createdAt: TimestampSchema,
     createdBy: UserIdSchema,
-    lastUsedAt: TimestampSchema.nullable(),
+    lastUsedAt: TimestampSchema.nullable().meta({
+      description:
+        "When a storage gateway last accepted the key; null until gateways report use (none does yet)",
+    }),
   })
   .meta({ id: "StorageKey" });
 
