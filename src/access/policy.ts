@@ -66,11 +66,32 @@ type RoleContext<A extends Action> = { userId?: string } & (ResourceOf<A> extend
  * above: what a write re-checks in SQL, so a role changed while the request was in flight
  * counts, without restating the rule.
  */
-export function rolesThatMay<A extends Action>(
-  action: A,
-  ...[context]: ResourceOf<A> extends undefined ? [RoleContext<A>?] : [RoleContext<A>]
-): Role[] {
+export function rolesThatMay<A extends Action>(action: A, ...[context]: ContextArgs<A>): Role[] {
   const rule = RULES[action] as (member: Member, resource: unknown) => boolean;
   const userId = context?.userId ?? "";
   return ROLES.filter((role) => rule({ userId, role }, context?.resource));
+}
+
+type ContextArgs<A extends Action> =
+  ResourceOf<A> extends undefined ? [RoleContext<A>?] : [RoleContext<A>];
+
+/** One rule applied to one request: checked now against the caller, and again by the write. */
+export interface Permission {
+  /** The roles the rule admits here: what the write re-checks in SQL (`holdsRole`). */
+  readonly roles: Role[];
+  /** Throws 403 "Insufficient permissions" unless `member` may; returns the member. */
+  check<M extends Member>(member: M | undefined): M;
+}
+
+/** `action` (to `resource`, by `userId`, the caller) as a Permission. */
+export function permissionTo<A extends Action>(action: A, ...args: ContextArgs<A>): Permission {
+  const rule = RULES[action] as (member: Member, resource: unknown) => boolean;
+  const resource = args[0]?.resource;
+  return {
+    roles: rolesThatMay(action, ...args),
+    check(member) {
+      if (!member || !rule(member, resource)) throw insufficientPermissions();
+      return member;
+    },
+  };
 }

@@ -1,6 +1,6 @@
 import { and } from "drizzle-orm";
 import { asMember, holdsRole, repoMembership } from "../access/membership";
-import { authorize, rolesThatMay } from "../access/policy";
+import { authorize, permissionTo } from "../access/policy";
 import { publishAudit } from "../audit/publish";
 import { newAiCredentials } from "../crypto/credentials";
 import { database, now } from "../db/client";
@@ -27,8 +27,9 @@ import {
 } from "./schemas";
 
 const tags = ["AI API keys"];
-const AI_KEY_EDITORS = rolesThatMay("aiApikey.update");
-const AI_KEY_DELETERS = rolesThatMay("aiApikey.delete");
+const CREATE_AI_KEY = permissionTo("aiApikey.create");
+const RENAME_AI_KEY = permissionTo("aiApikey.update");
+const DELETE_AI_KEY = permissionTo("aiApikey.delete");
 const keyNotFound = () => new ApiError("NOT_FOUND", "AI API key not found in this repository");
 
 export const listAiKeys = defineOperation({
@@ -123,11 +124,7 @@ export const aiKeyRoutes = [
       repoId,
       userId,
       fields: { name: body.name, aiType: body.aiType },
-      creatorRoles: rolesThatMay("aiApikey.create"),
-      authorize: (candidate) => {
-        authorize(candidate, "aiApikey.create");
-        return candidate;
-      },
+      permission: CREATE_AI_KEY,
     });
     publishAudit(c, {
       type: "ai_apikey.created",
@@ -146,7 +143,7 @@ export const aiKeyRoutes = [
     const db = database(c.env.DB);
     const { member, key } = await memberAndKey(db, aiKeys, { name: aiKeys.name }, address);
     if (!key) throw keyNotFound();
-    authorize(member, "aiApikey.update");
+    RENAME_AI_KEY.check(member);
 
     const updated = await db
       .update(aiKeys)
@@ -154,13 +151,13 @@ export const aiKeyRoutes = [
       .where(
         and(
           activeKey(aiKeys, apikeyId, repoId),
-          holdsRole(member.workspaceId, userId, AI_KEY_EDITORS),
+          holdsRole(member.workspaceId, userId, RENAME_AI_KEY.roles),
         ),
       );
     if (updated.meta.changes === 0) {
       await refuseUnchanged(db, aiKeys, { name: aiKeys.name }, address, {
         notFound: keyNotFound,
-        authorize: (latest) => authorize(latest, "aiApikey.update"),
+        check: (latest) => RENAME_AI_KEY.check(latest),
       });
     }
     publishAudit(c, {
@@ -179,19 +176,19 @@ export const aiKeyRoutes = [
     const db = database(c.env.DB);
     const { member, key } = await memberAndKey(db, aiKeys, { name: aiKeys.name }, address);
     if (!key) throw keyNotFound();
-    authorize(member, "aiApikey.delete");
+    DELETE_AI_KEY.check(member);
 
     const deleted = await softDeleteKey(db, aiKeys, {
       keyId: apikeyId,
       repoId,
       by: userId,
       at: now(),
-      guard: holdsRole(member.workspaceId, userId, AI_KEY_DELETERS),
+      guard: holdsRole(member.workspaceId, userId, DELETE_AI_KEY.roles),
     });
     if (deleted.meta.changes === 0) {
       await refuseUnchanged(db, aiKeys, { name: aiKeys.name }, address, {
         notFound: keyNotFound,
-        authorize: (latest) => authorize(latest, "aiApikey.delete"),
+        check: (latest) => DELETE_AI_KEY.check(latest),
       });
     }
     publishAudit(c, {

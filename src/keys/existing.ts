@@ -45,15 +45,16 @@ export async function refuseUnchanged<F extends Record<string, SQLiteColumn>>(
   address: KeyAddress,
   {
     notFound,
-    authorize,
+    check,
   }: {
     notFound: () => ApiError;
-    authorize: (member: ScopedMember, key: { [K in keyof F]: F[K]["_"]["data"] }) => void;
+    /** Throws 403 unless the caller, as things now stand, may still do it to this key. */
+    check: (member: ScopedMember, key: { [K in keyof F]: F[K]["_"]["data"] }) => void;
   },
 ): Promise<never> {
   const { member, key } = await memberAndKey(db, table, fields, address);
   if (!key) throw notFound();
-  authorize(member, key);
+  check(member, key);
   throw new ApiError(
     "CONFLICT",
     "The API key was changed while this request ran; reload it and try again",

@@ -1,5 +1,5 @@
 import { asMember, repoMembership, type ScopedMember } from "../access/membership";
-import type { Role } from "../access/roles";
+import type { Permission } from "../access/policy";
 import { keyringFrom, type SecretKind } from "../crypto/seal";
 import { now } from "../db/client";
 import type { NewKeyValues } from "../db/key-rows";
@@ -29,10 +29,8 @@ export interface KeyRequest<V> {
   userId: string;
   /** The kind's own columns (name, accessType or aiType). */
   fields: Omit<V, Issued | "quota" | "creatorRoles">;
-  /** The roles that may create this key, from the access policy (`rolesThatMay`). */
-  creatorRoles: readonly Role[];
-  /** Throws 403 unless the policy lets this member create it; the same rule as creatorRoles. */
-  authorize(member: ScopedMember | undefined): ScopedMember;
+  /** Who may create this key (`permissionTo`): checked on the membership read and in the insert. */
+  permission: Permission;
 }
 
 /**
@@ -44,7 +42,7 @@ export interface KeyRequest<V> {
 export async function issueKey<V extends Values>(
   env: Bindings,
   kind: KeyKind<V>,
-  { repoId, userId, fields, creatorRoles, authorize }: KeyRequest<V>,
+  { repoId, userId, fields, permission }: KeyRequest<V>,
 ): Promise<{ member: ScopedMember; id: string; key: string; secret: string }> {
   const id = crypto.randomUUID();
   const { key, secret } = kind.credentials();
@@ -65,12 +63,12 @@ export async function issueKey<V extends Values>(
     createdAt: at,
     updatedAt: at,
     quota,
-    creatorRoles: JSON.stringify(creatorRoles),
+    creatorRoles: JSON.stringify(permission.roles),
   } as unknown as V;
   const membership = repoMembership(env.DB, { userId, repoId });
   const [read, inserted] = await env.DB.batch([membership.statement, kind.insert(env.DB, values)]);
   // Refused callers wrote nothing: the insert's role check is the policy's own rule.
-  const member = authorize(asMember(userId, membership.rowsOf(read)));
+  const member = permission.check(asMember(userId, membership.rowsOf(read)));
   if (inserted?.meta.changes !== 1) {
     throw new ApiError(
       "QUOTA_EXCEEDED",

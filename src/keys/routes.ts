@@ -1,6 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import { asMember, holdsRole, repoMembership } from "../access/membership";
-import { authorize, rolesThatMay } from "../access/policy";
+import { authorize, permissionTo } from "../access/policy";
 import type { AuditChanges } from "../audit/event";
 import { publishAudit } from "../audit/publish";
 import { newStorageCredentials } from "../crypto/credentials";
@@ -132,11 +132,7 @@ export const storageKeyRoutes = [
       repoId,
       userId,
       fields: { name: body.name, accessType: body.accessType },
-      creatorRoles: rolesThatMay("apikey.create", { resource: { accessType: body.accessType } }),
-      authorize: (candidate) => {
-        authorize(candidate, "apikey.create", { accessType: body.accessType });
-        return candidate;
-      },
+      permission: permissionTo("apikey.create", { resource: { accessType: body.accessType } }),
     });
     publishAudit(c, {
       type: "apikey.created",
@@ -160,8 +156,11 @@ export const storageKeyRoutes = [
     const fields = { name: storageKeys.name, accessType: storageKeys.accessType };
     const { member, key: current } = await memberAndKey(db, storageKeys, fields, address);
     if (!current) throw keyNotFound();
-    const change = { from: current.accessType, to: body.accessType };
-    authorize(member, "apikey.update", change);
+    const permission = permissionTo("apikey.update", {
+      resource: { from: current.accessType, to: body.accessType },
+      userId,
+    });
+    permission.check(member);
 
     // Only if the key still has the access type just authorized against (a concurrent raise
     // to ADMIN must not let a WRITE member change it after all) and the caller still holds a
@@ -173,18 +172,17 @@ export const storageKeyRoutes = [
         and(
           activeKey(storageKeys, apikeyId, repoId),
           eq(storageKeys.accessType, current.accessType),
-          holdsRole(
-            member.workspaceId,
-            userId,
-            rolesThatMay("apikey.update", { resource: change, userId }),
-          ),
+          holdsRole(member.workspaceId, userId, permission.roles),
         ),
       );
     if (updated.meta.changes === 0) {
       await refuseUnchanged(db, storageKeys, fields, address, {
         notFound: keyNotFound,
-        authorize: (latest, key) =>
-          authorize(latest, "apikey.update", { from: key.accessType, to: body.accessType }),
+        check: (latest, key) =>
+          permissionTo("apikey.update", {
+            resource: { from: key.accessType, to: body.accessType },
+            userId,
+          }).check(latest),
       });
     }
 
@@ -210,25 +208,26 @@ export const storageKeyRoutes = [
     const fields = { name: storageKeys.name, createdBy: storageKeys.createdBy };
     const { member, key: current } = await memberAndKey(db, storageKeys, fields, address);
     if (!current) throw keyNotFound();
-    const resource = { createdBy: current.createdBy };
-    authorize(member, "apikey.delete", resource);
+    const permission = permissionTo("apikey.delete", {
+      resource: { createdBy: current.createdBy },
+      userId,
+    });
+    permission.check(member);
 
     const deleted = await softDeleteKey(db, storageKeys, {
       keyId: apikeyId,
       repoId,
       by: userId,
       at: now(),
-      guard: holdsRole(
-        member.workspaceId,
-        userId,
-        rolesThatMay("apikey.delete", { resource, userId }),
-      ),
+      guard: holdsRole(member.workspaceId, userId, permission.roles),
     });
     if (deleted.meta.changes === 0) {
       await refuseUnchanged(db, storageKeys, fields, address, {
         notFound: keyNotFound,
-        authorize: (latest, key) =>
-          authorize(latest, "apikey.delete", { createdBy: key.createdBy }),
+        check: (latest, key) =>
+          permissionTo("apikey.delete", { resource: { createdBy: key.createdBy }, userId }).check(
+            latest,
+          ),
       });
     }
     publishAudit(c, {

@@ -1,6 +1,6 @@
 import { and, desc, eq, sql } from "drizzle-orm";
 import { asMember, holdsRole, workspaceMembershipQuery } from "../access/membership";
-import { authorize, rolesThatMay } from "../access/policy";
+import { authorize, permissionTo } from "../access/policy";
 import { publishAudit } from "../audit/publish";
 import { database, now } from "../db/client";
 import { repos, workspaceMembers } from "../db/schema";
@@ -16,7 +16,7 @@ import {
 } from "./schemas";
 
 const tags = ["Repositories"];
-const REPO_CREATORS = rolesThatMay("repo.create");
+const CREATE_REPO = permissionTo("repo.create");
 
 export const createRepo = defineOperation({
   method: "post",
@@ -81,13 +81,13 @@ export const repoRoutes = [
       db
         .insert(repos)
         .select(
-          sql`SELECT ${id}, ${workspaceId}, ${name}, ${userId}, ${now()} WHERE ${holdsRole(workspaceId, userId, REPO_CREATORS)}`,
+          sql`SELECT ${id}, ${workspaceId}, ${name}, ${userId}, ${now()} WHERE ${holdsRole(workspaceId, userId, CREATE_REPO.roles)}`,
         )
         .onConflictDoNothing(),
       workspaceMembershipQuery(db, userId, workspaceId),
     ]);
     if (inserted.meta.changes === 0) {
-      authorize(asMember(userId, membership), "repo.create");
+      CREATE_REPO.check(asMember(userId, membership));
       throw new ApiError("CONFLICT", `This workspace already has a repository named "${name}"`);
     }
     publishAudit(c, {

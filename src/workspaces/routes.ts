@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, ne, or, sql } from "drizzle-orm";
 import { asMember, holdsRole, workspaceMembershipQuery } from "../access/membership";
-import { authorize, rolesThatMay } from "../access/policy";
+import { authorize, permissionTo } from "../access/policy";
 import type { Role } from "../access/roles";
 import { publishAudit } from "../audit/publish";
 import { database, now } from "../db/client";
@@ -20,7 +20,7 @@ import {
 } from "./schemas";
 
 const tags = ["Workspaces"];
-const MEMBER_MANAGERS = rolesThatMay("workspace.manageMembers");
+const MANAGE_MEMBERS = permissionTo("workspace.manageMembers");
 const notAMember = () => new ApiError("NOT_FOUND", "That user is not a member of this workspace");
 const lastAdmin = () =>
   new ApiError(
@@ -116,7 +116,7 @@ function refusedWrite(
   caller: { role: Role; workspaceId: string }[],
   target: { role: Role }[],
 ): never {
-  authorize(asMember(userId, caller), "workspace.manageMembers");
+  MANAGE_MEMBERS.check(asMember(userId, caller));
   if (!target[0]) throw notAMember();
   throw lastAdmin();
 }
@@ -185,13 +185,13 @@ export const workspaceRoutes = [
       db
         .insert(workspaceMembers)
         .select(
-          sql`SELECT ${workspaceId}, ${body.userId}, ${body.role}, ${now()} WHERE ${holdsRole(workspaceId, userId, MEMBER_MANAGERS)}`,
+          sql`SELECT ${workspaceId}, ${body.userId}, ${body.role}, ${now()} WHERE ${holdsRole(workspaceId, userId, MANAGE_MEMBERS.roles)}`,
         )
         .onConflictDoNothing(),
       workspaceMembershipQuery(db, userId, workspaceId),
     ]);
     if (inserted.meta.changes === 0) {
-      authorize(asMember(userId, membership), "workspace.manageMembers");
+      MANAGE_MEMBERS.check(asMember(userId, membership));
       throw new ApiError("CONFLICT", "That user is already a member of this workspace");
     }
     publishAudit(c, {
@@ -211,7 +211,7 @@ export const workspaceRoutes = [
       workspaceMembershipQuery(db, userId, workspaceId),
       memberRowQuery(db, workspaceId, targetId),
     ]);
-    authorize(asMember(userId, membership), "workspace.manageMembers");
+    MANAGE_MEMBERS.check(asMember(userId, membership));
     const before: Role | undefined = target[0]?.role;
     if (!before) throw notAMember();
 
@@ -224,7 +224,7 @@ export const workspaceRoutes = [
           and(
             eq(workspaceMembers.workspaceId, workspaceId),
             eq(workspaceMembers.userId, targetId),
-            holdsRole(workspaceId, userId, MEMBER_MANAGERS),
+            holdsRole(workspaceId, userId, MANAGE_MEMBERS.roles),
             // Demoting an ADMIN needs another ADMIN to remain.
             role === "ADMIN"
               ? undefined
@@ -251,7 +251,7 @@ export const workspaceRoutes = [
       workspaceMembershipQuery(db, userId, workspaceId),
       memberRowQuery(db, workspaceId, targetId),
     ]);
-    authorize(asMember(userId, membership), "workspace.manageMembers");
+    MANAGE_MEMBERS.check(asMember(userId, membership));
     const before: Role | undefined = target[0]?.role;
     if (!before) throw notAMember();
 
@@ -262,7 +262,7 @@ export const workspaceRoutes = [
           and(
             eq(workspaceMembers.workspaceId, workspaceId),
             eq(workspaceMembers.userId, targetId),
-            holdsRole(workspaceId, userId, MEMBER_MANAGERS),
+            holdsRole(workspaceId, userId, MANAGE_MEMBERS.roles),
             or(ne(workspaceMembers.role, "ADMIN"), anotherAdminRemains(workspaceId, targetId)),
           ),
         ),

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { type Action, authorize, type Member, may, rolesThatMay } from "../../src/access/policy";
+import {
+  type Action,
+  authorize,
+  type Member,
+  may,
+  permissionTo,
+  rolesThatMay,
+} from "../../src/access/policy";
 import { ROLES, type Role } from "../../src/access/roles";
 import { ApiError } from "../../src/http/error";
 
@@ -157,5 +164,31 @@ describe("rolesThatMay", () => {
       "ADMIN",
     ]);
     expect(rolesThatMay("apikey.delete", { resource, userId: "bob" })).toEqual(["ADMIN"]);
+  });
+});
+
+describe("permissionTo", () => {
+  it("checks a member now and gives the write the same rule's roles", () => {
+    const create = permissionTo("apikey.create", { resource: { accessType: "ADMIN" } });
+    expect(create.roles).toEqual(["ADMIN"]);
+    const admin = { userId: "a", role: "ADMIN" as const };
+    expect(create.check(admin)).toBe(admin);
+    expect(() => create.check({ userId: "w", role: "WRITE" })).toThrow("Insufficient permissions");
+    expect(() => create.check(undefined)).toThrow("Insufficient permissions");
+  });
+
+  it("judges the caller it names: a key's creator may delete it, others need ADMIN", () => {
+    const byCreator = permissionTo("apikey.delete", {
+      resource: { createdBy: "alice" },
+      userId: "alice",
+    });
+    expect(byCreator.roles).toEqual(["READ", "WRITE", "ADMIN"]);
+    expect(byCreator.check({ userId: "alice", role: "READ" }).userId).toBe("alice");
+    const byOther = permissionTo("apikey.delete", {
+      resource: { createdBy: "alice" },
+      userId: "bob",
+    });
+    expect(byOther.roles).toEqual(["ADMIN"]);
+    expect(() => byOther.check({ userId: "bob", role: "WRITE" })).toThrow();
   });
 });
