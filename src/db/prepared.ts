@@ -58,7 +58,6 @@ function writtenOnce<Name extends string>(
 /** A prepared read bound to one request's values. */
 export interface BoundRead<Row> {
   readonly statement: D1PreparedStatement;
-  all(): Promise<Row[]>;
   /** Its rows from a `DB.batch` result (none when the batch gave it no result). */
   rowsOf(result: D1Result | undefined): Row[];
 }
@@ -76,7 +75,6 @@ export function preparedRead<const Name extends string, Q extends SelectQuery>(
     const statement = bind(d1, values);
     return {
       statement,
-      all: async () => (await statement.all<RowOf<Q>>()).results,
       rowsOf: (result) => (result?.results ?? []) as RowOf<Q>[],
     };
   };
