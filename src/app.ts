@@ -1,17 +1,16 @@
 import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { requestId } from "hono/request-id";
 import { aiKeyRoutes } from "./ai-keys/routes";
 import { auditRoutes } from "./audit/routes";
 import { authenticate } from "./auth/middleware";
 import { requireKeyring } from "./crypto/require-keyring";
 import type { AppEnv } from "./env";
+import { allowedMethods } from "./http/allowed-methods";
 import { corsFromSettings } from "./http/cors";
 import { mountDocs } from "./http/docs";
-import { ApiError } from "./http/error";
-import { MAX_BODY_BYTES, privateResponses, requireJsonBody } from "./http/middleware";
 import { notFound, onError } from "./http/on-error";
 import { mount, type Route } from "./http/operation";
+import { privateResponses } from "./http/private-responses";
 import { storageKeyRoutes } from "./keys/routes";
 import { repoRoutes } from "./repos/routes";
 import { workspaceRoutes } from "./workspaces/routes";
@@ -32,19 +31,9 @@ export function createApp() {
   app.use(corsFromSettings);
   app.use(requestId({ headerName: "X-Request-Id" }));
   app.use(privateResponses);
-  // Oversized bodies are refused from Content-Length or while streaming, before any parsing.
-  app.use(
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new ApiError(
-          "PAYLOAD_TOO_LARGE",
-          `Request body must be at most ${MAX_BODY_BYTES / 1024} KiB`,
-        );
-      },
-    }),
-  );
-  app.use(requireJsonBody);
+  // A wrong method on a known path is 405 before a token is asked for. Bodies are read (size,
+  // media type, JSON) only by the operations that take one (src/http/json-body.ts).
+  app.use(allowedMethods(app));
 
   // Public: health, the OpenAPI document and the docs page.
   app.get("/health", (c) => c.json({ status: "ok" }));

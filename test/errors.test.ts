@@ -249,12 +249,12 @@ describe("a request body over 64 KiB", () => {
     expectError(response, 400, /padding/);
   });
 
-  it("is refused with 413 before authentication looks at the token", async () => {
+  it("is not read for a caller without a valid token: 401, not 413", async () => {
     const response = await call("POST", "/workspace", {
       authorization: "Bearer not-even-a-token",
       body: padded(100 * 1024),
     });
-    expectError(response, 413);
+    expectError(response, 401);
   });
 });
 
@@ -262,12 +262,7 @@ describe("unknown routes", () => {
   const outsideTheApi: [string, string][] = [
     ["GET", "/nope"],
     ["GET", "/workspaces"],
-    ["POST", "/health"],
-  ];
-  const insideTheApi: [string, string][] = [
-    ["DELETE", "/workspace"],
-    ["PATCH", `/repo/${crypto.randomUUID()}`],
-    ["GET", `/repo/${crypto.randomUUID()}/nothing-here`],
+    ["POST", "/health/deep"],
   ];
 
   for (const [method, path] of outsideTheApi) {
@@ -280,14 +275,59 @@ describe("unknown routes", () => {
     });
   }
 
-  for (const [method, path] of insideTheApi) {
-    it(`answer ${method} ${path} with a JSON 404 to an authenticated caller (401 without a token)`, async () => {
-      const response = await call(method, path, { as: admin });
-      expectError(response, 404, new RegExp(method));
-      expect(response.body.code).toBe("NOT_FOUND");
-      expectError(await call(method, path), 401);
+  it("answer a path inside the API with a JSON 404 to an authenticated caller (401 without a token)", async () => {
+    const path = `/repo/${crypto.randomUUID()}/nothing-here`;
+    const response = await call("GET", path, { as: admin });
+    expectError(response, 404, /GET/);
+    expect(response.body.code).toBe("NOT_FOUND");
+    expectError(await call("GET", path), 401);
+  });
+});
+
+describe("a method a known path does not have", () => {
+  const repoId = crypto.randomUUID();
+  const keyId = crypto.randomUUID();
+  const wrong: [string, string, string][] = [
+    ["DELETE", "/workspace", "POST, GET, HEAD, OPTIONS"],
+    ["PATCH", `/repo/${repoId}`, "GET, HEAD, OPTIONS"],
+    ["PATCH", `/repo/${repoId}/apikey`, "GET, HEAD, POST, OPTIONS"],
+    ["POST", `/repo/${repoId}/apikey/${keyId}`, "PUT, DELETE, OPTIONS"],
+    ["PATCH", `/repo/${repoId}/ai/apikey/${keyId}`, "PUT, DELETE, OPTIONS"],
+    ["PUT", "/repo/not-even-a-uuid/audit", "GET, HEAD, OPTIONS"],
+    ["POST", "/health", "GET, HEAD, OPTIONS"],
+    ["DELETE", "/openapi.json", "GET, HEAD, OPTIONS"],
+  ];
+
+  for (const [method, path, allow] of wrong) {
+    it(`${method} ${path.replace(/[0-9a-f-]{36}/g, "{id}")} answers 405 with Allow, with or without a token or a body`, async () => {
+      const attempts = [
+        await call(method, path),
+        await call(method, path, { as: admin }),
+        await call(method, path, { authorization: "Bearer not-a-token", body: "not json" }),
+        await call(method, path, { as: admin, body: "", headers: { "Content-Length": "0" } }),
+      ];
+      for (const response of attempts) {
+        expectError(response, 405, new RegExp(`does not support ${method}`));
+        expect(response.body.code).toBe("METHOD_NOT_ALLOWED");
+        expect(response.headers.get("Allow")).toBe(allow);
+        expect(response.headers.get("WWW-Authenticate")).toBeNull();
+      }
     });
   }
+
+  it("OPTIONS answers 204 with Allow and no body", async () => {
+    const response = await call("OPTIONS", `/repo/${repoId}/apikey`);
+    expect(response.status).toBe(204);
+    expect(response.headers.get("Allow")).toBe("GET, HEAD, POST, OPTIONS");
+    expect(response.text).toBe("");
+  });
+
+  it("HEAD is answered where GET is, without a body", async () => {
+    const response = await call("HEAD", "/health");
+    expect(response.status).toBe(200);
+    expect(response.text).toBe("");
+    expect(response.headers.get("Allow")).toBeNull();
+  });
 });
 
 describe("garbage ids in paths", () => {

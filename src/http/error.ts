@@ -6,6 +6,7 @@ export type ErrorCode =
   | "UNAUTHORIZED"
   | "FORBIDDEN"
   | "NOT_FOUND"
+  | "METHOD_NOT_ALLOWED"
   | "CONFLICT"
   | "QUOTA_EXCEEDED"
   | "PAYLOAD_TOO_LARGE"
@@ -19,6 +20,7 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
   CONFLICT: 409,
   QUOTA_EXCEEDED: 409,
   PAYLOAD_TOO_LARGE: 413,
@@ -40,6 +42,8 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly issues?: ErrorIssue[],
+    /** Headers the answer must carry, such as a 405's `Allow`. */
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
     this.name = "ApiError";

@@ -51,6 +51,7 @@ export const onError: ErrorHandler<AppEnv> = (error, c) => {
   if (failure.code === "UNAUTHORIZED") {
     c.header("WWW-Authenticate", 'Bearer error="invalid_token"');
   }
+  for (const [name, value] of Object.entries(failure.headers ?? {})) c.header(name, value);
   c.header("Cache-Control", "no-store");
   return c.json(
     {

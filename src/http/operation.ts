@@ -3,7 +3,8 @@ import type { Context, Hono, MiddlewareHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type * as z from "zod";
 import type { AppEnv } from "../env";
-import { ApiError } from "./error";
+import { jsonBody } from "./json-body";
+import { validationError } from "./validation-error";
 
 export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415;
 
@@ -44,31 +45,16 @@ export type OperationHandler<O extends Operation> = (
   input: OperationInput<O>,
 ) => Promise<z.input<O["success"]["schema"]>>;
 
-/** Turns a failed zod validation into the API's one error type, with every issue listed. */
-export function validationError(error: { issues: z.core.$ZodIssue[] }, target: string): ApiError {
-  const where = target === "json" ? "body" : target === "param" ? "path" : target;
-  const issues = error.issues.map((issue) => ({
-    path: issue.path.length > 0 ? issue.path.join(".") : where,
-    message: issue.message,
-  }));
-  const first = issues[0];
-  const summary = first ? `${first.path}: ${first.message}` : "invalid";
-  const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : "";
-  return new ApiError("VALIDATION_FAILED", `Invalid request ${where}. ${summary}${more}`, issues);
-}
-
-function validate(
-  target: "param" | "query" | "json",
-  schema: z.ZodType,
-): MiddlewareHandler<AppEnv> {
+function validate(target: "param" | "query", schema: z.ZodType): MiddlewareHandler<AppEnv> {
   return zValidator(
     target,
     schema,
     (result) => {
-      if (!result.success) throw validationError(result.error, target);
+      if (!result.success) throw validationError(result.error, target, schema);
     },
-    // Our schemas are synchronous; skip the async parser's overhead.
-    { validationFunction: (s, value) => s.safeParse(value) },
+    // Our schemas are synchronous; skip the async parser's overhead. reportInput tells a
+    // missing value from a wrong one; the input itself never reaches the answer.
+    { validationFunction: (s, value) => s.safeParse(value, { reportInput: true }) },
   ) as MiddlewareHandler<AppEnv>;
 }
 
@@ -83,6 +69,9 @@ export const route = <const O extends Operation>(
   handler: OperationHandler<O>,
 ): Route<O> => ({ operation, handler });
 
+/** /repo/{repoId}/apikey as hono writes it: /repo/:repoId/apikey */
+export const honoPathOf = (path: string) => path.replace(/\{(\w+)\}/g, ":$1");
+
 /** Registers a route on `app`: validation of path, query and body, then the handler's JSON. */
 export function mount<O extends Operation>(
   app: Hono<AppEnv>,
@@ -91,8 +80,9 @@ export function mount<O extends Operation>(
   const validators: MiddlewareHandler<AppEnv>[] = [];
   if (operation.params) validators.push(validate("param", operation.params));
   if (operation.query) validators.push(validate("query", operation.query));
-  if (operation.body) validators.push(validate("json", operation.body));
-  const honoPath = operation.path.replace(/\{(\w+)\}/g, ":$1");
+  // Only an operation that takes a body reads one; the others ignore whatever was sent.
+  if (operation.body) validators.push(jsonBody(operation.body));
+  const honoPath = honoPathOf(operation.path);
   const status = operation.success.status as ContentfulStatusCode;
   const respond: MiddlewareHandler<AppEnv> = async (c) => {
     // The validators above stored each part; their types are the operation's schemas' outputs.

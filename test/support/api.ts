@@ -60,7 +60,10 @@ export async function call<T = any>(
   });
   const text = await response.text();
   let parsed: unknown = null;
-  if (response.headers.get("Content-Type")?.includes("application/json")) parsed = JSON.parse(text);
+  // A HEAD answer is typed JSON but has no body.
+  if (text && response.headers.get("Content-Type")?.includes("application/json")) {
+    parsed = JSON.parse(text);
+  }
   return { status: response.status, headers: response.headers, body: parsed as T, text };
 }
 

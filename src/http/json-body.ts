@@ -1,0 +1,92 @@
+import type { MiddlewareHandler } from "hono";
+import type * as z from "zod";
+import type { AppEnv } from "../env";
+import { ApiError } from "./error";
+import { validationError } from "./validation-error";
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+// application/json or application/*+json, as hono's own JSON reader accepts.
+const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
+// The labels WHATWG's Encoding standard maps to UTF-8, the only encoding the body is read as.
+const UTF8_LABELS = new Set(["utf-8", "utf8", "unicode-1-1-utf-8"]);
+
+const tooLarge = () =>
+  new ApiError("PAYLOAD_TOO_LARGE", `Request body must be at most ${MAX_BODY_BYTES / 1024} KiB`);
+
+/**
+ * The body's bytes, at most MAX_BODY_BYTES of them: refused from Content-Length before reading
+ * anything, and while streaming when there is none (chunked). Empty when the request has none.
+ */
+async function readBody(request: Request): Promise<Uint8Array> {
+  const declared = request.headers.get("Content-Length");
+  if (declared !== null && Number(declared) > MAX_BODY_BYTES) throw tooLarge();
+  if (request.body === null) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
+    size += chunk.byteLength;
+    if (size > MAX_BODY_BYTES) throw tooLarge();
+    chunks.push(chunk);
+  }
+  if (chunks.length === 1) return chunks[0] as Uint8Array;
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+/** Refuses (415) a Content-Type that is not JSON, or JSON in a charset other than UTF-8. */
+function requireJsonMediaType(contentType: string | undefined): void {
+  const [mediaType = "", ...parameters] = (contentType ?? "").split(";");
+  if (!JSON_MEDIA_TYPE.test(mediaType.trim())) {
+    const got = contentType ? `"${contentType.slice(0, 100)}"` : "no Content-Type";
+    throw new ApiError(
+      "UNSUPPORTED_MEDIA_TYPE",
+      `Request body must be JSON, sent with "Content-Type: application/json" (got ${got})`,
+    );
+  }
+  for (const parameter of parameters) {
+    const [name = "", value = ""] = parameter.split("=");
+    if (name.trim().toLowerCase() !== "charset") continue;
+    const charset = value.trim().replace(/^"(.*)"$/, "$1");
+    if (!UTF8_LABELS.has(charset.toLowerCase())) {
+      throw new ApiError(
+        "UNSUPPORTED_MEDIA_TYPE",
+        `Request body must be UTF-8 JSON (got charset "${charset.slice(0, 40)}"); send "Content-Type: application/json" or "application/json; charset=utf-8"`,
+      );
+    }
+  }
+}
+
+/**
+ * For operations that take a body, and only them: a request has a body only if it has content
+ * (a DELETE through wrangler's proxy arrives with `Content-Length: 0` and an empty stream). The
+ * body must be JSON in UTF-8 (415 otherwise), parse (400), and match the schema (400).
+ */
+export function jsonBody(schema: z.ZodType): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const bytes = await readBody(c.req.raw);
+    if (bytes.byteLength === 0) {
+      throw new ApiError(
+        "VALIDATION_FAILED",
+        'Invalid request body. body: is required; send JSON with "Content-Type: application/json"',
+        [{ path: "body", message: "is required" }],
+      );
+    }
+    requireJsonMediaType(c.req.header("Content-Type"));
+    let value: unknown;
+    try {
+      value = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes));
+    } catch {
+      throw new ApiError("BAD_REQUEST", "The request body is not valid JSON");
+    }
+    const result = schema.safeParse(value, { reportInput: true });
+    if (!result.success) throw validationError(result.error, "json", schema);
+    c.req.addValidatedData("json", result.data as object);
+    await next();
+  };
+}
