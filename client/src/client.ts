@@ -17,8 +17,12 @@ export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 export interface FlashgateClientOptions {
   /** A JWT for the caller, sent as `Authorization: Bearer <accessToken>`. */
   accessToken: string;
-  /** Where the API lives, e.g. `https://api.example.com` (a path prefix is kept). */
-  baseUrl: string;
+  /**
+   * Where the API lives, e.g. `https://api.example.com` (a path prefix is kept). Defaults to
+   * the `FLASHGATE_BASE_URL` environment variable where there is one (Node); without either
+   * the constructor throws.
+   */
+  baseUrl?: string;
   /** Defaults to the global `fetch`. */
   fetch?: FetchLike;
 }
@@ -40,8 +44,7 @@ export class FlashgateClient {
 
   constructor(options: FlashgateClientOptions) {
     if (!options.accessToken) throw new TypeError("FlashgateClient: accessToken is required");
-    // Resolving "repo/…" against a base ending in "/" keeps any path prefix the base has.
-    this.#baseUrl = new URL(options.baseUrl).href.replace(/\/*$/, "/");
+    this.#baseUrl = resolveBaseUrl(options.baseUrl);
     this.#accessToken = options.accessToken;
     // Workers refuse a `fetch` called with another `this` ("Illegal invocation"): wrap, never store it bare.
     const fetch = options.fetch;
@@ -141,6 +144,41 @@ export class FlashgateClient {
       throw new FlashgateError(response.status, parsed, requestId, response.statusText);
     }
     return (text ? JSON.parse(text) : null) as SuccessBody<Id>;
+  }
+}
+
+/** All the client reads of Node's `process`; Workers and browsers have none (no @types/node). */
+type MaybeNodeGlobal = { process?: { env?: Record<string, string | undefined> } };
+
+/**
+ * Checks the base URL now, so a missing or malformed one fails at construction with a message
+ * that says what to pass, not at the first call as "TypeError: Invalid URL".
+ */
+function resolveBaseUrl(given: string | undefined): string {
+  const fromEnv = (globalThis as MaybeNodeGlobal).process?.env?.FLASHGATE_BASE_URL;
+  const value = given || fromEnv;
+  if (!value) {
+    throw new TypeError(
+      'FlashgateClient: baseUrl is required (e.g. new FlashgateClient({ accessToken, baseUrl: "https://flashgate.example.com" })), or set FLASHGATE_BASE_URL',
+    );
+  }
+  const url = httpUrl(value);
+  if (!url) {
+    const name = given ? "baseUrl" : "baseUrl (from FLASHGATE_BASE_URL)";
+    throw new TypeError(
+      `FlashgateClient: ${name} must be an absolute http(s) URL such as "https://flashgate.example.com", got ${JSON.stringify(value)}`,
+    );
+  }
+  // Resolving "repo/…" against a base ending in "/" keeps any path prefix the base has.
+  return url.href.replace(/\/*$/, "/");
+}
+
+function httpUrl(value: string): URL | undefined {
+  try {
+    const url = new URL(value);
+    return url.protocol === "http:" || url.protocol === "https:" ? url : undefined;
+  } catch {
+    return undefined; // relative, or not a URL at all
   }
 }
 
