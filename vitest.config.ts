@@ -18,5 +18,7 @@ export default defineConfig(async () => ({
   test: {
     setupFiles: ["./test/support/apply-migrations.ts"],
     include: ["test/**/*.test.ts"],
+    // The end-to-end suite drives `npm run dev` from Node: test/e2e/vitest.config.ts.
+    exclude: ["test/e2e/**"],
   },
 }));

@@ -1,6 +1,7 @@
 // `npm run client:check`: packs ./client as npm would publish it, installs the tarball into a
 // throwaway project, type-checks a consumer against its .d.ts, and runs the same scenario
-// against a stand-in API in plain Node and in a Worker (workerd, via Miniflare).
+// against the real Worker under `npm run dev`, from plain Node and from a Worker (workerd, via
+// Miniflare).
 
 import { execFileSync } from "node:child_process";
 import { copyFile, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
@@ -9,7 +10,8 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
 import { convertV4MiniflareOptions, Miniflare } from "miniflare";
-import { startFakeApi, TOKEN } from "./fake-api.mjs";
+import { startDevServer } from "../dev-server.mjs";
+import { devToken } from "../dev-token.mjs";
 
 // A TypeScript user's code, type-checked against the installed .d.ts. It lives here, not in a
 // .ts file of its own, because the root tsconfig would check it where the package is not installed.
@@ -44,7 +46,20 @@ function run(command, args, cwd) {
 const step = (what) => console.log(`client:check: ${what}`);
 
 const dir = await mkdtemp(join(tmpdir(), "flashgate-client-check-"));
-const api = await startFakeApi();
+step("npm run dev (the real Worker, on a free port)");
+const api = await startDevServer();
+/** The users the scenario acts as, fresh for each run (Node, then the Worker). */
+async function people() {
+  const id = (label) => `client-check-${label}-${crypto.randomUUID().slice(0, 8)}`;
+  const memberId = id("member");
+  return {
+    baseUrl: api.baseUrl,
+    adminToken: await devToken(id("admin")),
+    memberToken: await devToken(memberId),
+    memberId,
+    outsiderToken: await devToken(id("outsider")),
+  };
+}
 try {
   // `npm pack` runs the package's prepack (tsc), so the tarball always holds a fresh build.
   step("npm pack ./client");
@@ -83,14 +98,13 @@ try {
 
   step("run the scenario in plain Node");
   const { run: scenario } = await import(pathToFileURL(join(project, "scenario.mjs")).href);
-  await scenario(api.baseUrl, TOKEN);
+  await scenario(await people());
 
   step("run the scenario in a Worker (workerd)");
   const { outputFiles } = await build({
     stdin: {
       contents: `import { run } from "./scenario.mjs";
-        export default { fetch: async (request) => new Response(await run(
-          request.headers.get("x-base-url"), request.headers.get("x-token"))) };`,
+        export default { fetch: async (request) => new Response(await run(await request.json())) };`,
       resolveDir: project,
       loader: "js",
     },
@@ -111,7 +125,8 @@ try {
   );
   try {
     const response = await worker.dispatchFetch("http://worker/", {
-      headers: { "x-base-url": api.baseUrl, "x-token": TOKEN },
+      method: "POST",
+      body: JSON.stringify(await people()),
     });
     const text = await response.text();
     if (response.status !== 200 || text !== "ok") throw new Error(`in the Worker: ${text}`);
@@ -120,6 +135,6 @@ try {
   }
   step("ok: the packed client installs, type-checks and works in Node and in a Worker");
 } finally {
-  await api.close();
+  await api.stop();
   await rm(dir, { recursive: true, force: true });
 }

@@ -1,0 +1,24 @@
+import { writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestProject } from "vitest/node";
+import { startDevServer } from "../../../scripts/dev-server.mjs";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    baseUrl: string;
+  }
+}
+
+/** One `npm run dev` for the whole suite, on free ports, with its own local state. */
+export default async function setup(project: TestProject) {
+  const server = await startDevServer();
+  project.provide("baseUrl", server.baseUrl);
+  return async () => {
+    await server.stop();
+    // What wrangler printed, for when a test failed: the Worker's logs are there.
+    const log = join(tmpdir(), "flashgate-e2e-dev-server.log");
+    await writeFile(log, server.output());
+    console.log(`e2e: npm run dev's output is in ${log}`);
+  };
+}

@@ -1,0 +1,127 @@
+import { expect } from "vitest";
+import { type Answer, baseUrl, newUser, tokenFor } from "./http";
+
+/** How one kind of client sends a request: a JSON body only for POST and PUT. */
+export type Send = (
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown },
+) => Promise<Answer>;
+
+/** "METHOD /openapi/{path}" of every request a journey made, to compare with the API's document. */
+export const covered = new Set<string>();
+
+/** Every operation the running Worker documents, as "METHOD /path/{param}". */
+export async function documentedOperations(): Promise<string[]> {
+  const document = await (await fetch(`${baseUrl}/openapi.json`)).json();
+  return Object.entries(document.paths as Record<string, Record<string, unknown>>).flatMap(
+    ([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
+  );
+}
+
+/**
+ * Everything the README's API table lists, in the order a new team would do it, through one
+ * kind of client: workspace, members, repo, storage and AI keys (create, list, update, delete),
+ * the audit trail. Asserts each answer as the README promises it.
+ */
+export async function fullJourney(send: Send): Promise<void> {
+  const admin = newUser("admin");
+  const member = newUser("member");
+  const token = await tokenFor(admin);
+  const ids: Record<string, string> = { userId: member };
+  /** `path` is the document's template; {workspaceId}, {repoId}, {apikeyId}, {userId} are filled in. */
+  const call = async (method: string, path: string, body?: unknown, status = 200) => {
+    const filled = path.replace(/\{(\w+)\}/g, (_, name: string) =>
+      encodeURIComponent(ids[name] ?? ""),
+    );
+    const response = await send(method, filled, { token, body });
+    expect(response.status, `${method} ${filled}: ${response.text}`).toBe(status);
+    covered.add(`${method} ${path.split("?")[0]}`);
+    return response.body;
+  };
+
+  expect(await call("GET", "/health")).toEqual({ status: "ok" });
+
+  const workspace = await call("POST", "/workspace", { name: "Acme" });
+  expect(workspace).toMatchObject({ success: true, name: "Acme" });
+  ids.workspaceId = workspace.id;
+  const ws = workspace.id as string;
+  const mine = await call("GET", "/workspace");
+  expect(mine.workspaces).toContainEqual(expect.objectContaining({ id: ws, role: "ADMIN" }));
+
+  await call("POST", "/workspace/{workspaceId}/users", { userId: member, role: "READ" });
+  await call("PUT", "/workspace/{workspaceId}/users/{userId}", { role: "WRITE" });
+  const users = await call("GET", "/workspace/{workspaceId}/users");
+  expect(users.users).toContainEqual(expect.objectContaining({ userId: member, role: "WRITE" }));
+
+  const repo = await call("POST", "/repo", { name: "assets", workspaceId: ws });
+  ids.repoId = repo.id;
+  const repoId = repo.id as string;
+  expect((await call("GET", "/repo?workspaceId={workspaceId}")).repos).toHaveLength(1);
+  expect((await call("GET", "/repo/{repoId}")).repo).toMatchObject({ id: repoId, role: "ADMIN" });
+
+  // Storage keys.
+  const created = await call("POST", "/repo/{repoId}/apikey", {
+    name: "CI Bot",
+    accessType: "READ",
+  });
+  expect(created.key).toMatch(/^FBAK[A-Z0-9]{16}$/);
+  expect(created.secret).toMatch(/^[A-Za-z0-9/+]{40}$/);
+  ids.apikeyId = created.id;
+  const listed = await call("GET", "/repo/{repoId}/apikey");
+  expect(listed.keys).toEqual([expect.objectContaining({ id: created.id, accessType: "READ" })]);
+  expect(JSON.stringify(listed)).not.toContain(created.secret);
+  await call("PUT", "/repo/{repoId}/apikey/{apikeyId}", { name: "CI", accessType: "WRITE" });
+  expect((await call("GET", "/repo/{repoId}/apikey")).keys[0]).toMatchObject({
+    name: "CI",
+    accessType: "WRITE",
+  });
+  expect(await call("DELETE", "/repo/{repoId}/apikey/{apikeyId}")).toEqual({
+    success: true,
+    message: "API key deleted",
+  });
+  expect((await call("GET", "/repo/{repoId}/apikey")).keys).toEqual([]);
+  await call("DELETE", "/repo/{repoId}/apikey/{apikeyId}", undefined, 404);
+
+  // AI keys.
+  const ai = await call(
+    "POST",
+    "/repo/{repoId}/ai/apikey",
+    { name: "Gateway", aiType: "OPENAI" },
+    201,
+  );
+  expect(ai.key).toMatch(/^FB_AI_/);
+  ids.apikeyId = ai.id;
+  expect((await call("GET", "/repo/{repoId}/ai/apikey")).apiKeys).toEqual([
+    expect.objectContaining({ id: ai.id, name: "Gateway", repoId, deletedAt: null }),
+  ]);
+  await call("PUT", "/repo/{repoId}/ai/apikey/{apikeyId}", { name: "Gateway 2" });
+  expect(await call("DELETE", "/repo/{repoId}/ai/apikey/{apikeyId}")).toMatchObject({
+    success: true,
+  });
+  expect((await call("GET", "/repo/{repoId}/ai/apikey")).apiKeys).toEqual([]);
+
+  expect(await call("DELETE", "/workspace/{workspaceId}/users/{userId}")).toMatchObject({
+    success: true,
+  });
+  expect((await call("GET", "/workspace/{workspaceId}/users")).users).toHaveLength(1);
+
+  // The audit trail: events travel through the local Queue, so they arrive shortly after.
+  const expected = ["apikey.created", "apikey.updated", "apikey.deleted", "ai_apikey.deleted"];
+  const wanted = [...expected, "workspace.member_removed"];
+  let repoTypes: string[] = [];
+  let workspaceTypes: string[] = [];
+  for (const deadline = Date.now() + 20_000; Date.now() < deadline; ) {
+    repoTypes = (await call("GET", "/repo/{repoId}/audit?limit=50")).events.map(
+      (event: { type: string }) => event.type,
+    );
+    workspaceTypes = (await call("GET", "/workspace/{workspaceId}/audit?limit=50")).events.map(
+      (event: { type: string }) => event.type,
+    );
+    const arrived = (types: string[], of: string[]) => of.every((type) => types.includes(type));
+    if (arrived(repoTypes, expected) && arrived(workspaceTypes, wanted)) break;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  expect(repoTypes).toEqual(expect.arrayContaining(expected));
+  expect(workspaceTypes).toEqual(expect.arrayContaining(wanted));
+}

@@ -1,0 +1,14 @@
+import { defineConfig } from "vitest/config";
+
+// The end-to-end suite: plain Node, against `npm run dev` started once for all files
+// (support/global-setup.ts), over real HTTP.
+export default defineConfig({
+  test: {
+    root: new URL(".", import.meta.url).pathname,
+    include: ["**/*.test.ts"],
+    globalSetup: ["./support/global-setup.ts"],
+    environment: "node",
+    testTimeout: 30_000,
+    hookTimeout: 150_000,
+  },
+});
