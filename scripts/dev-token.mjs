@@ -2,14 +2,17 @@
 import { SignJWT } from "jose";
 import { ensureDevVars, readDevVars } from "./dev-vars.mjs";
 
-/** A 1-hour HS256 token for `userId`, with the issuer and audience `npm run dev` expects. */
-export async function devToken(userId) {
+/**
+ * A 1-hour HS256 token for `userId`, with the issuer and audience `npm run dev` expects; with
+ * `scope` ("keys:verify"), a gateway's token.
+ */
+export async function devToken(userId, { scope } = {}) {
   ensureDevVars();
   const vars = readDevVars();
   if (!vars.JWT_SECRET) {
     throw new Error(".dev.vars has no JWT_SECRET; delete it and run `npm run dev` again");
   }
-  let jwt = new SignJWT({})
+  let jwt = new SignJWT(scope ? { scope } : {})
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
     .setSubject(userId)
     .setIssuedAt()

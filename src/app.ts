@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { aiKeyRoutes } from "./ai-keys/routes";
 import { auditRoutes } from "./audit/routes";
-import { authenticate } from "./auth/middleware";
+import { authenticate, authenticateGateway } from "./auth/middleware";
 import { requireKeyring } from "./crypto/require-keyring";
 import type { AppEnv } from "./env";
 import { allowedMethods } from "./http/allowed-methods";
@@ -13,6 +13,7 @@ import { mount, type Route } from "./http/operation";
 import { privateResponses } from "./http/private-responses";
 import { storageKeyRoutes } from "./keys/routes";
 import { repoRoutes } from "./repos/routes";
+import { verifyRoutes } from "./verify/routes";
 import { workspaceRoutes } from "./workspaces/routes";
 
 /** Every API operation; each is mounted once and documented from the same definition. */
@@ -22,6 +23,7 @@ export const routes: Route[] = [
   ...storageKeyRoutes,
   ...aiKeyRoutes,
   ...auditRoutes,
+  ...verifyRoutes,
 ] as Route[];
 
 export function createApp() {
@@ -46,6 +48,8 @@ export function createApp() {
   for (const path of ["/workspace", "/workspace/*", "/repo", "/repo/*"]) {
     app.use(path, requireKeyring, authenticate);
   }
+  // The verification plane: gateway tokens only (scope keys:verify).
+  app.use("/verify/*", requireKeyring, authenticateGateway);
 
   for (const r of routes) mount(app, r);
 

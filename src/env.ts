@@ -21,6 +21,12 @@ export interface Bindings {
   AUDIT_DEAD_LETTER_QUEUE?: string;
   /** Origins browsers may call the API from: comma-separated, or "*". Unset: none. */
   CORS_ORIGINS?: string;
+  /** Seconds a verified key is remembered per isolate (0–300, default 10): the revocation bound. */
+  VERIFY_CACHE_TTL_SECONDS?: string;
+  /** When set, S3 signatures must be scoped to this region; any region otherwise. */
+  S3_REGION?: string;
+  /** Workers Rate Limiting binding counting failed verifications per key and per client. */
+  VERIFY_FAILURES?: RateLimit;
 }
 
 export interface Variables {

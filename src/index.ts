@@ -3,6 +3,9 @@ import { consumeAudit } from "./audit/consume";
 import type { Bindings } from "./env";
 import { scheduledReseal } from "./keys/reseal";
 
+/** The verification plane for other Workers, over a service binding (src/verify/entrypoint.ts). */
+export { KeyVerifier } from "./verify/entrypoint";
+
 const app = createApp();
 
 export default {

@@ -248,6 +248,40 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/verify/s3": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Check an S3 request's SigV4 signature (header or presigned) against its storage key; needs a gateway token (scope keys:verify) */
+    post: operations["verifyS3Request"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/verify/ai": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Check an AI bearer secret (fbai_sk_…); needs a gateway token (scope keys:verify) */
+    post: operations["verifyAiSecret"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -548,6 +582,118 @@ export interface components {
       success: true;
       repo: components["schemas"]["Repo"];
     };
+    VerifyS3Request: {
+      /** @example GET */
+      method: string;
+      /** @example https://s3.example.com/0b5a…/photos/cat.jpg */
+      url: string;
+      /**
+       * @description The request's headers as received, name → value (names in any case)
+       * @example {
+       *       "host": "s3.example.com",
+       *       "x-amz-date": "20261128T120000Z"
+       *     }
+       */
+      headers: {
+        [key: string]: string;
+      };
+      /** @description The least access level the operation needs; the key must have at least it */
+      requiredAccess?: components["schemas"]["AccessType"];
+      /**
+       * @description The address of the client the gateway is serving: failures are rate-limited per address too
+       * @example 203.0.113.7
+       */
+      clientIp?: string;
+    };
+    VerifyS3Response:
+      | {
+          /** @constant */
+          success: true;
+          /** @constant */
+          valid: true;
+          /** @constant */
+          code: "VALID";
+          /** Format: uuid */
+          keyId: string;
+          /** @example FBAKQ7ZK4M2X9B1C8D3E */
+          key: string;
+          /** Format: uuid */
+          repoId: string;
+          /** Format: uuid */
+          workspaceId: string;
+          accessType: components["schemas"]["AccessType"];
+        }
+      | {
+          /** @constant */
+          success: true;
+          /** @constant */
+          valid: false;
+          /**
+           * @description Why the request is refused
+           * @enum {string}
+           */
+          code:
+            | "INVALID_ACCESS_KEY"
+            | "SIGNATURE_MISMATCH"
+            | "REQUEST_TIME_SKEWED"
+            | "REQUEST_EXPIRED"
+            | "MALFORMED"
+            | "INSUFFICIENT_ACCESS"
+            | "REVOKED"
+            | "RATE_LIMITED";
+          /**
+           * @description The S3 error code the gateway should answer with
+           * @enum {string}
+           */
+          s3Error:
+            | "InvalidAccessKeyId"
+            | "SignatureDoesNotMatch"
+            | "RequestTimeTooSkewed"
+            | "AccessDenied"
+            | "AuthorizationHeaderMalformed"
+            | "SlowDown";
+          /** @description Why, for the gateway's logs; never a secret */
+          message: string;
+        };
+    VerifyAiRequest: {
+      /** @description The bearer string the client sent (`fbai_sk_…`); a leading "Bearer " is accepted */
+      secret: string;
+      /**
+       * @description The address of the client the gateway is serving: failures are rate-limited per address too
+       * @example 203.0.113.7
+       */
+      clientIp?: string;
+    };
+    VerifyAiResponse:
+      | {
+          /** @constant */
+          success: true;
+          /** @constant */
+          valid: true;
+          /** @constant */
+          code: "VALID";
+          /** Format: uuid */
+          keyId: string;
+          /** @example FB_AI_3kTMd8Qx0pZr7LwV2nYc9bHs */
+          key: string;
+          /** Format: uuid */
+          repoId: string;
+          /** Format: uuid */
+          workspaceId: string;
+          aiType: components["schemas"]["AiType"];
+        }
+      | {
+          /** @constant */
+          success: true;
+          /** @constant */
+          valid: false;
+          /**
+           * @description Why the request is refused
+           * @enum {string}
+           */
+          code: "INVALID" | "REVOKED" | "RATE_LIMITED";
+          message: string;
+        };
   };
   responses: {
     /** @description Invalid request: malformed JSON, unknown or missing fields, wrong types or values */
@@ -1357,6 +1503,68 @@ export interface operations {
       400: components["responses"]["BadRequest"];
       401: components["responses"]["Unauthorized"];
       403: components["responses"]["Forbidden"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  verifyS3Request: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["VerifyS3Request"];
+      };
+    };
+    responses: {
+      /** @description The decision: valid with the key's repo and access level, or refused with the S3 error to answer; never a secret */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["VerifyS3Response"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      413: components["responses"]["PayloadTooLarge"];
+      415: components["responses"]["UnsupportedMediaType"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  verifyAiSecret: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["VerifyAiRequest"];
+      };
+    };
+    responses: {
+      /** @description The decision: valid with the key's repo and AI type, or refused; never a secret */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["VerifyAiResponse"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      413: components["responses"]["PayloadTooLarge"];
+      415: components["responses"]["UnsupportedMediaType"];
       500: components["responses"]["InternalError"];
       503: components["responses"]["ServiceUnavailable"];
     };

@@ -23,6 +23,8 @@ export const OPERATIONS = {
   deleteRepoAiApiKey: { method: "DELETE", path: "/repo/{repoId}/ai/apikey/{apikeyId}" },
   listRepoAudit: { method: "GET", path: "/repo/{repoId}/audit" },
   listWorkspaceAudit: { method: "GET", path: "/workspace/{workspaceId}/audit" },
+  verifyS3Request: { method: "POST", path: "/verify/s3" },
+  verifyAiSecret: { method: "POST", path: "/verify/ai" },
 } as const satisfies {
   [Id in keyof operations]?: { method: string; path: `/${string}` };
 };

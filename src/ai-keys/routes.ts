@@ -101,6 +101,7 @@ const aiKeyKind = {
   insert: insertAiKey,
   quota: (env) => quotaSetting(env.AI_KEY_QUOTA),
   credentials: newAiCredentials,
+  digested: true,
   plural: "AI keys",
 } satisfies KeyKind<Parameters<typeof insertAiKey>[1]>;
 

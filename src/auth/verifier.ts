@@ -31,9 +31,27 @@ const ASYMMETRIC_ALGORITHMS = [
 ];
 const MIN_SECRET_LENGTH = 32;
 
+/** The scope (RFC 9068 `scope`, space-separated) that makes a token a gateway's. */
+export const VERIFY_SCOPE = "keys:verify";
+
+/** Who a verified token speaks for. */
+export interface Caller {
+  /** The token's `sub`: a user id, or a gateway's id for a gateway token. */
+  subject: string;
+  /** True when its `scope` holds keys:verify: it may verify keys and do nothing else. */
+  gateway: boolean;
+}
+
 export interface Verifier {
-  /** Resolves to the token's subject (the user id) or throws a 401 ApiError. */
-  verify(token: string): Promise<string>;
+  /** Resolves to the token's caller or throws a 401 ApiError. */
+  verify(token: string): Promise<Caller>;
+}
+
+/** Reads `scope` as RFC 9068 writes it (a space-separated string); an array of strings too. */
+function scopesOf(claim: unknown): string[] {
+  if (typeof claim === "string") return claim.split(" ").filter(Boolean);
+  if (Array.isArray(claim)) return claim.filter((s): s is string => typeof s === "string");
+  return [];
 }
 
 class Misconfigured extends Error {}
@@ -220,24 +238,24 @@ const VERIFIED_TOKENS_KEPT = 1000;
  * remembered token is still refused once `exp` (plus the clock tolerance) has passed.
  */
 class VerifiedTokens {
-  readonly #tokens = new Map<string, { subject: string; expiresAt: number }>();
+  readonly #tokens = new Map<string, { caller: Caller; expiresAt: number }>();
 
-  subjectOf(token: string, nowSeconds: number): string | undefined {
+  callerOf(token: string, nowSeconds: number): Caller | undefined {
     const entry = this.#tokens.get(token);
     if (!entry) return undefined;
     if (nowSeconds >= entry.expiresAt + CLOCK_TOLERANCE_SECONDS) {
       this.#tokens.delete(token);
       return undefined;
     }
-    return entry.subject;
+    return entry.caller;
   }
 
-  remember(token: string, subject: string, expiresAt: number): void {
+  remember(token: string, caller: Caller, expiresAt: number): void {
     if (this.#tokens.size >= VERIFIED_TOKENS_KEPT) {
       const oldest = this.#tokens.keys().next().value;
       if (oldest !== undefined) this.#tokens.delete(oldest);
     }
-    this.#tokens.set(token, { subject, expiresAt });
+    this.#tokens.set(token, { caller, expiresAt });
   }
 }
 
@@ -290,7 +308,7 @@ export function buildVerifier(env: Bindings, { now = Date.now }: VerifierOptions
   return {
     async verify(token) {
       const nowMs = now();
-      const known = verified.subjectOf(token, Math.floor(nowMs / 1000));
+      const known = verified.callerOf(token, Math.floor(nowMs / 1000));
       if (known !== undefined) return known;
       let payload: JWTPayload;
       try {
@@ -308,9 +326,13 @@ export function buildVerifier(env: Bindings, { now = Date.now }: VerifierOptions
       const subject = UserIdSchema.safeParse(payload.sub);
       if (!subject.success)
         throw invalidToken("The access token's sub claim is not a valid user id");
+      const caller = {
+        subject: subject.data,
+        gateway: scopesOf(payload.scope).includes(VERIFY_SCOPE),
+      };
       // requiredClaims made jose check that exp is there and a number.
-      verified.remember(token, subject.data, payload.exp as number);
-      return subject.data;
+      verified.remember(token, caller, payload.exp as number);
+      return caller;
     },
   };
 }

@@ -29,6 +29,7 @@ function additionalData({ kind, repoId, keyId }: SealBinding): Uint8Array {
  */
 export class Keyring {
   private readonly cryptoKeys = new Map<string, Promise<CryptoKey>>();
+  private readonly digestKeys = new Map<string, Promise<CryptoKey>>();
 
   private constructor(private readonly keys: ReadonlyMap<string, Uint8Array<ArrayBuffer>>) {}
 
@@ -78,6 +79,56 @@ export class Keyring {
       this.cryptoKeys.set(version, key);
     }
     return key;
+  }
+
+  /** Every version in the ring, the sealing one first. */
+  get versions(): string[] {
+    return [...this.keys.keys()];
+  }
+
+  /**
+   * An HMAC-SHA-256 key derived (HKDF) from the version's AES key for one purpose only, so a
+   * digest reveals nothing about the encryption key and rotates with the ring.
+   */
+  private digestKey(version: string): Promise<CryptoKey> | undefined {
+    let key = this.digestKeys.get(version);
+    if (!key) {
+      const raw = this.keys.get(version);
+      if (!raw) return undefined;
+      key = crypto.subtle.importKey("raw", raw, "HKDF", false, ["deriveKey"]).then((material) =>
+        crypto.subtle.deriveKey(
+          {
+            name: "HKDF",
+            hash: "SHA-256",
+            salt: new Uint8Array(0),
+            info: encoder.encode("flashgate/secret-digest/v1"),
+          },
+          material,
+          { name: "HMAC", hash: "SHA-256", length: 256 },
+          false,
+          ["sign"],
+        ),
+      );
+      this.digestKeys.set(version, key);
+    }
+    return key;
+  }
+
+  /**
+   * The keyed digest of a secret under `version` (default: the sealing one),
+   * "<version>.<base64url HMAC>": what a row stores so that the secret finds its row in one
+   * indexed read, without the secret or anything that opens it being stored.
+   */
+  async digest(secret: string, version = this.sealingVersion): Promise<string> {
+    const key = this.digestKey(version);
+    if (!key) throw new KeyringError(`no key "${version}" in ENCRYPTION_KEYS`);
+    const mac = await crypto.subtle.sign("HMAC", await key, encoder.encode(secret));
+    return `${version}.${bytesToBase64Url(new Uint8Array(mac))}`;
+  }
+
+  /** The secret's digest under every version in the ring, the sealing one first. */
+  digests(secret: string): Promise<string[]> {
+    return Promise.all(this.versions.map((version) => this.digest(secret, version)));
   }
 
   /** Seals with the first key and a fresh 96-bit IV: "aesgcm.<version>.<iv>.<ciphertext>". */

@@ -11,6 +11,7 @@ import {
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { holdsRepoRole } from "../access/membership";
 import type { Database } from "./client";
+import { forgetKey } from "./key-memory";
 import {
   asFields,
   type FieldsRow,
@@ -102,13 +103,14 @@ const NEW_KEY_FIELDS = [
 ] as const;
 
 export const insertStorageKey = insertWithinQuota(storageKeys, [...NEW_KEY_FIELDS, "accessType"]);
-export const insertAiKey = insertWithinQuota(aiKeys, [...NEW_KEY_FIELDS, "aiType"]);
+export const insertAiKey = insertWithinQuota(aiKeys, [...NEW_KEY_FIELDS, "aiType", "secretDigest"]);
 
 /**
  * Soft delete: the row and its sealed secret stay for audit. `guard` is the deleter's role
- * re-checked in the write (`holdsRole`), so access lost in flight deletes nothing.
+ * re-checked in the write (`holdsRole`), so access lost in flight deletes nothing. Once written,
+ * this isolate's verification memory forgets the key, so it is refused here at once.
  */
-export function softDeleteKey(
+export async function softDeleteKey(
   db: Database,
   table: KeyTable,
   {
@@ -119,10 +121,12 @@ export function softDeleteKey(
     guard,
   }: { keyId: string; repoId: string; by: string; at: string; guard: SQL },
 ) {
-  return db
+  const result = await db
     .update(table)
     .set({ deletedAt: at, deletedBy: by, updatedAt: at })
     .where(and(activeKey(table, keyId, repoId), guard));
+  forgetKey(keyId);
+  return result;
 }
 
 /** A positive integer setting, or the default when unset. */

@@ -89,14 +89,23 @@ export const aiKeys = sqliteTable(
     aiType: text("ai_type", { enum: AI_TYPE_VALUES }).notNull(),
     key: text("key").notNull(),
     sealedSecret: text("sealed_secret").notNull(),
+    /**
+     * "<keyring version>.<base64url HMAC-SHA-256 of the secret>" (src/crypto/seal.ts): the
+     * verification plane finds a key by its secret in one indexed read. Null until the sweep
+     * fills rows created before it existed.
+     */
+    secretDigest: text("secret_digest"),
     createdBy: text("created_by").notNull(),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
+    /** When a gateway last verified the key; written at most once a minute per key. */
+    lastUsedAt: text("last_used_at"),
     deletedAt: text("deleted_at"),
     deletedBy: text("deleted_by"),
   },
   (t) => [
     uniqueIndex("ai_keys_key_idx").on(t.key),
+    uniqueIndex("ai_keys_secret_digest_idx").on(t.secretDigest),
     index("ai_keys_repo_active_idx")
       .on(t.repoId, t.createdAt, t.id)
       .where(sql`${t.deletedAt} IS NULL`),

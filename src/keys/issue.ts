@@ -8,7 +8,15 @@ import type { Bindings } from "../env";
 import { ApiError } from "../http/error";
 
 /** The columns `issueKey` fills in itself, whatever the kind of key. */
-type Issued = "id" | "repoId" | "key" | "sealedSecret" | "createdBy" | "createdAt" | "updatedAt";
+type Issued =
+  | "id"
+  | "repoId"
+  | "key"
+  | "sealedSecret"
+  | "secretDigest"
+  | "createdBy"
+  | "createdAt"
+  | "updatedAt";
 
 type Values = NewKeyValues<typeof storageKeys, never> | NewKeyValues<typeof aiKeys, never>;
 
@@ -20,6 +28,8 @@ export interface KeyKind<V extends Values> {
   insert(d1: D1Database, values: V): D1PreparedStatement;
   quota(env: Bindings): number;
   credentials(): { key: string; secret: string };
+  /** Whether the row stores its secret's keyed digest, by which verification finds it. */
+  digested?: true;
   /** For the quota message: "storage keys", "AI keys". */
   plural: string;
 }
@@ -46,11 +56,9 @@ export async function issueKey<V extends Values>(
 ): Promise<{ member: ScopedMember; id: string; key: string; secret: string }> {
   const id = crypto.randomUUID();
   const { key, secret } = kind.credentials();
-  const sealedSecret = await keyringFrom(env.ENCRYPTION_KEYS).seal(secret, {
-    kind: kind.sealedAs,
-    repoId,
-    keyId: id,
-  });
+  const keyring = keyringFrom(env.ENCRYPTION_KEYS);
+  const sealedSecret = await keyring.seal(secret, { kind: kind.sealedAs, repoId, keyId: id });
+  const digest = kind.digested ? { secretDigest: await keyring.digest(secret) } : {};
   const at = now();
   const quota = kind.quota(env);
   const values = {
@@ -59,6 +67,7 @@ export async function issueKey<V extends Values>(
     repoId,
     key,
     sealedSecret,
+    ...digest,
     createdBy: userId,
     createdAt: at,
     updatedAt: at,

@@ -1,13 +1,14 @@
-import { and, asc, eq, gt, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, gt, isNull, or, type SQL, sql } from "drizzle-orm";
 import { type Keyring, keyringFrom, type SecretKind } from "../crypto/seal";
 import { database } from "../db/client";
 import type { KeyTable } from "../db/key-rows";
 import { aiKeys, storageKeys } from "../db/schema";
 import type { Bindings } from "../env";
 
-const TABLES: { kind: SecretKind; table: KeyTable }[] = [
-  { kind: "storage", table: storageKeys },
-  { kind: "ai", table: aiKeys },
+const TABLES: { kind: SecretKind; table: KeyTable; digested: boolean }[] = [
+  { kind: "storage", table: storageKeys, digested: false },
+  // AI keys are found by their secret's digest, which is keyed by the keyring too.
+  { kind: "ai", table: aiKeys, digested: true },
 ];
 
 /** How much one run may do: pages of rows read, per table. */
@@ -35,9 +36,19 @@ function sealedUnderOtherKey(table: KeyTable, version: string): SQL {
   return sql`substr(${table.sealedSecret}, 1, ${prefix.length}) <> ${prefix}`;
 }
 
+/** An AI key with no digest yet (made before there were any), or one under an older key. */
+function digestMissingOrOld(version: string): SQL {
+  const prefix = `${version}.`;
+  return or(
+    isNull(aiKeys.secretDigest),
+    sql`substr(${aiKeys.secretDigest}, 1, ${prefix.length}) <> ${prefix}`,
+  ) as SQL;
+}
+
 /**
  * Moves sealed secrets, revoked keys' included, onto the keyring's first key, so a rotated-out
- * key can be dropped once nothing needs it. Each secret is opened against its own row (the AAD)
+ * key can be dropped once nothing needs it; AI keys' secret digests move with them (and rows
+ * made before digests existed get theirs: the verification plane finds AI keys by it). Each secret is opened against its own row (the AAD)
  * and sealed again; the write is a compare-and-swap on the old ciphertext, so a row changed
  * meanwhile is left for the next run. A secret no key can open is reported (id only) and never
  * overwritten. Runs from the Worker's cron trigger; bounded per run to stay within its CPU time.
@@ -54,26 +65,32 @@ export async function resealSecrets(
     unopenable: 0,
     more: false,
   };
-  for (const { kind, table } of TABLES) {
+  for (const { kind, table, digested } of TABLES) {
     let after = "";
+    const stale = digested
+      ? or(sealedUnderOtherKey(table, report.version), digestMissingOrOld(report.version))
+      : sealedUnderOtherKey(table, report.version);
     for (let page = 0; page < maxPages; page++) {
       const rows = await db
         .select({ id: table.id, repoId: table.repoId, sealedSecret: table.sealedSecret })
         .from(table as typeof storageKeys)
-        .where(and(sealedUnderOtherKey(table, report.version), gt(table.id, after)))
+        .where(and(stale, gt(table.id, after)))
         .orderBy(asc(table.id))
         .limit(pageSize);
       const updates = [];
       for (const row of rows) {
-        const resealed = await resealOne(keyring, kind, row);
-        if (resealed === undefined) {
+        const secret = await openOne(keyring, kind, row);
+        if (secret === undefined) {
           report.unopenable += 1;
           continue;
         }
+        const binding = { kind, repoId: row.repoId, keyId: row.id };
+        const sealedSecret = await keyring.seal(secret, binding);
+        const digest = digested ? { secretDigest: await keyring.digest(secret) } : {};
         updates.push(
           db
             .update(table)
-            .set({ sealedSecret: resealed })
+            .set({ sealedSecret, ...digest })
             .where(and(eq(table.id, row.id), eq(table.sealedSecret, row.sealedSecret))),
         );
       }
@@ -91,16 +108,14 @@ export async function resealSecrets(
   return report;
 }
 
-/** The secret sealed under the current key, or undefined (logged) if it cannot be opened. */
-async function resealOne(
+/** The row's secret, or undefined (logged) if no key in the ring opens it. */
+async function openOne(
   keyring: Keyring,
   kind: SecretKind,
   row: { id: string; repoId: string; sealedSecret: string },
 ): Promise<string | undefined> {
-  const binding = { kind, repoId: row.repoId, keyId: row.id };
-  let secret: string;
   try {
-    secret = await keyring.open(row.sealedSecret, binding);
+    return await keyring.open(row.sealedSecret, { kind, repoId: row.repoId, keyId: row.id });
   } catch (error) {
     console.error(
       JSON.stringify({
@@ -113,7 +128,6 @@ async function resealOne(
     );
     return undefined;
   }
-  return keyring.seal(secret, binding);
 }
 
 /** The cron trigger's entry: one bounded sweep, and a log line when it did or found anything. */

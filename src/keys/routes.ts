@@ -5,6 +5,7 @@ import type { AuditChanges } from "../audit/event";
 import { publishAudit } from "../audit/publish";
 import { newStorageCredentials } from "../crypto/credentials";
 import { database, now } from "../db/client";
+import { forgetKey } from "../db/key-memory";
 import {
   activeKey,
   activeKeysRead,
@@ -175,6 +176,8 @@ export const storageKeyRoutes = [
           holdsRole(member.workspaceId, userId, permission.roles),
         ),
       );
+    // Verification answers with the access level: this isolate must not answer the old one.
+    forgetKey(apikeyId);
     if (updated.meta.changes === 0) {
       await refuseUnchanged(db, storageKeys, fields, address, {
         notFound: keyNotFound,

@@ -28,9 +28,9 @@ describe("a verified token, remembered by the isolate", () => {
       claims: { sub: "remembered", iat: issuedAt, exp: issuedAt + 60 },
     });
 
-    expect(await verifier.verify(token)).toBe("remembered");
+    expect((await verifier.verify(token)).subject).toBe("remembered");
     clock.ms = (issuedAt + 60 + CLOCK_TOLERANCE_SECONDS - 1) * 1000;
-    expect(await verifier.verify(token)).toBe("remembered");
+    expect((await verifier.verify(token)).subject).toBe("remembered");
 
     clock.ms = (issuedAt + 60 + CLOCK_TOLERANCE_SECONDS) * 1000;
     const expired = await refusal(verifier.verify(token));
@@ -44,7 +44,7 @@ describe("a verified token, remembered by the isolate", () => {
     const clock = { ms: Date.now() };
     const verifier = verifierAt(clock);
     const token = await signToken(testSecret, { claims: { sub: "signed" } });
-    expect(await verifier.verify(token)).toBe("signed");
+    expect((await verifier.verify(token)).subject).toBe("signed");
 
     const [header, payload] = token.split(".");
     const forged = `${header}.${payload}.${"A".repeat(43)}`;
@@ -62,13 +62,13 @@ describe("a verified token, remembered by the isolate", () => {
 
     expect((await refusal(verifier.verify(token))).message).toMatch(/nbf/);
     clock.ms = nbf * 1000;
-    expect(await verifier.verify(token)).toBe("patient");
+    expect((await verifier.verify(token)).subject).toBe("patient");
   });
 
   it("is kept per configuration: a verifier for another secret does not accept it", async () => {
     const clock = { ms: Date.now() };
     const token = await signToken(testSecret, { claims: { sub: "first-config" } });
-    expect(await verifierAt(clock).verify(token)).toBe("first-config");
+    expect((await verifierAt(clock).verify(token)).subject).toBe("first-config");
 
     const other = verifierAt(clock, { JWT_SECRET: "another-secret-0123456789abcdefghijklmnop" });
     expect((await refusal(other.verify(token))).message).toMatch(/signature/);
@@ -81,7 +81,7 @@ describe("HMAC algorithms on the allowlist", () => {
     async (alg) => {
       const verifier = verifierAt({ ms: Date.now() }, { JWT_ALGORITHMS: "HS256,HS384,HS512" });
       const token = await signToken(testSecret, { alg, claims: { sub: `user-${alg}` } });
-      expect(await verifier.verify(token)).toBe(`user-${alg}`);
+      expect((await verifier.verify(token)).subject).toBe(`user-${alg}`);
     },
   );
 });

@@ -98,6 +98,7 @@ describe("the AI-key insert", () => {
     const row = (createdBy: string) => ({
       ...newKeyRow(repoId, createdBy),
       aiType: "OTHER" as const,
+      secretDigest: `t2.${crypto.randomUUID()}`,
       creatorRoles: JSON.stringify(rolesThatMay("aiApikey.create")),
     });
     expect(await written(insertAiKey(env.DB, row(writer)))).toBe(1);

@@ -1,0 +1,102 @@
+import { isWellFormedAiSecret } from "../crypto/credentials";
+import { keyringFrom } from "../crypto/seal";
+import { keyMemory } from "../db/key-memory";
+import type { Bindings } from "../env";
+import { countFailure, isBlocked, subjectsOf } from "./failures";
+import type { AiRefusal, VerifyAiRequest, VerifyAiResponse } from "./schemas";
+import { cacheTtlMs } from "./settings";
+import { recordUse } from "./usage";
+
+type AiType = "OPENAI" | "GOOGLE" | "ANTHROPIC" | "AWS" | "OTHER";
+
+/** An AI key as verification needs it: found by its secret's keyed digest, never its secret. */
+interface AiKeyRecord {
+  id: string;
+  key: string;
+  repoId: string;
+  workspaceId: string;
+  aiType: AiType;
+  secretDigest: string;
+  deletedAt: string | null;
+}
+
+const remembered = keyMemory<AiKeyRecord>();
+
+// One indexed read (ai_keys_secret_digest_idx): the secret's digest under each keyring version.
+const lookupFor = (versions: number) =>
+  `SELECT k.id, k.key, k.repo_id AS repoId, r.workspace_id AS workspaceId, k.ai_type AS aiType,
+  k.secret_digest AS secretDigest, k.deleted_at AS deletedAt
+  FROM ai_keys k JOIN repos r ON r.id = k.repo_id
+  WHERE k.secret_digest IN (${Array.from({ length: versions }, (_, i) => `?${i + 1}`).join(", ")})`;
+
+const encoder = new TextEncoder();
+
+/** Constant-time equality of two digests (the lookup matched them; this re-checks without timing). */
+function sameDigest(a: string, b: string): boolean {
+  const x = encoder.encode(a);
+  const y = encoder.encode(b);
+  return x.byteLength === y.byteLength && crypto.subtle.timingSafeEqual(x, y);
+}
+
+/**
+ * Tells a real AI secret from a forged one without the secret leaving this service. A secret
+ * that fails its own checksum is answered with no D1 read at all.
+ */
+export async function verifyAiSecret(
+  env: Bindings,
+  input: VerifyAiRequest,
+  waitUntil: (promise: Promise<unknown>) => void,
+  now = Date.now(),
+): Promise<VerifyAiResponse> {
+  const subjects = subjectsOf(undefined, input.clientIp);
+  const refuse = async (code: AiRefusal, message: string, keyId?: string) => {
+    if (code !== "RATE_LIMITED") {
+      if (await countFailure(env, subjectsOf(keyId, input.clientIp), code, now)) {
+        code = "RATE_LIMITED";
+        message = "Too many failed verifications; slow down";
+      }
+    }
+    return { success: true as const, valid: false as const, code, message };
+  };
+
+  if (isBlocked(subjects, now)) {
+    return refuse("RATE_LIMITED", "Too many failed verifications; slow down");
+  }
+  const secret = input.secret.replace(/^Bearer +/i, "");
+  if (!isWellFormedAiSecret(secret)) {
+    return refuse("INVALID", "Not an AI secret this service issued (format or checksum)");
+  }
+
+  const keyring = keyringFrom(env.ENCRYPTION_KEYS);
+  const digests = await keyring.digests(secret);
+  const current = digests[0] as string;
+  let record = remembered.recall(current, now);
+  if (record === undefined) {
+    record =
+      (await env.DB.prepare(lookupFor(digests.length))
+        .bind(...digests)
+        .first<AiKeyRecord>()) ?? null;
+    const ttl = cacheTtlMs(env);
+    if (record ? ttl.found > 0 : ttl.unknown > 0) {
+      remembered.remember(current, record, now + (record ? ttl.found : ttl.unknown));
+    }
+  }
+  const version = record?.secretDigest.slice(0, record.secretDigest.indexOf("."));
+  const expected = digests[keyring.versions.indexOf(version ?? "")];
+  if (!record || expected === undefined || !sameDigest(record.secretDigest, expected)) {
+    return refuse("INVALID", "Not a secret of any AI key");
+  }
+  if (record.deletedAt) return refuse("REVOKED", "The key has been deleted", record.id);
+
+  recordUse(env, waitUntil, "ai_keys", record.id, now);
+  return {
+    success: true,
+    valid: true,
+    code: "VALID",
+    keyId: record.id,
+    key: record.key,
+    repoId: record.repoId,
+    workspaceId: record.workspaceId,
+    aiType: record.aiType,
+  };
+}

@@ -1,0 +1,85 @@
+import { WorkerEntrypoint } from "cloudflare:workers";
+import type * as z from "zod";
+import { KeyringError, keyringFrom } from "../crypto/seal";
+import type { Bindings } from "../env";
+import { ApiError } from "../http/error";
+import { validationError } from "../http/validation-error";
+import { verifyAiSecret } from "./ai";
+import { verifyS3Request } from "./s3";
+import {
+  VerifyAiRequestSchema,
+  type VerifyAiResponse,
+  VerifyS3RequestSchema,
+  type VerifyS3Response,
+} from "./schemas";
+
+/** What the HTTP endpoints answer with a non-2xx status, as a value (RPC has no status). */
+export interface VerifyFailure {
+  success: false;
+  message: string;
+  code: string;
+  requestId: string;
+  issues?: { path: string; message: string }[];
+}
+
+/**
+ * The verification plane over a service binding: another Worker calls
+ * `env.KEY_VERIFIER.verifyS3Request(input)` with no network hop and no token (the binding is
+ * the authorization). Each method answers exactly what its HTTP endpoint answers; a request
+ * the endpoint would refuse (400, 503) comes back as that error envelope.
+ */
+export class KeyVerifier extends WorkerEntrypoint<Bindings> {
+  verifyS3Request(input: unknown): Promise<VerifyS3Response | VerifyFailure> {
+    return this.#run(VerifyS3RequestSchema, input, (valid, waitUntil) =>
+      verifyS3Request(this.env, valid, waitUntil),
+    );
+  }
+
+  verifyAiSecret(input: unknown): Promise<VerifyAiResponse | VerifyFailure> {
+    return this.#run(VerifyAiRequestSchema, input, (valid, waitUntil) =>
+      verifyAiSecret(this.env, valid, waitUntil),
+    );
+  }
+
+  async #run<S extends z.ZodType, R>(
+    schema: S,
+    input: unknown,
+    verify: (valid: z.output<S>, waitUntil: (promise: Promise<unknown>) => void) => Promise<R>,
+  ): Promise<R | VerifyFailure> {
+    const requestId = crypto.randomUUID();
+    try {
+      keyringFrom(this.env.ENCRYPTION_KEYS);
+      const parsed = schema.safeParse(input, { reportInput: true });
+      if (!parsed.success) throw validationError(parsed.error, "json", schema);
+      return await verify(parsed.data, (promise) => this.ctx.waitUntil(promise));
+    } catch (error) {
+      const failure =
+        error instanceof ApiError
+          ? error
+          : error instanceof KeyringError
+            ? new ApiError(
+                "SERVICE_UNAVAILABLE",
+                "The service's encryption keys are misconfigured. Try again later.",
+              )
+            : undefined;
+      if (!failure) {
+        console.error(
+          JSON.stringify({
+            level: "error",
+            message: "unhandled error in KeyVerifier",
+            requestId,
+            error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+          }),
+        );
+      }
+      const answer = failure ?? new ApiError("INTERNAL", "Internal server error; try again later");
+      return {
+        success: false,
+        message: answer.message,
+        code: answer.code,
+        requestId,
+        ...(answer.issues ? { issues: answer.issues } : {}),
+      };
+    }
+  }
+}

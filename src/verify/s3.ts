@@ -1,0 +1,179 @@
+import { atLeast, type Role } from "../access/roles";
+import { keyringFrom } from "../crypto/seal";
+import { keyMemory } from "../db/key-memory";
+import type { Bindings } from "../env";
+import { ApiError } from "../http/error";
+import { countFailure, isBlocked, subjectsOf } from "./failures";
+import type { S3Refusal, VerifyS3Request, VerifyS3Response } from "./schemas";
+import { S3_REFUSALS } from "./schemas";
+import { cacheTtlMs } from "./settings";
+import {
+  MAX_SKEW_MS,
+  MalformedSignature,
+  parseSignedRequest,
+  signatureMatches,
+  signingKey,
+  stringToSign,
+} from "./sigv4";
+import { recordUse } from "./usage";
+
+/** A storage key as verification needs it; its secret stays sealed. */
+interface StorageKeyRecord {
+  id: string;
+  key: string;
+  repoId: string;
+  workspaceId: string;
+  accessType: Role;
+  sealedSecret: string;
+  deletedAt: string | null;
+  /** Signing keys derived per credential scope ("date/region/s3"), verify-only, never extractable. */
+  signingKeys?: Map<string, Promise<CryptoKey>>;
+}
+
+const remembered = keyMemory<StorageKeyRecord>();
+
+// One indexed read (storage_keys_key_idx), the repo's workspace joined in.
+const LOOKUP = `SELECT k.id, k.key, k.repo_id AS repoId, r.workspace_id AS workspaceId,
+  k.access_type AS accessType, k.sealed_secret AS sealedSecret, k.deleted_at AS deletedAt
+  FROM storage_keys k JOIN repos r ON r.id = k.repo_id WHERE k.key = ?1`;
+
+async function lookUp(env: Bindings, accessKeyId: string, now: number) {
+  const known = remembered.recall(accessKeyId, now);
+  if (known !== undefined) return known;
+  const row = await env.DB.prepare(LOOKUP).bind(accessKeyId).first<StorageKeyRecord>();
+  const ttl = cacheTtlMs(env);
+  if (row ? ttl.found > 0 : ttl.unknown > 0) {
+    remembered.remember(accessKeyId, row, now + (row ? ttl.found : ttl.unknown));
+  }
+  return row;
+}
+
+function keyFor(env: Bindings, record: StorageKeyRecord, scope: SigningScope): Promise<CryptoKey> {
+  record.signingKeys ??= new Map();
+  const id = `${scope.date}/${scope.region}/${scope.service}`;
+  let key = record.signingKeys.get(id);
+  if (!key) {
+    key = keyringFrom(env.ENCRYPTION_KEYS)
+      .open(record.sealedSecret, { kind: "storage", repoId: record.repoId, keyId: record.id })
+      .then((secret) => signingKey(secret, scope));
+    // A day has one scope per region; a bounded handful is all a key needs.
+    if (record.signingKeys.size >= 8) record.signingKeys.clear();
+    record.signingKeys.set(id, key);
+    key.catch(() => record.signingKeys?.delete(id));
+  }
+  return key;
+}
+
+interface SigningScope {
+  date: string;
+  region: string;
+  service: string;
+}
+
+/**
+ * Checks an S3 request's SigV4 signature (header-signed or presigned URL) against the storage
+ * key it names, without the secret leaving this service: the answer says whether the request
+ * is the key holder's, and which key, repo and access level it carries.
+ */
+export async function verifyS3Request(
+  env: Bindings,
+  input: VerifyS3Request,
+  waitUntil: (promise: Promise<unknown>) => void,
+  now = Date.now(),
+): Promise<VerifyS3Response> {
+  const refuse = async (code: S3Refusal, message: string, keyId?: string) => {
+    // Failures count against the key and the client; a refusal after a proven secret does not.
+    if (code !== "INSUFFICIENT_ACCESS" && code !== "RATE_LIMITED") {
+      if (await countFailure(env, subjectsOf(keyId, input.clientIp), code, now)) {
+        code = "RATE_LIMITED";
+        message = "Too many failed verifications; slow down";
+      }
+    }
+    return {
+      success: true as const,
+      valid: false as const,
+      code,
+      s3Error: S3_REFUSALS[code],
+      message,
+    };
+  };
+
+  let signed: ReturnType<typeof parseSignedRequest>;
+  try {
+    signed = parseSignedRequest(input);
+  } catch (error) {
+    if (error instanceof MalformedSignature) return refuse("MALFORMED", error.message);
+    throw error;
+  }
+  const { accessKeyId } = signed;
+  if (isBlocked(subjectsOf(accessKeyId, input.clientIp), now)) {
+    return refuse("RATE_LIMITED", "Too many failed verifications; slow down");
+  }
+  if (env.S3_REGION && signed.region !== env.S3_REGION) {
+    return refuse("MALFORMED", `The credential's region must be ${env.S3_REGION}`, accessKeyId);
+  }
+  if (signed.presigned) {
+    if (signed.signedAt - now > MAX_SKEW_MS) {
+      return refuse("REQUEST_TIME_SKEWED", "X-Amz-Date is in the future", accessKeyId);
+    }
+    if (now > signed.signedAt + (signed.expiresSeconds as number) * 1000) {
+      return refuse("REQUEST_EXPIRED", "The presigned URL has expired", accessKeyId);
+    }
+  } else if (Math.abs(now - signed.signedAt) > MAX_SKEW_MS) {
+    return refuse(
+      "REQUEST_TIME_SKEWED",
+      "X-Amz-Date is more than 15 minutes from the server's time",
+      accessKeyId,
+    );
+  }
+
+  const record = await lookUp(env, accessKeyId, now);
+  if (!record) return refuse("INVALID_ACCESS_KEY", "No such access key id", accessKeyId);
+  let matches: boolean;
+  try {
+    matches = await signatureMatches(
+      await keyFor(env, record, signed),
+      signed.signature,
+      await stringToSign(signed),
+    );
+  } catch (error) {
+    console.error(
+      JSON.stringify({
+        level: "error",
+        message: "a storage key's sealed secret cannot be opened",
+        keyId: record.id,
+        reason: error instanceof Error ? error.message : String(error),
+      }),
+    );
+    throw new ApiError("SERVICE_UNAVAILABLE", "This key cannot be verified right now");
+  }
+  // What became of a key is told only to whoever proved its secret.
+  if (!matches) {
+    return record.deletedAt
+      ? refuse("INVALID_ACCESS_KEY", "No such access key id", accessKeyId)
+      : refuse(
+          "SIGNATURE_MISMATCH",
+          "The request signature does not match; check the secret and how the request is signed",
+          accessKeyId,
+        );
+  }
+  if (record.deletedAt) return refuse("REVOKED", "The key has been deleted", accessKeyId);
+  if (input.requiredAccess && !atLeast(record.accessType, input.requiredAccess)) {
+    return refuse(
+      "INSUFFICIENT_ACCESS",
+      `The key's access is ${record.accessType}; this needs ${input.requiredAccess}`,
+    );
+  }
+
+  recordUse(env, waitUntil, "storage_keys", record.id, now);
+  return {
+    success: true,
+    valid: true,
+    code: "VALID",
+    keyId: record.id,
+    key: record.key,
+    repoId: record.repoId,
+    workspaceId: record.workspaceId,
+    accessType: record.accessType,
+  };
+}

@@ -1,0 +1,362 @@
+import { env } from "cloudflare:workers";
+import { AwsClient } from "aws4fetch";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Bindings } from "../../src/env";
+import { verifyS3Request } from "../../src/verify/s3";
+import type { VerifyS3Request } from "../../src/verify/schemas";
+import { call, team } from "../support/api";
+import { countingDb, createStorageKey } from "../support/keys";
+import { HOST, keyVerifier, presignedS3Request, signedS3Request, verifyS3Http } from "./support";
+
+let admin: string;
+let repoId: string;
+let workspaceId: string;
+let reader: { id: string; key: string; secret: string };
+let writer: { id: string; key: string; secret: string };
+
+beforeAll(async () => {
+  ({ admin, repoId, workspaceId } = await team());
+  reader = await createStorageKey(admin, repoId, { accessType: "READ" });
+  writer = await createStorageKey(admin, repoId, { accessType: "WRITE" });
+});
+
+const ignoreWaitUntil = () => {};
+
+/** Through the real POST /verify/s3, asserting the envelope every decision has. */
+async function verify(input: unknown) {
+  const response = await verifyS3Http(input);
+  expect(response.status, response.text).toBe(200);
+  expect(response.body.success).toBe(true);
+  return response.body;
+}
+
+describe("a header-signed request from AWS's signer", () => {
+  it("is VALID for a GET, with the key's repo, workspace and access level, and no secret", async () => {
+    const input = await signedS3Request(reader, { path: `/${repoId}/photos/cat.jpg` });
+    const answer = await verify(input);
+    expect(answer).toEqual({
+      success: true,
+      valid: true,
+      code: "VALID",
+      keyId: reader.id,
+      key: reader.key,
+      repoId,
+      workspaceId,
+      accessType: "READ",
+    });
+    expect(JSON.stringify(answer)).not.toContain(reader.secret);
+  });
+
+  it("is VALID for a PUT whose body hash is signed, with a query and an encoded key", async () => {
+    const input = await signedS3Request(writer, {
+      method: "PUT",
+      path: `/${repoId}/a%20folder/r%C3%A9sum%C3%A9%2B1.txt`,
+      query: { "x-id": "PutObject" },
+      headers: { "content-type": "text/plain", "x-amz-meta-owner": "  Ada   Lovelace " },
+      body: "hello, world",
+    });
+    expect((await verify({ ...input, requiredAccess: "WRITE" })).code).toBe("VALID");
+  });
+
+  it("is VALID with UNSIGNED-PAYLOAD and with the streaming trailer form", async () => {
+    for (const payloadHash of ["UNSIGNED-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"]) {
+      const input = await signedS3Request(writer, {
+        method: "PUT",
+        path: `/${repoId}/stream.bin`,
+        payloadHash,
+        headers: { "x-amz-trailer": "x-amz-checksum-crc32", "content-encoding": "aws-chunked" },
+      });
+      expect((await verify(input)).code, payloadHash).toBe("VALID");
+    }
+  });
+
+  it("is VALID when signed by aws4fetch, a second signer nobody here wrote", async () => {
+    const client = new AwsClient({
+      accessKeyId: reader.key,
+      secretAccessKey: reader.secret,
+      service: "s3",
+      region: "auto",
+    });
+    const signed = await client.sign(`https://${HOST}/${repoId}/?list-type=2&prefix=a%2Fb`, {
+      method: "GET",
+    });
+    const headers = Object.fromEntries(signed.headers);
+    expect((await verify({ method: "GET", url: signed.url, headers })).code).toBe("VALID");
+  });
+
+  it("answers the same through the KeyVerifier service binding (RPC)", async () => {
+    const input = await signedS3Request(reader, { path: `/${repoId}/rpc.txt` });
+    expect(await keyVerifier.verifyS3Request(input)).toEqual(await verify(input));
+  });
+});
+
+describe("a tampered or mis-signed request", () => {
+  const refusedAs = async (input: VerifyS3Request, code: string, s3Error: string) => {
+    const answer = await verify(input);
+    expect(answer).toMatchObject({ success: true, valid: false, code, s3Error });
+    expect(Object.keys(answer).sort()).toEqual(["code", "message", "s3Error", "success", "valid"]);
+    return answer;
+  };
+
+  it("is SIGNATURE_MISMATCH when the path, a header or the host changed", async () => {
+    const input = await signedS3Request(reader, {
+      path: `/${repoId}/a.txt`,
+      headers: { "x-amz-meta-tag": "blue" },
+    });
+    const mismatch = ["SIGNATURE_MISMATCH", "SignatureDoesNotMatch"] as const;
+    await refusedAs({ ...input, url: input.url.replace("/a.txt", "/b.txt") }, ...mismatch);
+    await refusedAs(
+      { ...input, headers: { ...input.headers, "x-amz-meta-tag": "red" } },
+      ...mismatch,
+    );
+    await refusedAs({ ...input, headers: { ...input.headers, host: "evil.example" } }, ...mismatch);
+    await refusedAs({ ...input, method: "DELETE" }, ...mismatch);
+    // An S3 path is signed as sent: decoding it differently is a different request.
+    await refusedAs({ ...input, url: input.url.replace("/a.txt", "/a%2Etxt") }, ...mismatch);
+  });
+
+  it("is SIGNATURE_MISMATCH for the wrong secret", async () => {
+    const input = await signedS3Request(
+      { key: reader.key, secret: writer.secret },
+      { path: `/${repoId}/a.txt` },
+    );
+    await refusedAs(input, "SIGNATURE_MISMATCH", "SignatureDoesNotMatch");
+  });
+
+  it("is INVALID_ACCESS_KEY for a key id that does not exist", async () => {
+    const input = await signedS3Request(
+      { key: "FBAKNOSUCHKEY0000000", secret: reader.secret },
+      { path: `/${repoId}/a.txt` },
+    );
+    await refusedAs(input, "INVALID_ACCESS_KEY", "InvalidAccessKeyId");
+  });
+
+  it("is REQUEST_TIME_SKEWED when signed 20 minutes ago or ahead", async () => {
+    for (const offset of [-20, 20]) {
+      const input = await signedS3Request(reader, {
+        path: `/${repoId}/a.txt`,
+        signingDate: new Date(Date.now() + offset * 60_000),
+      });
+      await refusedAs(input, "REQUEST_TIME_SKEWED", "RequestTimeTooSkewed");
+    }
+    // 14 minutes is within S3's 15.
+    const close = await signedS3Request(reader, {
+      path: `/${repoId}/a.txt`,
+      signingDate: new Date(Date.now() - 14 * 60_000),
+    });
+    expect((await verify(close)).code).toBe("VALID");
+  });
+
+  it("is MALFORMED for a garbled Authorization header, unsigned requests and bad hashes", async () => {
+    const input = await signedS3Request(reader, { path: `/${repoId}/a.txt` });
+    const authorization = input.headers.authorization as string;
+    const garbled = [
+      "AWS4-HMAC-SHA256 garbage",
+      authorization.replace("Credential=", "Credentials="),
+      authorization.replace("/aws4_request", "/aws5_request"),
+      authorization.replace(/Signature=[0-9a-f]+/, "Signature=xyz"),
+      authorization.replace("SignedHeaders=host;", "SignedHeaders="),
+      authorization.replace("/s3/", "/sts/"),
+      `AWS ${reader.key}:c2lnbmF0dXJl`,
+    ];
+    for (const value of garbled) {
+      await refusedAs(
+        { ...input, headers: { ...input.headers, authorization: value } },
+        "MALFORMED",
+        "AuthorizationHeaderMalformed",
+      );
+    }
+    const { authorization: _, ...unsigned } = input.headers;
+    await refusedAs({ ...input, headers: unsigned }, "MALFORMED", "AuthorizationHeaderMalformed");
+    await refusedAs(
+      {
+        ...input,
+        headers: { ...input.headers, "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD" },
+      },
+      "MALFORMED",
+      "AuthorizationHeaderMalformed",
+    );
+    await refusedAs(
+      { ...input, headers: { ...input.headers, "x-amz-date": "yesterday" } },
+      "MALFORMED",
+      "AuthorizationHeaderMalformed",
+    );
+  });
+
+  it("is INSUFFICIENT_ACCESS when the key is below requiredAccess (only after the signature)", async () => {
+    const input = await signedS3Request(reader, { method: "PUT", path: `/${repoId}/a.txt` });
+    const answer = await refusedAs(
+      { ...input, requiredAccess: "WRITE" },
+      "INSUFFICIENT_ACCESS",
+      "AccessDenied",
+    );
+    expect(answer.valid === false && answer.message).toMatch(/READ/);
+    expect((await verify({ ...input, requiredAccess: "READ" })).code).toBe("VALID");
+    const admin = await signedS3Request(writer, { method: "PUT", path: `/${repoId}/a.txt` });
+    await refusedAs({ ...admin, requiredAccess: "ADMIN" }, "INSUFFICIENT_ACCESS", "AccessDenied");
+  });
+
+  it("honours S3_REGION when set, and any region when not", async () => {
+    const elsewhere = await signedS3Request(reader, {
+      path: `/${repoId}/a.txt`,
+      region: "eu-west-1",
+    });
+    expect((await verify(elsewhere)).code).toBe("VALID");
+    const scoped = { ...(env as Bindings), S3_REGION: "auto" };
+    const refused = await verifyS3Request(scoped, elsewhere, ignoreWaitUntil);
+    expect(refused).toMatchObject({ valid: false, code: "MALFORMED" });
+    const inAuto = await signedS3Request(reader, { path: `/${repoId}/a.txt`, region: "auto" });
+    expect((await verifyS3Request(scoped, inAuto, ignoreWaitUntil)).code).toBe("VALID");
+  });
+});
+
+describe("a presigned URL from AWS's signer", () => {
+  it("is VALID for GET and PUT within its lifetime", async () => {
+    const get = await presignedS3Request(reader, { path: `/${repoId}/shared.pdf` });
+    expect(get.url).toContain("X-Amz-Signature=");
+    expect((await verify(get)).code).toBe("VALID");
+    const put = await presignedS3Request(writer, { method: "PUT", path: `/${repoId}/up.bin` });
+    expect((await verify({ ...put, requiredAccess: "WRITE" })).code).toBe("VALID");
+  });
+
+  it("is REQUEST_EXPIRED once X-Amz-Expires has passed", async () => {
+    const input = await presignedS3Request(
+      reader,
+      { path: `/${repoId}/old.pdf`, signingDate: new Date(Date.now() - 3_600_000) },
+      60,
+    );
+    const answer = await verify(input);
+    expect(answer).toMatchObject({
+      valid: false,
+      code: "REQUEST_EXPIRED",
+      s3Error: "AccessDenied",
+    });
+  });
+
+  it("is SIGNATURE_MISMATCH when its query or lifetime is changed", async () => {
+    const input = await presignedS3Request(reader, { path: `/${repoId}/shared.pdf` }, 60);
+    const longer = { ...input, url: input.url.replace("X-Amz-Expires=60", "X-Amz-Expires=6000") };
+    expect((await verify(longer)).code).toBe("SIGNATURE_MISMATCH");
+    expect((await verify({ ...input, url: `${input.url}&extra=1` })).code).toBe(
+      "SIGNATURE_MISMATCH",
+    );
+  });
+
+  it("is MALFORMED past 7 days or without its parts", async () => {
+    const input = await presignedS3Request(reader, { path: `/${repoId}/shared.pdf` }, 60);
+    const week = { ...input, url: input.url.replace("X-Amz-Expires=60", "X-Amz-Expires=604801") };
+    expect((await verify(week)).code).toBe("MALFORMED");
+    const partial = { ...input, url: input.url.replace(/X-Amz-Credential=[^&]+&/, "") };
+    expect((await verify(partial)).code).toBe("MALFORMED");
+  });
+});
+
+describe("a deleted key", () => {
+  it("is REVOKED for its holder at once, in the isolate that deleted it", async () => {
+    const key = await createStorageKey(admin, repoId, { accessType: "WRITE" });
+    const input = await signedS3Request(key, { path: `/${repoId}/a.txt` });
+    expect((await verify(input)).code).toBe("VALID"); // now remembered by this isolate
+    const deleted = await call("DELETE", `/repo/${repoId}/apikey/${key.id}`, { as: admin });
+    expect(deleted.status).toBe(200);
+    expect(await verify(input)).toMatchObject({
+      valid: false,
+      code: "REVOKED",
+      s3Error: "InvalidAccessKeyId",
+    });
+  });
+
+  it("is INVALID_ACCESS_KEY, not REVOKED, to a caller who cannot sign with its secret", async () => {
+    const key = await createStorageKey(admin, repoId);
+    await call("DELETE", `/repo/${repoId}/apikey/${key.id}`, { as: admin });
+    const forged = await signedS3Request(
+      { key: key.key, secret: reader.secret },
+      { path: `/${repoId}/a.txt` },
+    );
+    expect((await verify(forged)).code).toBe("INVALID_ACCESS_KEY");
+  });
+
+  it("loses access at once when its access level is lowered", async () => {
+    const key = await createStorageKey(admin, repoId, { accessType: "WRITE" });
+    const input = await signedS3Request(key, { method: "PUT", path: `/${repoId}/a.txt` });
+    expect((await verify({ ...input, requiredAccess: "WRITE" })).code).toBe("VALID");
+    const lowered = await call("PUT", `/repo/${repoId}/apikey/${key.id}`, {
+      as: admin,
+      body: { name: "CI Bot", accessType: "READ" },
+    });
+    expect(lowered.status).toBe(200);
+    expect((await verify({ ...input, requiredAccess: "WRITE" })).code).toBe("INSUFFICIENT_ACCESS");
+  });
+});
+
+describe("the hot path", () => {
+  it("reads D1 once for a key it has not seen, and not at all while it remembers it", async () => {
+    const key = await createStorageKey(admin, repoId);
+    const { db, roundTrips } = countingDb();
+    const counted = { ...(env as Bindings), DB: db };
+    const first = await signedS3Request(key, { path: `/${repoId}/1` });
+    expect((await verifyS3Request(counted, first, ignoreWaitUntil)).code).toBe("VALID");
+    expect(roundTrips()).toBe(1);
+    const second = await signedS3Request(key, { path: `/${repoId}/2` });
+    expect((await verifyS3Request(counted, second, ignoreWaitUntil)).code).toBe("VALID");
+    expect(roundTrips()).toBe(1);
+  });
+
+  it("remembers an unknown key briefly, so a flood of it reaches D1 once", async () => {
+    const { db, roundTrips } = countingDb();
+    const counted = { ...(env as Bindings), DB: db };
+    const input = await signedS3Request(
+      { key: "FBAKFLOODFLOODFLOOD0", secret: reader.secret },
+      { path: `/${repoId}/x` },
+    );
+    for (let i = 0; i < 5; i++) {
+      expect((await verifyS3Request(counted, input, ignoreWaitUntil)).code).toBe(
+        "INVALID_ACCESS_KEY",
+      );
+    }
+    expect(roundTrips()).toBe(1);
+  });
+
+  it("reads D1 every time when VERIFY_CACHE_TTL_SECONDS is 0", async () => {
+    const key = await createStorageKey(admin, repoId);
+    const { db, roundTrips } = countingDb();
+    const uncached = { ...(env as Bindings), DB: db, VERIFY_CACHE_TTL_SECONDS: "0" };
+    const input = await signedS3Request(key, { path: `/${repoId}/1` });
+    await verifyS3Request(uncached, input, ignoreWaitUntil);
+    await verifyS3Request(uncached, input, ignoreWaitUntil);
+    expect(roundTrips()).toBe(2);
+  });
+
+  it("records lastUsedAt off the request path, at most once a minute per key", async () => {
+    const key = await createStorageKey(admin, repoId);
+    const pending: Promise<unknown>[] = [];
+    const waitUntil = (promise: Promise<unknown>) => pending.push(promise);
+    const lastUsedAt = async () => {
+      const row = await env.DB.prepare("SELECT last_used_at AS at FROM storage_keys WHERE id = ?")
+        .bind(key.id)
+        .first<{ at: string | null }>();
+      return row?.at;
+    };
+    const settled = async () => {
+      // The write is batched a second after the first use; wait for every flush scheduled.
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      await Promise.all(pending);
+    };
+    const input = await signedS3Request(key, { path: `/${repoId}/1` });
+    const now = Date.now();
+    await verifyS3Request(env as Bindings, input, waitUntil, now);
+    expect(await lastUsedAt()).toBeNull(); // not on the request path
+    await settled();
+    expect(await lastUsedAt()).toBe(new Date(now).toISOString());
+
+    await verifyS3Request(env as Bindings, input, waitUntil, now + 30_000);
+    await settled();
+    expect(await lastUsedAt()).toBe(new Date(now).toISOString());
+
+    await verifyS3Request(env as Bindings, input, waitUntil, now + 61_000);
+    await settled();
+    expect(await lastUsedAt()).toBe(new Date(now + 61_000).toISOString());
+    const listed = await call("GET", `/repo/${repoId}/apikey`, { as: admin });
+    const row = listed.body.keys.find((k: { id: string }) => k.id === key.id);
+    expect(row.lastUsedAt).toBe(new Date(now + 61_000).toISOString());
+  });
+});
