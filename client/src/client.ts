@@ -113,6 +113,18 @@ export class FlashgateClient {
       this.#call("listWorkspaceAudit", { path: { workspaceId }, query }),
   };
 
+  /**
+   * The verification plane, for gateways: needs a gateway token (scope `keys:verify`). Each
+   * answers a decision, never a secret: `{ valid: true, keyId, repoId, … }` or
+   * `{ valid: false, code, … }`.
+   */
+  readonly verify = {
+    /** An S3 request's SigV4 signature (header-signed or presigned) against its storage key. */
+    s3: (input: RequestBody<"verifyS3Request">) => this.#call("verifyS3Request", { body: input }),
+    /** An AI bearer secret (`fbai_sk_…`). */
+    ai: (input: RequestBody<"verifyAiSecret">) => this.#call("verifyAiSecret", { body: input }),
+  };
+
   async #call<Id extends OperationId>(id: Id, input: CallInput<Id>): Promise<SuccessBody<Id>> {
     const { method, path } = OPERATIONS[id];
     const params = (input.path ?? {}) as Record<string, string>;

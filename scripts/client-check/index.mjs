@@ -25,11 +25,13 @@ export async function quickLinks(repoId: string) {
   const { id, secret } = await client.apiKeys.create(repoId, { name: "CI Bot", access: "READ" });
   await client.apiKeys.update(repoId, id, { name: "CI Bot", accessType: "WRITE" });
   await client.apiKeys.delete(repoId, id);
+  const decision = await client.verify.s3({ method: "GET", url: "https://s3.example.com/x", headers: {} });
+  const valid: boolean = decision.valid;
   // @ts-expect-error an access level the API does not have
   await client.apiKeys.create(repoId, { name: "CI Bot", access: "OWNER" });
   // @ts-expect-error AI keys have an aiType
   await client.aiApiKeys.create(repoId, { name: "Gateway" });
-  return { first, secret, isError: (e: unknown) => e instanceof FlashgateError && e.status };
+  return { first, secret, valid, isError: (e: unknown) => e instanceof FlashgateError && e.status };
 }
 `;
 
@@ -58,6 +60,7 @@ async function people() {
     memberToken: await devToken(memberId),
     memberId,
     outsiderToken: await devToken(id("outsider")),
+    gatewayToken: await devToken(id("gateway"), { scope: "keys:verify" }),
   };
 }
 try {

@@ -17,13 +17,21 @@ async function rejection(promise) {
 }
 
 /** Every method of the client, each checked against what the API answered. */
-export async function run({ baseUrl, adminToken, memberToken, memberId, outsiderToken }) {
+export async function run({
+  baseUrl,
+  adminToken,
+  memberToken,
+  memberId,
+  outsiderToken,
+  gatewayToken,
+}) {
   const noBase = await rejection((async () => new FlashgateClient({ accessToken: adminToken }))());
   check(noBase instanceof TypeError && /baseUrl/.test(noBase.message), "no baseUrl names baseUrl");
 
   const admin = new FlashgateClient({ accessToken: adminToken, baseUrl });
   const member = new FlashgateClient({ accessToken: memberToken, baseUrl: `${baseUrl}/` });
   const outsider = new FlashgateClient({ accessToken: outsiderToken, baseUrl });
+  const gateway = new FlashgateClient({ accessToken: gatewayToken, baseUrl });
 
   const workspace = await admin.workspaces.create({ name: "Client check" });
   check(workspace.success && workspace.name === "Client check", "workspaces.create");
@@ -59,6 +67,17 @@ export async function run({ baseUrl, adminToken, memberToken, memberId, outsider
 
   const ai = await member.aiApiKeys.create(repo.id, { name: "Gateway", aiType: "OPENAI" });
   check(/^FB_AI_/.test(ai.key) && /^fbai_sk_/.test(ai.secret), "aiApiKeys.create");
+  const verified = await gateway.verify.ai({ secret: ai.secret });
+  check(verified.valid && verified.keyId === ai.id && verified.repoId === repo.id, "verify.ai");
+  check(!JSON.stringify(verified).includes(ai.secret), "a verification never carries the secret");
+  const unsigned = await gateway.verify.s3({
+    method: "GET",
+    url: `https://s3.example.com/${repo.id}/a.txt`,
+    headers: { host: "s3.example.com" },
+  });
+  check(!unsigned.valid && unsigned.code === "MALFORMED", "verify.s3 refuses an unsigned request");
+  const asUser = await rejection(admin.verify.ai({ secret: ai.secret }));
+  check(asUser instanceof FlashgateError && asUser.status === 403, "a user token cannot verify");
   await member.aiApiKeys.update(repo.id, ai.id, { name: "Gateway 2" });
   const { apiKeys } = await admin.aiApiKeys.list(repo.id);
   check(apiKeys.length === 1 && apiKeys[0].name === "Gateway 2", "aiApiKeys.list, update");

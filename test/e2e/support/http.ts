@@ -8,8 +8,12 @@ import { devToken } from "../../../scripts/dev-token.mjs";
 /** Where `npm run dev` listens for this run (support/global-setup.ts). */
 export const baseUrl = inject("baseUrl");
 
-/** A development token for `userId`, as `npm run --silent token -- <userId>` prints it. */
-export const tokenFor = (userId: string): Promise<string> => devToken(userId);
+/**
+ * A development token for `userId`, as `npm run --silent token -- <userId>` prints it; with
+ * `{ scope: "keys:verify" }` a gateway's, as `npm run --silent token -- --scope keys:verify <id>`.
+ */
+export const tokenFor = (userId: string, options: { scope?: string } = {}): Promise<string> =>
+  devToken(userId, options);
 
 let counter = 0;
 /** A user id unique to this run. */

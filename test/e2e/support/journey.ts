@@ -1,3 +1,5 @@
+import { Sha256 } from "@aws-crypto/sha256-js";
+import { SignatureV4 } from "@smithy/signature-v4";
 import { expect } from "vitest";
 import { type Answer, baseUrl, newUser, tokenFor } from "./http";
 
@@ -28,13 +30,15 @@ export async function fullJourney(send: Send): Promise<void> {
   const admin = newUser("admin");
   const member = newUser("member");
   const token = await tokenFor(admin);
+  const gateway = await tokenFor(newUser("gateway"), { scope: "keys:verify" });
   const ids: Record<string, string> = { userId: member };
   /** `path` is the document's template; {workspaceId}, {repoId}, {apikeyId}, {userId} are filled in. */
   const call = async (method: string, path: string, body?: unknown, status = 200) => {
     const filled = path.replace(/\{(\w+)\}/g, (_, name: string) =>
       encodeURIComponent(ids[name] ?? ""),
     );
-    const response = await send(method, filled, { token, body });
+    const as = path.startsWith("/verify/") ? gateway : token;
+    const response = await send(method, filled, { token: as, body });
     expect(response.status, `${method} ${filled}: ${response.text}`).toBe(status);
     covered.add(`${method} ${path.split("?")[0]}`);
     return response.body;
@@ -71,6 +75,13 @@ export async function fullJourney(send: Send): Promise<void> {
   const listed = await call("GET", "/repo/{repoId}/apikey");
   expect(listed.keys).toEqual([expect.objectContaining({ id: created.id, accessType: "READ" })]);
   expect(JSON.stringify(listed)).not.toContain(created.secret);
+  // A storage gateway checks an S3 request signed with the key (AWS's own signer).
+  const signed = await signedGet(created.key, created.secret, `/${repoId}/photos/cat.jpg`);
+  expect(await call("POST", "/verify/s3", signed)).toMatchObject({
+    valid: true,
+    keyId: created.id,
+    accessType: "READ",
+  });
   await call("PUT", "/repo/{repoId}/apikey/{apikeyId}", { name: "CI", accessType: "WRITE" });
   expect((await call("GET", "/repo/{repoId}/apikey")).keys[0]).toMatchObject({
     name: "CI",
@@ -82,6 +93,7 @@ export async function fullJourney(send: Send): Promise<void> {
   });
   expect((await call("GET", "/repo/{repoId}/apikey")).keys).toEqual([]);
   await call("DELETE", "/repo/{repoId}/apikey/{apikeyId}", undefined, 404);
+  expect((await call("POST", "/verify/s3", signed)).code).toBe("REVOKED");
 
   // AI keys.
   const ai = await call(
@@ -95,11 +107,17 @@ export async function fullJourney(send: Send): Promise<void> {
   expect((await call("GET", "/repo/{repoId}/ai/apikey")).apiKeys).toEqual([
     expect.objectContaining({ id: ai.id, name: "Gateway", repoId, deletedAt: null }),
   ]);
+  expect(await call("POST", "/verify/ai", { secret: ai.secret })).toMatchObject({
+    valid: true,
+    keyId: ai.id,
+    aiType: "OPENAI",
+  });
   await call("PUT", "/repo/{repoId}/ai/apikey/{apikeyId}", { name: "Gateway 2" });
   expect(await call("DELETE", "/repo/{repoId}/ai/apikey/{apikeyId}")).toMatchObject({
     success: true,
   });
   expect((await call("GET", "/repo/{repoId}/ai/apikey")).apiKeys).toEqual([]);
+  expect((await call("POST", "/verify/ai", { secret: ai.secret })).code).toBe("REVOKED");
 
   expect(await call("DELETE", "/workspace/{workspaceId}/users/{userId}")).toMatchObject({
     success: true,
@@ -124,4 +142,28 @@ export async function fullJourney(send: Send): Promise<void> {
   }
   expect(repoTypes).toEqual(expect.arrayContaining(expected));
   expect(workspaceTypes).toEqual(expect.arrayContaining(wanted));
+}
+
+/** A GET signed by AWS's SigV4 signer as S3 clients use it, as a /verify/s3 body. */
+async function signedGet(accessKeyId: string, secretAccessKey: string, path: string) {
+  const host = "s3.flashgate.example";
+  const signer = new SignatureV4({
+    credentials: { accessKeyId, secretAccessKey },
+    region: "auto",
+    service: "s3",
+    sha256: Sha256,
+    uriEscapePath: false,
+  });
+  const request = await signer.sign({
+    method: "GET",
+    protocol: "https:",
+    hostname: host,
+    path,
+    query: {},
+    headers: {
+      host,
+      "x-amz-content-sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    },
+  });
+  return { method: "GET", url: `https://${host}${path}`, headers: request.headers };
 }
