@@ -81,10 +81,13 @@ export async function verifyS3Request(
   waitUntil: (promise: Promise<unknown>) => void,
   now = Date.now(),
 ): Promise<VerifyS3Response> {
+  // A key over its failure limit still verifies for whoever holds its secret: its id is no
+  // secret (presigned URLs show it), so refusing everything would let anyone lock it out.
+  let keyBlocked = false;
   const refuse = async (code: S3Refusal, message: string, keyId?: string) => {
     // Failures count against the key and the client; a refusal after a proven secret does not.
     if (code !== "INSUFFICIENT_ACCESS" && code !== "RATE_LIMITED") {
-      if (await countFailure(env, subjectsOf(keyId, input.clientIp), code, now)) {
+      if (keyBlocked || (await countFailure(env, subjectsOf(keyId, input.clientIp), code, now))) {
         code = "RATE_LIMITED";
         message = "Too many failed verifications; slow down";
       }
@@ -106,9 +109,11 @@ export async function verifyS3Request(
     throw error;
   }
   const { accessKeyId } = signed;
-  if (isBlocked(subjectsOf(accessKeyId, input.clientIp), now)) {
+  // A client over its failure limit is refused outright; it is the one failing.
+  if (isBlocked(subjectsOf(undefined, input.clientIp), now)) {
     return refuse("RATE_LIMITED", "Too many failed verifications; slow down");
   }
+  keyBlocked = isBlocked(subjectsOf(accessKeyId, undefined), now);
   if (env.S3_REGION && signed.region !== env.S3_REGION) {
     return refuse("MALFORMED", `The credential's region must be ${env.S3_REGION}`, accessKeyId);
   }

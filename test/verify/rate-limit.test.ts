@@ -54,7 +54,7 @@ describe("failed verifications", () => {
     }
   });
 
-  it("are limited per access key id too, whoever sends them", async () => {
+  it("are limited per access key id too, whoever sends them, yet the key's holder still gets in", async () => {
     vi.spyOn(console, "warn").mockImplementation(() => {});
     const key = await createStorageKey(admin, repoId);
     const wrongSecret = await signedS3Request(
@@ -70,6 +70,13 @@ describe("failed verifications", () => {
       );
     }
     expect(answer.code).toBe("RATE_LIMITED");
+    // An access key id is public (presigned URLs carry it): failures by others must not lock
+    // out whoever can sign with the secret.
+    const holder = await signedS3Request(key, { path: `/${repoId}/a` });
+    expect((await verifyS3Request(env as Bindings, holder, ignoreWaitUntil)).code).toBe("VALID");
+    expect((await verifyS3Request(env as Bindings, wrongSecret, ignoreWaitUntil)).code).toBe(
+      "RATE_LIMITED",
+    );
   });
 
   it("of AI secrets are limited per client address; another address is unaffected", async () => {
