@@ -24,20 +24,28 @@ function freePort() {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * `npm run dev -- --port <free> --inspector-port <free> --persist-to <temp dir>`, ready when
- * GET /health answers. Resolves to `{ baseUrl, output(), stop() }`.
+ * `npm run dev -- --port <free> --gateway-port <free> --persist-to <temp dir>` (and free devtools
+ * ports), ready when the API's GET /health and the S3 gateway answer. Resolves to
+ * `{ baseUrl, gatewayUrl, output(), stop() }`.
  */
 export async function startDevServer({ extraArgs = [] } = {}) {
-  const [port, inspectorPort] = [await freePort(), await freePort()];
+  const [port, gatewayPort] = [await freePort(), await freePort()];
   const state = await mkdtemp(join(tmpdir(), "flashgate-dev-state-"));
-  const args = ["run", "dev", "--", "--port", String(port)];
-  args.push("--inspector-port", String(inspectorPort), "--persist-to", state, ...extraArgs);
+  const args = ["run", "dev", "--", "--port", String(port), "--gateway-port", String(gatewayPort)];
+  args.push("--inspector-port", String(await freePort()), "--persist-to", state, ...extraArgs);
   // Its own process group, so stop() ends npm, wrangler and workerd together.
   const child = spawn("npm", args, {
     cwd: ROOT,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0" },
+    env: {
+      ...process.env,
+      WRANGLER_SEND_METRICS: "false",
+      FORCE_COLOR: "0",
+      // Its own registry of local Workers: the gateway binds to this API, not to another
+      // `npm run dev` a developer has running.
+      WRANGLER_REGISTRY_PATH: join(state, "registry"),
+    },
   });
   let log = "";
   child.stdout.on("data", (chunk) => (log += chunk));
@@ -51,6 +59,7 @@ export async function startDevServer({ extraArgs = [] } = {}) {
   );
 
   const baseUrl = `http://127.0.0.1:${port}`;
+  const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
   const stop = async () => {
     if (exited === null) {
       try {
@@ -74,8 +83,11 @@ export async function startDevServer({ extraArgs = [] } = {}) {
       throw new Error(`npm run dev exited with ${exited} before it was ready:\n${log}`);
     }
     try {
-      const response = await fetch(`${baseUrl}/health`);
-      if (response.ok) return { baseUrl, output: () => log, stop };
+      const api = await fetch(`${baseUrl}/health`);
+      // Any answer from the gateway (an S3 error for "/") means it is up.
+      const gateway = await fetch(`${gatewayUrl}/`);
+      await gateway.arrayBuffer();
+      if (api.ok) return { baseUrl, gatewayUrl, output: () => log, stop };
     } catch {}
     await sleep(250);
   }

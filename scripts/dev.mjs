@@ -1,19 +1,72 @@
-// `npm run dev [-- wrangler dev options]`: secrets on first run, local migrations, then wrangler dev.
-import { spawnSync } from "node:child_process";
+// `npm run dev [-- wrangler dev options] [--gateway-port M]`: secrets on first run, local
+// migrations, then the API (wrangler dev, port 8787 unless --port) and the S3 gateway (its own
+// wrangler dev, gateway/wrangler.toml, port 8788 unless --gateway-port), sharing one local state.
+import { spawn, spawnSync } from "node:child_process";
+import { createServer } from "node:net";
 import { ensureDevVars } from "./dev-vars.mjs";
 
 if (ensureDevVars()) console.log("Wrote .dev.vars with a random JWT_SECRET and ENCRYPTION_KEYS.");
 
-const wrangler = (args) =>
-  spawnSync("npx", ["--no-install", "wrangler", ...args], { stdio: "inherit" }).status ?? 1;
+/** Takes `--name value` or `--name=value` out of `args`; returns the value. */
+function takeOption(args, name) {
+  const at = args.findIndex((arg) => arg === name || arg.startsWith(`${name}=`));
+  if (at < 0) return undefined;
+  if (args[at].includes("=")) return args.splice(at, 1)[0].slice(name.length + 1);
+  return args.splice(at, 2)[1];
+}
 
-const devArgs = process.argv.slice(2);
-// With --persist-to the local database lives elsewhere, so the migrations must go there too.
-const at = devArgs.findIndex((arg) => arg === "--persist-to" || arg.startsWith("--persist-to="));
-const persist = at < 0 ? [] : devArgs[at].includes("=") ? [devArgs[at]] : devArgs.slice(at, at + 2);
+/** A port nothing listens on now. */
+const freePort = () =>
+  new Promise((resolve, reject) => {
+    const server = createServer().once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(String(port)));
+    });
+  });
 
-const migrated = wrangler(["d1", "migrations", "apply", "DB", "--local", ...persist]);
+const apiArgs = process.argv.slice(2);
+const gatewayPort = takeOption(apiArgs, "--gateway-port") ?? "8788";
+// Each wrangler dev holds a devtools port; two cannot share wrangler's default (9229).
+const gatewayInspectorPort = takeOption(apiArgs, "--gateway-inspector-port") ?? (await freePort());
+// Both Workers and the migrations use the same local state, so keys made through the API are
+// at once known to the gateway's verifier (the API itself).
+const persistAt = apiArgs.findIndex((a) => a === "--persist-to" || a.startsWith("--persist-to="));
+const persist =
+  persistAt < 0
+    ? []
+    : apiArgs[persistAt].includes("=")
+      ? [apiArgs[persistAt]]
+      : apiArgs.slice(persistAt, persistAt + 2);
+
+const npx = (args, options) => ["npx", ["--no-install", "wrangler", ...args], options];
+const migrated =
+  spawnSync(
+    ...npx(["d1", "migrations", "apply", "DB", "--local", ...persist], { stdio: "inherit" }),
+  ).status ?? 1;
 if (migrated !== 0) process.exit(migrated);
 
 console.log("Get a token with: npm run --silent token -- <userId>");
-process.exit(wrangler(["dev", ...devArgs]));
+console.log(`S3 gateway: http://127.0.0.1:${gatewayPort} (bucket = repo id, path-style)`);
+const children = [
+  spawn(...npx(["dev", ...apiArgs], { stdio: "inherit" })),
+  spawn(
+    ...npx(
+      [
+        ...["dev", "-c", "gateway/wrangler.toml", "--port", gatewayPort],
+        ...["--inspector-port", gatewayInspectorPort, ...persist],
+      ],
+      { stdio: "inherit" },
+    ),
+  ),
+];
+// One stops, both stop; Ctrl-C stops both.
+let exiting = false;
+const stopAll = (code) => {
+  if (exiting) return;
+  exiting = true;
+  for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
+  process.exitCode = code;
+};
+for (const child of children) child.on("exit", (code) => stopAll(code ?? 1));
+for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => stopAll(0));

@@ -7,6 +7,8 @@ import { startDevServer } from "../../../scripts/dev-server.mjs";
 declare module "vitest" {
   export interface ProvidedContext {
     baseUrl: string;
+    /** The S3 gateway (gateway/), started by the same `npm run dev`. */
+    gatewayUrl: string;
   }
 }
 
@@ -14,6 +16,7 @@ declare module "vitest" {
 export default async function setup(project: TestProject) {
   const server = await startDevServer();
   project.provide("baseUrl", server.baseUrl);
+  project.provide("gatewayUrl", server.gatewayUrl);
   return async () => {
     await server.stop();
     // What wrangler printed, for when a test failed: the Worker's logs are there.

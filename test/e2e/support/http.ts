@@ -7,6 +7,8 @@ import { devToken } from "../../../scripts/dev-token.mjs";
 
 /** Where `npm run dev` listens for this run (support/global-setup.ts). */
 export const baseUrl = inject("baseUrl");
+/** Where the S3 gateway listens for this run. */
+export const gatewayUrl = inject("gatewayUrl");
 
 /**
  * A development token for `userId`, as `npm run --silent token -- <userId>` prints it; with
