@@ -36,6 +36,8 @@ export async function bundleWorker(entry, outfile) {
     conditions: ["workerd", "worker", "browser"],
     mainFields: ["module", "main"],
     target: "es2022",
+    // Runtime modules workerd provides, as wrangler leaves them (src/verify/entrypoint.ts).
+    external: ["cloudflare:*"],
     minify: true,
     logLevel: "warning",
   });

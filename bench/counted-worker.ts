@@ -3,11 +3,18 @@
  * of D1 round trips the request made in `X-Bench-D1-Round-Trips`. A batch is one round trip;
  * so is each statement run on its own (all, run, first, raw). Load is measured on the
  * production bundle, not on this one, so the wrapping costs nothing there.
+ *
+ * Round trips a request starts after its response (the verification plane's batched lastUsedAt
+ * write, in waitUntil about a second later) are not the request's: they are added up apart and
+ * read (and reset) with `GET /__bench/deferred-round-trips`. A request with
+ * `X-Bench-Verify-Cache-Ttl: 0` runs with VERIFY_CACHE_TTL_SECONDS = "0": no key is remembered.
  */
 import type { Bindings } from "../src/env";
 import worker from "../src/index";
 
 const ROUND_TRIPS_HEADER = "X-Bench-D1-Round-Trips";
+const CACHE_TTL_HEADER = "X-Bench-Verify-Cache-Ttl";
+const DEFERRED_PATH = "/__bench/deferred-round-trips";
 
 function counting(db: D1Database, count: () => void): D1Database {
   // D1's batch needs its own statement objects, so each proxy remembers the statement it wraps.
@@ -47,13 +54,27 @@ function counting(db: D1Database, count: () => void): D1Database {
   });
 }
 
+/** Round trips made after their request was answered, by the path of that request. */
+let deferred: Record<string, number> = {};
+
 export default {
   async fetch(request, env, ctx) {
+    const path = new URL(request.url).pathname;
+    if (path === DEFERRED_PATH) {
+      const answer = Response.json(deferred);
+      deferred = {};
+      return answer;
+    }
     let trips = 0;
+    let answered = false;
     const DB = counting(env.DB, () => {
-      trips += 1;
+      if (answered) deferred[path] = (deferred[path] ?? 0) + 1;
+      else trips += 1;
     });
-    const response = await worker.fetch(request, { ...env, DB }, ctx);
+    const ttl = request.headers.get(CACHE_TTL_HEADER);
+    const countedEnv = { ...env, DB, ...(ttl === null ? {} : { VERIFY_CACHE_TTL_SECONDS: ttl }) };
+    const response = await worker.fetch(request, countedEnv, ctx);
+    answered = true;
     const counted = new Response(response.body, response);
     counted.headers.set(ROUND_TRIPS_HEADER, String(trips));
     return counted;

@@ -5,6 +5,10 @@
  * same rows, and answers with the same JSON, so `npm run bench` can divide our Worker's req/s
  * by this one's. Only what a hand-written Worker could skip is skipped: routing tables,
  * middleware chains, schema libraries and a query builder. No check is skipped.
+ *
+ * The verification plane (POST /verify/s3, /verify/ai) is at the end: a compact SigV4 of its
+ * own (nothing imported from src/), the same lookup SQL, the same per-isolate memory of rows
+ * (same TTL) and derived keys, the same WebCrypto operations and the same lastUsedAt batching.
  */
 import { jwtVerify } from "jose";
 
@@ -16,6 +20,9 @@ interface Env {
   JWT_AUDIENCE: string;
   ENCRYPTION_KEYS: string;
   STORAGE_KEY_QUOTA: string;
+  VERIFY_CACHE_TTL_SECONDS?: string;
+  S3_REGION?: string;
+  VERIFY_FAILURES?: RateLimit;
 }
 
 // The same statements the Worker sends (src/access/membership.ts, src/keys, src/ai-keys,
@@ -86,31 +93,38 @@ function json(body: unknown, status = 200): Response {
 }
 
 // Tokens verified before, until they expire: the Worker keeps the same per-isolate memory.
-const verified = new Map<string, { sub: string; exp: number }>();
+const verified = new Map<string, { sub: string; exp: number; gateway: boolean }>();
 
-async function verifiedUser(request: Request, env: Env): Promise<string> {
+/** The token's subject; a gateway token (scope keys:verify) only where `gateway` is wanted. */
+async function verifiedCaller(request: Request, env: Env, gateway: boolean): Promise<string> {
   const token = /^Bearer +([A-Za-z0-9_.~+/=-]+) *$/i.exec(
     request.headers.get("Authorization") ?? "",
   )?.[1];
   if (!token) throw new Refusal(401, "Missing or malformed bearer token");
-  const known = verified.get(token);
-  if (known && Math.floor(Date.now() / 1000) < known.exp + 30) return known.sub;
-  try {
-    const { payload } = await jwtVerify(token, await hmacKeyOf(env), {
-      algorithms: ["HS256"],
-      issuer: env.JWT_ISSUER,
-      audience: env.JWT_AUDIENCE,
-      clockTolerance: 30,
-      requiredClaims: ["exp", "sub"],
-    });
-    const sub = payload.sub as string;
-    if (sub.length > 255 || CONTROL_CHARACTERS.test(sub)) throw new Error("bad sub");
-    if (verified.size >= 1000) verified.delete(verified.keys().next().value as string);
-    verified.set(token, { sub, exp: payload.exp as number });
-    return sub;
-  } catch {
-    throw new Refusal(401, "Invalid access token");
+  let caller = verified.get(token);
+  if (!caller || Math.floor(Date.now() / 1000) >= caller.exp + 30) {
+    try {
+      const { payload } = await jwtVerify(token, await hmacKeyOf(env), {
+        algorithms: ["HS256"],
+        issuer: env.JWT_ISSUER,
+        audience: env.JWT_AUDIENCE,
+        clockTolerance: 30,
+        requiredClaims: ["exp", "sub"],
+      });
+      const sub = payload.sub as string;
+      if (sub.length > 255 || CONTROL_CHARACTERS.test(sub)) throw new Error("bad sub");
+      const scope = payload.scope;
+      const scopes =
+        typeof scope === "string" ? scope.split(" ") : Array.isArray(scope) ? scope : [];
+      caller = { sub, exp: payload.exp as number, gateway: scopes.includes("keys:verify") };
+      if (verified.size >= 1000) verified.delete(verified.keys().next().value as string);
+      verified.set(token, caller);
+    } catch {
+      throw new Refusal(401, "Invalid access token");
+    }
   }
+  if (caller.gateway !== gateway) throw new Refusal(403, "Wrong kind of token for this endpoint");
+  return caller.sub;
 }
 
 function repoIdOf(raw: string): string {
@@ -259,16 +273,665 @@ async function createStorageKey(
   return json({ success: true, id, key, secret });
 }
 
+// ---------------------------------------------------------------------------------------------
+// The verification plane.
+
+// The same lookups the Worker sends (src/verify/s3.ts, src/verify/ai.ts), character for character.
+const S3_LOOKUP_SQL = `SELECT k.id, k.key, k.repo_id AS repoId, r.workspace_id AS workspaceId,
+  k.access_type AS accessType, k.sealed_secret AS sealedSecret, k.deleted_at AS deletedAt
+  FROM storage_keys k JOIN repos r ON r.id = k.repo_id WHERE k.key = ?1`;
+const aiLookupSql = (versions: number) =>
+  `SELECT k.id, k.key, k.repo_id AS repoId, r.workspace_id AS workspaceId, k.ai_type AS aiType,
+  k.secret_digest AS secretDigest, k.deleted_at AS deletedAt
+  FROM ai_keys k JOIN repos r ON r.id = k.repo_id
+  WHERE k.secret_digest IN (${Array.from({ length: versions }, (_, i) => `?${i + 1}`).join(", ")})`;
+
+interface StorageKeyRow {
+  id: string;
+  key: string;
+  repoId: string;
+  workspaceId: string;
+  accessType: string;
+  sealedSecret: string;
+  deletedAt: string | null;
+  /** Verify-only signing keys per "date/region/service", hung on the remembered row. */
+  signingKeys?: Map<string, Promise<CryptoKey>>;
+}
+
+interface AiKeyRow {
+  id: string;
+  key: string;
+  repoId: string;
+  workspaceId: string;
+  aiType: string;
+  secretDigest: string;
+  deletedAt: string | null;
+}
+
+/** Per-isolate memory of looked-up rows (null: known not to exist) until a deadline. */
+class Remembered<Row> {
+  readonly entries = new Map<string, { row: Row | null; until: number }>();
+  recall(lookup: string, now: number): Row | null | undefined {
+    const entry = this.entries.get(lookup);
+    if (!entry) return undefined;
+    if (now < entry.until) return entry.row;
+    this.entries.delete(lookup);
+    return undefined;
+  }
+  remember(lookup: string, row: Row | null, until: number): void {
+    if (this.entries.size >= 10_000 && !this.entries.has(lookup)) {
+      this.entries.delete(this.entries.keys().next().value as string);
+    }
+    this.entries.set(lookup, { row, until });
+  }
+}
+const storageRows = new Remembered<StorageKeyRow>();
+const aiRows = new Remembered<AiKeyRow>();
+
+/** VERIFY_CACHE_TTL_SECONDS (0–300, default 10); unknown keys for at most 5 s. */
+function cacheTtlMs(env: Env): { found: number; unknown: number } {
+  const text = env.VERIFY_CACHE_TTL_SECONDS;
+  const value = Number(text);
+  const seconds =
+    text !== undefined &&
+    text.trim() !== "" &&
+    Number.isInteger(value) &&
+    value >= 0 &&
+    value <= 300
+      ? value
+      : 10;
+  return { found: seconds * 1000, unknown: Math.min(seconds, 5) * 1000 };
+}
+
+/** The keyring, parsed once per isolate: every version opens and digests, the first seals. */
+let keyring: { versions: string[]; raw: Map<string, Uint8Array<ArrayBuffer>> } | undefined;
+const openingKeys = new Map<string, Promise<CryptoKey>>();
+const digestKeys = new Map<string, Promise<CryptoKey>>();
+
+function keyringOf(env: Env) {
+  if (!keyring) {
+    const raw = new Map<string, Uint8Array<ArrayBuffer>>();
+    for (const entry of env.ENCRYPTION_KEYS.split(",")) {
+      const separator = entry.indexOf(":");
+      const bytes = Uint8Array.from(atob(entry.slice(separator + 1).trim()), (c) =>
+        c.charCodeAt(0),
+      );
+      if (bytes.length !== 32) throw new Error("ENCRYPTION_KEYS: keys must be 32 bytes");
+      raw.set(entry.slice(0, separator).trim(), bytes);
+    }
+    keyring = { versions: [...raw.keys()], raw };
+  }
+  return keyring;
+}
+
+function onceFor(
+  cache: Map<string, Promise<CryptoKey>>,
+  version: string,
+  make: (raw: Uint8Array<ArrayBuffer>) => Promise<CryptoKey>,
+  env: Env,
+): Promise<CryptoKey> {
+  let key = cache.get(version);
+  if (!key) {
+    const raw = keyringOf(env).raw.get(version);
+    if (!raw) throw new Error(`no key ${version}`);
+    key = make(raw);
+    cache.set(version, key);
+  }
+  return key;
+}
+
+const openingKey = (env: Env, version: string) =>
+  onceFor(
+    openingKeys,
+    version,
+    (raw) => crypto.subtle.importKey("raw", raw, "AES-GCM", false, ["decrypt"]),
+    env,
+  );
+
+/** HMAC-SHA-256 key derived (HKDF, empty salt) from the version's AES key, for digests only. */
+const digestKey = (env: Env, version: string) =>
+  onceFor(
+    digestKeys,
+    version,
+    async (raw) =>
+      crypto.subtle.deriveKey(
+        {
+          name: "HKDF",
+          hash: "SHA-256",
+          salt: new Uint8Array(0),
+          info: encoder.encode("flashgate/secret-digest/v1"),
+        },
+        await crypto.subtle.importKey("raw", raw, "HKDF", false, ["deriveKey"]),
+        { name: "HMAC", hash: "SHA-256", length: 256 },
+        false,
+        ["sign"],
+      ),
+    env,
+  );
+
+function base64UrlToBytes(text: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/** AES-GCM open of "aesgcm.<version>.<iv>.<ciphertext>", bound to its row by the AAD. */
+async function openSealed(env: Env, row: StorageKeyRow): Promise<string> {
+  const [format, version = "", iv = "", ciphertext = "", extra] = row.sealedSecret.split(".");
+  if (format !== "aesgcm" || !version || !iv || !ciphertext || extra !== undefined) {
+    throw new Error("sealed secret is malformed");
+  }
+  const plaintext = await crypto.subtle.decrypt(
+    {
+      name: "AES-GCM",
+      iv: base64UrlToBytes(iv),
+      additionalData: encoder.encode(`flashgate/storage/${row.repoId}/${row.id}`),
+    },
+    await openingKey(env, version),
+    base64UrlToBytes(ciphertext),
+  );
+  return new TextDecoder().decode(plaintext);
+}
+
+// Failed verifications: subjects refused for a minute once the rate limiter says so.
+const blocked = new Map<string, number>();
+
+function isBlocked(subjects: string[], now: number): boolean {
+  for (const subject of subjects) {
+    const until = blocked.get(subject);
+    if (until === undefined) continue;
+    if (now < until) return true;
+    blocked.delete(subject);
+  }
+  return false;
+}
+
+async function countFailure(env: Env, subjects: string[], now: number): Promise<boolean> {
+  const limiter = env.VERIFY_FAILURES;
+  if (!limiter || subjects.length === 0) return false;
+  const outcomes = await Promise.all(subjects.map((key) => limiter.limit({ key })));
+  outcomes.forEach((outcome, i) => {
+    if (!outcome.success) blocked.set(subjects[i] as string, now + 60_000);
+  });
+  return outcomes.some((outcome) => !outcome.success);
+}
+
+const subjectsOf = (keyId: string | undefined, clientIp: string | undefined) => [
+  ...(keyId ? [`key:${keyId}`] : []),
+  ...(clientIp ? [`ip:${clientIp}`] : []),
+];
+
+// lastUsedAt: at most once a minute per key, gathered for a second into one batch, in waitUntil.
+const lastRecorded = new Map<string, number>();
+let pendingUses: { table: string; keyId: string; at: string }[] = [];
+let flushing: Promise<void> | undefined;
+
+async function flushUses(env: Env): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const uses = pendingUses;
+  pendingUses = [];
+  flushing = undefined;
+  if (uses.length === 0) return;
+  try {
+    await env.DB.batch(
+      uses.map(({ table, keyId, at }) =>
+        env.DB.prepare(
+          `UPDATE ${table} SET last_used_at = ?1 WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?1)`,
+        ).bind(at, keyId),
+      ),
+    );
+  } catch {
+    for (const { table, keyId } of uses) lastRecorded.delete(`${table}:${keyId}`);
+  }
+}
+
+function recordUse(env: Env, ctx: ExecutionContext, table: string, keyId: string, now: number) {
+  const id = `${table}:${keyId}`;
+  const last = lastRecorded.get(id);
+  if (last !== undefined && now - last < 60_000) return;
+  lastRecorded.delete(id);
+  if (lastRecorded.size >= 10_000) lastRecorded.delete(lastRecorded.keys().next().value as string);
+  lastRecorded.set(id, now);
+  pendingUses.push({ table, keyId, at: new Date(now).toISOString() });
+  if (!flushing) {
+    flushing = flushUses(env);
+    ctx.waitUntil(flushing);
+  }
+}
+
+const optionalString = (value: unknown, max: number, field: string) => {
+  if (
+    value !== undefined &&
+    (typeof value !== "string" || value.length < 1 || value.length > max)
+  ) {
+    throw new Refusal(400, `${field} is not acceptable`);
+  }
+  return value as string | undefined;
+};
+
+/** The body checks of VerifyS3RequestSchema, by hand. */
+function s3Body(body: unknown) {
+  if (typeof body !== "object" || body === null) throw new Refusal(400, "body must be an object");
+  const { method, url, headers, requiredAccess, clientIp, ...unknown } = body as Record<
+    string,
+    unknown
+  >;
+  if (Object.keys(unknown).length > 0) throw new Refusal(400, "unknown fields");
+  if (typeof method !== "string" || !/^[A-Za-z]{1,16}$/.test(method)) {
+    throw new Refusal(400, "method must be an HTTP method");
+  }
+  if (typeof url !== "string" || url.length > 16_384 || !/^https?:\/\/[^/?#\s]+/i.test(url)) {
+    throw new Refusal(400, "url must be an absolute URL");
+  }
+  if (typeof headers !== "object" || headers === null || Array.isArray(headers)) {
+    throw new Refusal(400, "headers must be an object");
+  }
+  const entries = Object.entries(headers);
+  if (entries.length > 200) throw new Refusal(400, "too many headers");
+  for (const [name, value] of entries) {
+    if (
+      name.length < 1 ||
+      name.length > 256 ||
+      typeof value !== "string" ||
+      value.length > 16_384
+    ) {
+      throw new Refusal(400, "headers are not acceptable");
+    }
+  }
+  if (requiredAccess !== undefined && !Object.hasOwn(RANK, requiredAccess as string)) {
+    throw new Refusal(400, "requiredAccess must be READ, WRITE or ADMIN");
+  }
+  return {
+    method,
+    url,
+    headers: headers as Record<string, string>,
+    requiredAccess: requiredAccess as string | undefined,
+    clientIp: optionalString(clientIp, 64, "clientIp"),
+  };
+}
+
+/** The body checks of VerifyAiRequestSchema, by hand. */
+function aiBody(body: unknown) {
+  if (typeof body !== "object" || body === null) throw new Refusal(400, "body must be an object");
+  const { secret, clientIp, ...unknown } = body as Record<string, unknown>;
+  if (Object.keys(unknown).length > 0) throw new Refusal(400, "unknown fields");
+  if (typeof secret !== "string" || secret.length < 1 || secret.length > 512) {
+    throw new Refusal(400, "secret must be a string of 1 to 512 characters");
+  }
+  return { secret, clientIp: optionalString(clientIp, 64, "clientIp") };
+}
+
+const S3_ERRORS: Record<string, string> = {
+  INVALID_ACCESS_KEY: "InvalidAccessKeyId",
+  SIGNATURE_MISMATCH: "SignatureDoesNotMatch",
+  REQUEST_TIME_SKEWED: "RequestTimeTooSkewed",
+  REQUEST_EXPIRED: "AccessDenied",
+  MALFORMED: "AuthorizationHeaderMalformed",
+  INSUFFICIENT_ACCESS: "AccessDenied",
+  REVOKED: "InvalidAccessKeyId",
+  RATE_LIMITED: "SlowDown",
+};
+const SIGV4 = "AWS4-HMAC-SHA256";
+const MAX_SKEW_MS = 15 * 60 * 1000;
+
+class Malformed extends Error {}
+const malformed = (message: string): never => {
+  throw new Malformed(message);
+};
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+const hexOf = (buffer: ArrayBuffer) => {
+  let out = "";
+  for (const byte of new Uint8Array(buffer)) out += HEX[byte];
+  return out;
+};
+const awsEncode = (value: string) =>
+  encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+const decode = (raw: string) => {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return malformed("malformed percent-encoding");
+  }
+};
+
+/** SigV4 as S3 checks it, header-signed or presigned: the signature's parts and what it covers. */
+function parseSigV4(input: { method: string; url: string; headers: Record<string, string> }) {
+  const headers = new Map<string, string>();
+  for (const [name, value] of Object.entries(input.headers)) headers.set(name.toLowerCase(), value);
+  const m = /^https?:\/\/([^/?#]+)([^?#]*)(?:\?([^#]*))?/i.exec(input.url);
+  if (!m) return malformed("url is not absolute");
+  const host = (m[1] as string).toLowerCase();
+  const path = m[2] || "/";
+  let pairs: [string, string][] = [];
+  for (const part of (m[3] ?? "").split("&")) {
+    if (part === "") continue;
+    const eq = part.indexOf("=");
+    pairs.push([
+      decode(eq < 0 ? part : part.slice(0, eq)),
+      decode(eq < 0 ? "" : part.slice(eq + 1)),
+    ]);
+  }
+  const query = new Map(pairs);
+  const authorization = headers.get("authorization");
+  const presigned = query.has("X-Amz-Signature") || query.has("X-Amz-Algorithm");
+  if (presigned && authorization !== undefined) malformed("signed twice");
+
+  let fields: Map<string, string>;
+  let amzDate: string | undefined;
+  let payloadHash: string | undefined;
+  let expires: number | undefined;
+  if (presigned) {
+    if (query.get("X-Amz-Algorithm") !== SIGV4) malformed("wrong X-Amz-Algorithm");
+    fields = new Map([
+      ["Credential", query.get("X-Amz-Credential") ?? malformed("no credential")],
+      ["SignedHeaders", query.get("X-Amz-SignedHeaders") ?? malformed("no signed headers")],
+      ["Signature", query.get("X-Amz-Signature") ?? malformed("no signature")],
+    ]);
+    amzDate = query.get("X-Amz-Date");
+    const text = query.get("X-Amz-Expires") ?? "";
+    if (!/^\d{1,7}$/.test(text) || Number(text) < 1 || Number(text) > 604_800) {
+      malformed("bad X-Amz-Expires");
+    }
+    expires = Number(text);
+    payloadHash = query.get("X-Amz-Content-Sha256") ?? "UNSIGNED-PAYLOAD";
+    if (payloadHash === "STREAMING-UNSIGNED-PAYLOAD-TRAILER") malformed("bad payload hash");
+    pairs = pairs.filter(([name]) => name !== "X-Amz-Signature");
+  } else {
+    if (!authorization?.startsWith(`${SIGV4} `)) return malformed("not signed");
+    fields = new Map();
+    for (const part of authorization.slice(SIGV4.length + 1).split(",")) {
+      const eq = part.indexOf("=");
+      if (eq < 0) malformed("bad Authorization");
+      fields.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+    }
+    amzDate = headers.get("x-amz-date");
+    payloadHash = headers.get("x-amz-content-sha256") ?? malformed("no payload hash");
+  }
+  if (
+    !/^[0-9a-f]{64}$/.test(payloadHash) &&
+    payloadHash !== "UNSIGNED-PAYLOAD" &&
+    payloadHash !== "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+  ) {
+    malformed("bad payload hash");
+  }
+  const signature = fields.get("Signature") ?? "";
+  if (!/^[0-9a-f]{64}$/.test(signature)) malformed("bad signature");
+  const credential = (fields.get("Credential") ?? "").split("/");
+  const [accessKeyId = "", date = "", region = "", service = "", terminator] = credential;
+  if (credential.length !== 5 || terminator !== "aws4_request") malformed("bad credential");
+  if (!accessKeyId || !/^\d{8}$/.test(date) || !region || service !== "s3") {
+    malformed("bad credential");
+  }
+  const d = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(amzDate ?? "");
+  if (!d) return malformed("bad X-Amz-Date");
+  const [, y, mo, day, h, mi, sec] = d.map(Number) as number[];
+  const signedAt = Date.UTC(y as number, (mo as number) - 1, day, h, mi, sec);
+  if (Number.isNaN(signedAt) || new Date(signedAt).getUTCDate() !== day) malformed("bad date");
+  if ((amzDate as string).slice(0, 8) !== date) malformed("credential date is not X-Amz-Date's");
+  const signedHeaders = (fields.get("SignedHeaders") ?? "").split(";");
+  if (
+    signedHeaders.some((name) => !/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(name)) ||
+    !signedHeaders.includes("host")
+  ) {
+    malformed("bad SignedHeaders");
+  }
+  let canonicalHeaders = "";
+  for (const name of signedHeaders) {
+    const value = headers.get(name) ?? (name === "host" ? host : "");
+    canonicalHeaders += `${name}:${value.trim().replace(/\s+/g, " ")}\n`;
+  }
+  const canonicalQuery = pairs
+    .map(([name, value]) => [awsEncode(name), awsEncode(value)] as const)
+    .sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x < y ? -1 : x > y ? 1 : 0))
+    .map(([name, value]) => `${name}=${value}`)
+    .join("&");
+  const canonicalRequest = `${input.method.toUpperCase()}\n${path}\n${canonicalQuery}\n${canonicalHeaders}\n${signedHeaders.join(";")}\n${payloadHash}`;
+  return {
+    presigned,
+    expires,
+    accessKeyId,
+    date,
+    region,
+    amzDate: amzDate as string,
+    signedAt,
+    signature,
+    canonicalRequest,
+  };
+}
+
+async function hmacOf(key: BufferSource, data: string): Promise<ArrayBuffer> {
+  const imported = await crypto.subtle.importKey(
+    "raw",
+    key,
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  return crypto.subtle.sign("HMAC", imported, encoder.encode(data));
+}
+
+/** kSigning from the opened secret, imported verify-only, cached on the row per scope. */
+function signingKeyOf(env: Env, row: StorageKeyRow, date: string, region: string) {
+  row.signingKeys ??= new Map();
+  const scope = `${date}/${region}/s3`;
+  let key = row.signingKeys.get(scope);
+  if (!key) {
+    key = openSealed(env, row).then(async (secret) => {
+      const kDate = await hmacOf(encoder.encode(`AWS4${secret}`), date);
+      const kSigning = await hmacOf(
+        await hmacOf(await hmacOf(kDate, region), "s3"),
+        "aws4_request",
+      );
+      return crypto.subtle.importKey("raw", kSigning, { name: "HMAC", hash: "SHA-256" }, false, [
+        "verify",
+      ]);
+    });
+    if (row.signingKeys.size >= 8) row.signingKeys.clear();
+    row.signingKeys.set(scope, key);
+    key.catch(() => row.signingKeys?.delete(scope));
+  }
+  return key;
+}
+
+async function verifyS3(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  const input = s3Body(await request.json().catch(() => null));
+  const now = Date.now();
+  const refuse = async (code: string, message: string, keyId?: string) => {
+    if (code !== "INSUFFICIENT_ACCESS" && code !== "RATE_LIMITED") {
+      if (await countFailure(env, subjectsOf(keyId, input.clientIp), now)) {
+        code = "RATE_LIMITED";
+        message = "Too many failed verifications; slow down";
+      }
+    }
+    return json({ success: true, valid: false, code, s3Error: S3_ERRORS[code], message });
+  };
+
+  let signed: ReturnType<typeof parseSigV4>;
+  try {
+    signed = parseSigV4(input);
+  } catch (error) {
+    if (error instanceof Malformed) return refuse("MALFORMED", error.message);
+    throw error;
+  }
+  const { accessKeyId } = signed;
+  if (isBlocked(subjectsOf(accessKeyId, input.clientIp), now)) {
+    return refuse("RATE_LIMITED", "Too many failed verifications; slow down");
+  }
+  if (env.S3_REGION && signed.region !== env.S3_REGION) {
+    return refuse("MALFORMED", `The credential's region must be ${env.S3_REGION}`, accessKeyId);
+  }
+  if (signed.presigned) {
+    if (signed.signedAt - now > MAX_SKEW_MS) {
+      return refuse("REQUEST_TIME_SKEWED", "X-Amz-Date is in the future", accessKeyId);
+    }
+    if (now > signed.signedAt + (signed.expires as number) * 1000) {
+      return refuse("REQUEST_EXPIRED", "The presigned URL has expired", accessKeyId);
+    }
+  } else if (Math.abs(now - signed.signedAt) > MAX_SKEW_MS) {
+    return refuse(
+      "REQUEST_TIME_SKEWED",
+      "X-Amz-Date is more than 15 minutes from the server's time",
+      accessKeyId,
+    );
+  }
+
+  let row = storageRows.recall(accessKeyId, now);
+  if (row === undefined) {
+    row = await env.DB.prepare(S3_LOOKUP_SQL).bind(accessKeyId).first<StorageKeyRow>();
+    const ttl = cacheTtlMs(env);
+    if (row ? ttl.found > 0 : ttl.unknown > 0) {
+      storageRows.remember(accessKeyId, row, now + (row ? ttl.found : ttl.unknown));
+    }
+  }
+  if (!row) return refuse("INVALID_ACCESS_KEY", "No such access key id", accessKeyId);
+  const key = await signingKeyOf(env, row, signed.date, signed.region);
+  const toSign = `${SIGV4}\n${signed.amzDate}\n${signed.date}/${signed.region}/s3/aws4_request\n${hexOf(
+    await crypto.subtle.digest("SHA-256", encoder.encode(signed.canonicalRequest)),
+  )}`;
+  const signature = new Uint8Array(32);
+  for (let i = 0; i < 32; i++)
+    signature[i] = Number.parseInt(signed.signature.slice(i * 2, i * 2 + 2), 16);
+  if (!(await crypto.subtle.verify("HMAC", key, signature, encoder.encode(toSign)))) {
+    return row.deletedAt
+      ? refuse("INVALID_ACCESS_KEY", "No such access key id", accessKeyId)
+      : refuse(
+          "SIGNATURE_MISMATCH",
+          "The request signature does not match; check the secret and how the request is signed",
+          accessKeyId,
+        );
+  }
+  if (row.deletedAt) return refuse("REVOKED", "The key has been deleted", accessKeyId);
+  if (input.requiredAccess && rankOf(row.accessType) < rankOf(input.requiredAccess)) {
+    return refuse(
+      "INSUFFICIENT_ACCESS",
+      `The key's access is ${row.accessType}; this needs ${input.requiredAccess}`,
+    );
+  }
+  recordUse(env, ctx, "storage_keys", row.id, now);
+  return json({
+    success: true,
+    valid: true,
+    code: "VALID",
+    keyId: row.id,
+    key: row.key,
+    repoId: row.repoId,
+    workspaceId: row.workspaceId,
+    accessType: row.accessType,
+  });
+}
+
+const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const AI_SECRET = /^fbai_sk_([0-9A-Za-z]{44})([0-9A-Za-z]{6})$/;
+const CRC_TABLE = Uint32Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+/** The secret's format and its base62 CRC-32 checksum, as a secret scanner checks it. */
+function isWellFormedAiSecret(secret: string): boolean {
+  const match = AI_SECRET.exec(secret);
+  if (!match) return false;
+  let crc = 0xffffffff;
+  for (const byte of encoder.encode(match[1])) {
+    crc = (CRC_TABLE[(crc ^ byte) & 0xff] as number) ^ (crc >>> 8);
+  }
+  let value = (crc ^ 0xffffffff) >>> 0;
+  let checksum = "";
+  for (let i = 0; i < 6; i++) {
+    checksum = BASE62[value % 62] + checksum;
+    value = Math.floor(value / 62);
+  }
+  return checksum === match[2];
+}
+
+async function verifyAi(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  const input = aiBody(await request.json().catch(() => null));
+  const now = Date.now();
+  const refuse = async (code: string, message: string, keyId?: string) => {
+    if (
+      code !== "RATE_LIMITED" &&
+      (await countFailure(env, subjectsOf(keyId, input.clientIp), now))
+    ) {
+      code = "RATE_LIMITED";
+      message = "Too many failed verifications; slow down";
+    }
+    return json({ success: true, valid: false, code, message });
+  };
+  if (isBlocked(subjectsOf(undefined, input.clientIp), now)) {
+    return refuse("RATE_LIMITED", "Too many failed verifications; slow down");
+  }
+  const secret = input.secret.replace(/^Bearer +/i, "");
+  if (!isWellFormedAiSecret(secret)) {
+    return refuse("INVALID", "Not an AI secret this service issued (format or checksum)");
+  }
+  const { versions } = keyringOf(env);
+  const digests = await Promise.all(
+    versions.map(async (version) => {
+      const mac = await crypto.subtle.sign(
+        "HMAC",
+        await digestKey(env, version),
+        encoder.encode(secret),
+      );
+      return `${version}.${base64Url(new Uint8Array(mac))}`;
+    }),
+  );
+  const current = digests[0] as string;
+  let row = aiRows.recall(current, now);
+  if (row === undefined) {
+    row = await env.DB.prepare(aiLookupSql(digests.length))
+      .bind(...digests)
+      .first<AiKeyRow>();
+    const ttl = cacheTtlMs(env);
+    if (row ? ttl.found > 0 : ttl.unknown > 0) {
+      aiRows.remember(current, row, now + (row ? ttl.found : ttl.unknown));
+    }
+  }
+  if (!row) return refuse("INVALID", "Not a secret of any AI key");
+  const expected = digests[versions.indexOf(row.secretDigest.split(".")[0] as string)];
+  if (expected === undefined) return refuse("INVALID", "Not a secret of any AI key");
+  const a = encoder.encode(row.secretDigest);
+  const b = encoder.encode(expected);
+  if (a.byteLength !== b.byteLength || !crypto.subtle.timingSafeEqual(a, b)) {
+    return refuse("INVALID", "Not a secret of any AI key");
+  }
+  if (row.deletedAt) return refuse("REVOKED", "The key has been deleted", row.id);
+  recordUse(env, ctx, "ai_keys", row.id, now);
+  return json({
+    success: true,
+    valid: true,
+    code: "VALID",
+    keyId: row.id,
+    key: row.key,
+    repoId: row.repoId,
+    workspaceId: row.workspaceId,
+    aiType: row.aiType,
+  });
+}
+
 const ROUTE = /^\/repo\/([^/]+)\/(apikey|ai\/apikey)$/;
 
 export default {
   async fetch(request, env, ctx) {
     try {
-      const match = ROUTE.exec(new URL(request.url).pathname);
+      const pathname = new URL(request.url).pathname;
+      if (request.method === "POST" && (pathname === "/verify/s3" || pathname === "/verify/ai")) {
+        await verifiedCaller(request, env, true);
+        keyringOf(env);
+        return pathname === "/verify/s3"
+          ? await verifyS3(request, env, ctx)
+          : await verifyAi(request, env, ctx);
+      }
+      const match = ROUTE.exec(pathname);
       const isList = request.method === "GET";
       const isCreate = request.method === "POST" && match?.[2] === "apikey";
       if (!match || !(isList || isCreate)) throw new Refusal(404, "No route");
-      const userId = await verifiedUser(request, env);
+      const userId = await verifiedCaller(request, env, false);
       const repoId = repoIdOf(match[1] as string);
       if (isCreate) return await createStorageKey(request, env, ctx, userId, repoId);
       return match[2] === "apikey"

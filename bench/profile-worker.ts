@@ -9,6 +9,8 @@ import { jwtVerify } from "jose";
 import { repoMembership, repoMembershipQuery } from "../src/access/membership";
 import { createApp } from "../src/app";
 import { verifierFor } from "../src/auth/verifier";
+import { isWellFormedAiSecret } from "../src/crypto/credentials";
+import { keyringFrom } from "../src/crypto/seal";
 import { database } from "../src/db/client";
 import { activeKeysOf } from "../src/db/key-rows";
 import { readBatch } from "../src/db/prepared";
@@ -16,6 +18,15 @@ import { storageKeys } from "../src/db/schema";
 import type { Bindings } from "../src/env";
 import { activeStorageKeys, storageKeyListColumns } from "../src/keys/routes";
 import { CreateStorageKeyBodySchema, RepoParamsSchema } from "../src/keys/schemas";
+import { verifyAiSecret } from "../src/verify/ai";
+import { verifyS3Request } from "../src/verify/s3";
+import {
+  type VerifyAiRequest,
+  VerifyAiRequestSchema,
+  type VerifyS3Request,
+  VerifyS3RequestSchema,
+} from "../src/verify/schemas";
+import { parseSignedRequest, stringToSign } from "../src/verify/sigv4";
 import floor from "./floor";
 
 interface ProfileRequest {
@@ -24,13 +35,20 @@ interface ProfileRequest {
   repoId: string;
   createRepoId: string;
   iterations: number;
+  /** A gateway's token (scope keys:verify) and the two verification bodies. */
+  gatewayToken: string;
+  s3Body: unknown;
+  aiBody: unknown;
 }
 
 type Recorded = Map<string, unknown>;
 
 /**
  * A D1 binding that answers as the real one first did. Reads are keyed by statement and values;
- * writes by statement alone, so only the first insert really happens.
+ * writes by statement alone, so only the first insert really happens. A `first()` row is handed
+ * out as a fresh object each time, as D1 does: the verification plane hangs the signing keys it
+ * derives on the row it remembers, and a shared object would carry them into the next
+ * "uncached" request.
  */
 function replaying(realDb: D1Database, recorded: Recorded): D1Database {
   const statement = (sql: string, values: unknown[] = []): D1PreparedStatement => {
@@ -44,7 +62,8 @@ function replaying(realDb: D1Database, recorded: Recorded): D1Database {
         >;
         recorded.set(key, await (real[method] as () => Promise<unknown>)());
       }
-      return recorded.get(key);
+      const result = recorded.get(key);
+      return method === "first" ? structuredClone(result) : result;
     };
     return {
       bind: (...next: unknown[]) => statement(sql, next),
@@ -80,6 +99,21 @@ async function ok(response: Response | Promise<Response>) {
   if (!r.ok) throw new Error(`profile request answered ${r.status}`);
 }
 
+/** A verification must not only answer 200: it must say the key is valid. */
+async function valid(response: Response | Promise<Response>) {
+  const r = await response;
+  const body = (await r.json()) as { valid?: boolean; code?: string };
+  if (!r.ok || body.valid !== true) {
+    throw new Error(`profile verification answered ${r.status} ${JSON.stringify(body)}`);
+  }
+}
+
+type Timings = { worker: number; floor: number };
+type VerifyTimings = {
+  worker: { cached: number; uncached: number };
+  floor: { cached: number; uncached: number };
+};
+
 const app = createApp();
 // The framework alone: one route, no middleware, to set against our /health.
 const bareHono = new Hono().get("/health", (c) => c.json({ status: "ok" }));
@@ -107,7 +141,7 @@ export default {
     });
 
     // Whole requests, D1 replayed: the Worker's CPU time against the floor's.
-    const requests = {
+    const requests: Record<string, Timings | VerifyTimings> = {
       list: await both(() => new Request(listUrl, { headers })),
       ai_list: await both(() => new Request(aiListUrl, { headers })),
       create: await both(() => new Request(createUrl, createInit)),
@@ -119,6 +153,38 @@ export default {
         floor: await timed(n, () => ok(bareHono.fetch(new Request("http://bench/health")))),
       },
     };
+
+    // The verification plane, cached (the steady state: row and derived key remembered) and
+    // uncached (VERIFY_CACHE_TTL_SECONDS = "0": every request reads its row and, for S3, opens
+    // the sealed secret and derives the signing key again). Uncached runs first: a row
+    // remembered under the default TTL would otherwise still answer with the TTL at 0.
+    const gatewayHeaders = {
+      Authorization: `Bearer ${input.gatewayToken}`,
+      "Content-Type": "application/json",
+    };
+    const uncachedEnv = { ...replayEnv, VERIFY_CACHE_TTL_SECONDS: "0" };
+    const verification = async (path: string, body: unknown) => {
+      const make = () =>
+        new Request(`http://bench${path}`, {
+          method: "POST",
+          headers: gatewayHeaders,
+          body: JSON.stringify(body),
+        });
+      const timeBoth = async (runEnv: typeof replayEnv) => ({
+        worker: await timed(n, () => valid(app.fetch(make(), runEnv, noWait))),
+        floor: await timed(n, () =>
+          valid(floor.fetch(make() as Parameters<typeof floor.fetch>[0], runEnv as never, noWait)),
+        ),
+      });
+      const uncached = await timeBoth(uncachedEnv);
+      const cached = await timeBoth(replayEnv);
+      return {
+        worker: { cached: cached.worker, uncached: uncached.worker },
+        floor: { cached: cached.floor, uncached: uncached.floor },
+      };
+    };
+    requests.verify_s3 = await verification("/verify/s3", input.s3Body);
+    requests.verify_ai = await verification("/verify/ai", input.aiBody);
 
     // The stages of the Worker's list request, one at a time.
     const secret = new TextEncoder().encode(env.JWT_SECRET);
@@ -177,6 +243,74 @@ export default {
       ),
       "json: stringify 100 keys": await timed(n, () => JSON.stringify(listBody)),
     };
-    return Response.json({ requests, stages });
+
+    // The stages of a verification, the key remembered (as under load), one at a time.
+    const s3Input = input.s3Body as VerifyS3Request;
+    const aiInput = input.aiBody as VerifyAiRequest;
+    const ignore = () => {};
+    const s3Json = JSON.stringify(s3Input);
+    const bodyRequest = () =>
+      new Request("http://bench/verify/s3", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: s3Json,
+      });
+    const keyring = keyringFrom(env.ENCRYPTION_KEYS);
+    const verifyStages = {
+      "s3: verifyS3Request() alone (src/verify/s3.ts)": await timed(n, () =>
+        verifyS3Request(replayEnv, s3Input, ignore),
+      ),
+      "s3: parseSignedRequest (src/verify/sigv4.ts)": await timed(n, () =>
+        parseSignedRequest(s3Input),
+      ),
+      "s3: stringToSign (SHA-256 of the canonical request)": await timed(n, () =>
+        stringToSign(parseSignedRequest(s3Input)),
+      ),
+      "s3: zod VerifyS3RequestSchema.safeParse": await timed(n, () =>
+        VerifyS3RequestSchema.safeParse(s3Input, { reportInput: true }),
+      ),
+      "ai: verifyAiSecret() alone (src/verify/ai.ts)": await timed(n, () =>
+        verifyAiSecret(replayEnv, aiInput, ignore),
+      ),
+      "ai: isWellFormedAiSecret (CRC-32 checksum)": await timed(n, () =>
+        isWellFormedAiSecret(aiInput.secret),
+      ),
+      "ai: keyring.digests (HMAC per version)": await timed(n, () =>
+        keyring.digests(aiInput.secret),
+      ),
+      "ai: zod VerifyAiRequestSchema.safeParse": await timed(n, () =>
+        VerifyAiRequestSchema.safeParse(aiInput, { reportInput: true }),
+      ),
+      "body: new Request + request.json() (as the floor)": await timed(n, () =>
+        bodyRequest().json(),
+      ),
+      "body: new Request + stream chunks + TextDecoder + JSON.parse (as json-body.ts)": await timed(
+        n,
+        async () => {
+          const chunks: Uint8Array[] = [];
+          for await (const chunk of bodyRequest().body as unknown as AsyncIterable<Uint8Array>) {
+            chunks.push(chunk);
+          }
+          JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(chunks[0]));
+        },
+      ),
+      "body: new Request + getReader() loop + TextDecoder + JSON.parse": await timed(
+        n,
+        async () => {
+          const reader = (bodyRequest().body as ReadableStream<Uint8Array>).getReader();
+          const chunks: Uint8Array[] = [];
+          for (let r = await reader.read(); !r.done; r = await reader.read()) chunks.push(r.value);
+          JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(chunks[0]));
+        },
+      ),
+      "body: new Request + arrayBuffer + TextDecoder + JSON.parse": await timed(n, async () =>
+        JSON.parse(
+          new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(
+            await bodyRequest().arrayBuffer(),
+          ),
+        ),
+      ),
+    };
+    return Response.json({ requests, stages, verifyStages });
   },
 } satisfies ExportedHandler<Bindings>;

@@ -1,7 +1,9 @@
 // The bench database: the migrations applied by hand (Miniflare's D1 starts empty), then a
-// workspace with two repos seeded through the API itself, so every row is one the Worker wrote.
+// workspace with three repos seeded through the API itself, so every row is one the Worker wrote.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { Sha256 } from "@aws-crypto/sha256-js";
+import { SignatureV4 } from "@smithy/signature-v4";
 
 export const SEEDED_KEYS = 100;
 
@@ -36,7 +38,9 @@ async function call(baseUrl, token, method, path, body) {
 
 /**
  * A workspace owned by the bench user with a "listed" repo holding 100 storage keys and 100 AI
- * keys, and an empty "created" repo that the create runs write into (so the lists stay at 100).
+ * keys, an empty "created" repo that the create runs write into (so the lists stay at 100), and
+ * a "verified" repo with one storage key and one AI key for the verification plane (apart, so
+ * that emptying the created repo never revokes them).
  */
 export async function seed(baseUrl, token) {
   const workspace = await call(baseUrl, token, "POST", "/workspace", { name: "bench" });
@@ -56,7 +60,61 @@ export async function seed(baseUrl, token) {
       aiType: ai[i % ai.length],
     });
   }
-  return { workspaceId: workspace.id, listedRepoId: listed.id, createdRepoId: created.id };
+  const verified = await repo("verified");
+  const storageKey = await call(baseUrl, token, "POST", `/repo/${verified.id}/apikey`, {
+    name: "verified storage key",
+    accessType: "WRITE",
+  });
+  const aiKey = await call(baseUrl, token, "POST", `/repo/${verified.id}/ai/apikey`, {
+    name: "verified ai key",
+    aiType: "ANTHROPIC",
+  });
+  return {
+    workspaceId: workspace.id,
+    listedRepoId: listed.id,
+    createdRepoId: created.id,
+    verifiedRepoId: verified.id,
+    storageKey: { id: storageKey.id, key: storageKey.key, secret: storageKey.secret },
+    aiKey: { id: aiKey.id, key: aiKey.key, secret: aiKey.secret },
+  };
+}
+
+const S3_HOST = "s3.flashgate.bench";
+const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/**
+ * The body a gateway POSTs to /verify/s3 for a header-signed GetObject, signed now by AWS's own
+ * signer as S3 clients configure it (no double-encoded path). S3 refuses a signature more than
+ * 15 minutes old, so the bench signs at its start (and again if a run were to last that long).
+ */
+export async function signedS3Body({ key, secret }, repoId) {
+  const signer = new SignatureV4({
+    credentials: { accessKeyId: key, secretAccessKey: secret },
+    region: "us-east-1",
+    service: "s3",
+    sha256: Sha256,
+    uriEscapePath: false,
+  });
+  const path = `/${repoId}/photos/2026/cat%20picture.jpg`;
+  const signed = await signer.sign({
+    method: "GET",
+    protocol: "https:",
+    hostname: S3_HOST,
+    path,
+    query: {},
+    headers: {
+      host: S3_HOST,
+      "x-amz-content-sha256": EMPTY_SHA256,
+      "user-agent": "aws-sdk-js/3 bench",
+    },
+    body: "",
+  });
+  return {
+    method: "GET",
+    url: `https://${S3_HOST}${path}`,
+    headers: signed.headers,
+    requiredAccess: "READ",
+  };
 }
 
 /** Soft-deletes what the create runs wrote, so each run starts from the same active-key count. */
