@@ -1,0 +1,75 @@
+import type { Env } from "./env";
+import { errorResponse, S3Error } from "./errors";
+import { listObjectsV2 } from "./list";
+import {
+  abortMultipartUpload,
+  completeMultipartUpload,
+  createMultipartUpload,
+  uploadPart,
+} from "./multipart";
+import { deleteObject, getObject, putObject } from "./objects";
+import { type OperationName, type Route, routeOf } from "./route";
+import { authorize } from "./verify";
+
+/**
+ * The S3 gateway: path-style S3 over R2, one bucket per repository. Every request is routed,
+ * then verified through the API's KeyVerifier, then served; errors are S3's XML.
+ */
+
+type Handler = (env: Env, route: Route, request: Request) => Promise<Response>;
+
+const HANDLERS: Record<OperationName, Handler> = {
+  ListObjectsV2: listObjectsV2,
+  // The key was verified for this bucket: that is all HeadBucket asks.
+  HeadBucket: async () => new Response(null),
+  GetObject: getObject,
+  HeadObject: getObject,
+  PutObject: putObject,
+  DeleteObject: deleteObject,
+  CreateMultipartUpload: createMultipartUpload,
+  UploadPart: uploadPart,
+  CompleteMultipartUpload: completeMultipartUpload,
+  AbortMultipartUpload: abortMultipartUpload,
+};
+
+/** S3's request ids are 16 upper-case hex digits. */
+const newRequestId = () =>
+  [...crypto.getRandomValues(new Uint8Array(8))]
+    .map((b) => b.toString(16).padStart(2, "0"))
+    .join("")
+    .toUpperCase();
+
+async function serve(request: Request, env: Env): Promise<Response> {
+  const route = routeOf(request.method, new URL(request.url), request.headers);
+  await authorize(env, request, route);
+  return HANDLERS[route.operation](env, route, request);
+}
+
+export default {
+  async fetch(request, env): Promise<Response> {
+    const requestId = newRequestId();
+    let response: Response;
+    try {
+      response = await serve(request, env);
+    } catch (error) {
+      if (!(error instanceof S3Error)) {
+        console.error(
+          JSON.stringify({
+            level: "error",
+            message: "unhandled error",
+            requestId,
+            method: request.method,
+            error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+          }),
+        );
+      }
+      const s3Error =
+        error instanceof S3Error
+          ? error
+          : new S3Error("InternalError", "We encountered an internal error. Please try again.");
+      response = errorResponse(s3Error, request.method, requestId);
+    }
+    response.headers.set("x-amz-request-id", requestId);
+    return response;
+  },
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,116 @@
+import type { Env } from "./env";
+import { escapeXml, fromR2Error, S3Error, XML_DECLARATION } from "./errors";
+import { metadataOf } from "./metadata";
+import { storageKey } from "./objects";
+import type { Route } from "./route";
+import { bodyPlanOf, readSmallBody, storeVerified } from "./upload-body";
+
+/** Multipart uploads, mapped one to one onto R2's multipart API. */
+
+const XMLNS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"';
+const xml = (body: string, headers: Record<string, string> = {}) =>
+  new Response(`${XML_DECLARATION}${body}`, {
+    headers: { "Content-Type": "application/xml", ...headers },
+  });
+
+/** 10,000 parts of ~100 bytes of XML each. */
+const MAX_COMPLETE_BYTES = 1024 * 1024;
+
+function uploadOf(env: Env, route: Route): R2MultipartUpload {
+  const uploadId = route.query.get("uploadId") ?? "";
+  if (uploadId === "") throw new S3Error("NoSuchUpload", "The specified upload does not exist.");
+  return env.BUCKET.resumeMultipartUpload(storageKey(route), uploadId);
+}
+
+export async function createMultipartUpload(env: Env, route: Route, request: Request) {
+  const upload = await env.BUCKET.createMultipartUpload(
+    storageKey(route),
+    metadataOf(request.headers),
+  ).catch((error) => Promise.reject(fromR2Error(error)));
+  // The client's checksum algorithm is echoed, as S3 does; each part's checksum is verified.
+  const algorithm = request.headers.get("x-amz-checksum-algorithm");
+  return xml(
+    `<InitiateMultipartUploadResult ${XMLNS}><Bucket>${route.bucket}</Bucket>` +
+      `<Key>${escapeXml(route.key)}</Key><UploadId>${escapeXml(upload.uploadId)}</UploadId>` +
+      "</InitiateMultipartUploadResult>",
+    algorithm ? { "x-amz-checksum-algorithm": algorithm } : {},
+  );
+}
+
+export async function uploadPart(env: Env, route: Route, request: Request) {
+  const partNumber = Number(route.query.get("partNumber"));
+  if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000) {
+    throw new S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000.");
+  }
+  const plan = bodyPlanOf(request);
+  const upload = uploadOf(env, route);
+  let part: R2UploadedPart;
+  try {
+    part = await storeVerified(request, plan, (value) => upload.uploadPart(partNumber, value));
+  } catch (error) {
+    throw fromR2Error(error);
+  }
+  return new Response(null, { headers: { ETag: `"${part.etag}"` } });
+}
+
+/** The parts a CompleteMultipartUpload document lists, in order; MalformedXML otherwise. */
+export function parseCompleteMultipartUpload(text: string): R2UploadedPart[] {
+  const malformed = () =>
+    new S3Error(
+      "MalformedXML",
+      "The XML you provided was not well-formed or did not validate against our published schema.",
+    );
+  const body = /<CompleteMultipartUpload(?:\s[^>]*)?>([\s\S]*)<\/CompleteMultipartUpload>/.exec(
+    text,
+  )?.[1];
+  if (body === undefined) throw malformed();
+  const parts: R2UploadedPart[] = [];
+  const partPattern = /<Part>([\s\S]*?)<\/Part>/g;
+  for (let m = partPattern.exec(body); m; m = partPattern.exec(body)) {
+    const fields = m[1] as string;
+    const number = /<PartNumber>\s*(\d{1,5})\s*<\/PartNumber>/.exec(fields)?.[1];
+    const etag = /<ETag>([\s\S]*?)<\/ETag>/.exec(fields)?.[1];
+    if (number === undefined || etag === undefined) throw malformed();
+    const unescaped = etag
+      .replace(/&quot;/g, '"')
+      .replace(/&#34;/g, '"')
+      .replace(/&apos;/g, "'")
+      .replace(/&lt;/g, "<")
+      .replace(/&gt;/g, ">")
+      .replace(/&amp;/g, "&")
+      .trim();
+    parts.push({ partNumber: Number(number), etag: unescaped.replace(/^"(.*)"$/, "$1") });
+  }
+  if (parts.length === 0) throw malformed();
+  for (let i = 1; i < parts.length; i++) {
+    if ((parts[i] as R2UploadedPart).partNumber <= (parts[i - 1] as R2UploadedPart).partNumber) {
+      throw new S3Error("InvalidPartOrder", "The list of parts was not in ascending order.");
+    }
+  }
+  return parts;
+}
+
+export async function completeMultipartUpload(env: Env, route: Route, request: Request) {
+  const parts = parseCompleteMultipartUpload(await readSmallBody(request, MAX_COMPLETE_BYTES));
+  let object: R2Object;
+  try {
+    object = await uploadOf(env, route).complete(parts);
+  } catch (error) {
+    throw fromR2Error(error);
+  }
+  const location = `${new URL(request.url).origin}/${route.bucket}/${route.key.split("/").map(encodeURIComponent).join("/")}`;
+  return xml(
+    `<CompleteMultipartUploadResult ${XMLNS}><Location>${escapeXml(location)}</Location>` +
+      `<Bucket>${route.bucket}</Bucket><Key>${escapeXml(route.key)}</Key>` +
+      `<ETag>${escapeXml(object.httpEtag)}</ETag></CompleteMultipartUploadResult>`,
+  );
+}
+
+export async function abortMultipartUpload(env: Env, route: Route) {
+  try {
+    await uploadOf(env, route).abort();
+  } catch (error) {
+    throw fromR2Error(error);
+  }
+  return new Response(null, { status: 204 });
+}

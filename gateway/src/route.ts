@@ -1,0 +1,144 @@
+import { S3Error } from "./errors";
+
+/** The S3 operations this gateway serves. */
+export type OperationName =
+  | "ListObjectsV2"
+  | "HeadBucket"
+  | "GetObject"
+  | "HeadObject"
+  | "PutObject"
+  | "DeleteObject"
+  | "CreateMultipartUpload"
+  | "UploadPart"
+  | "CompleteMultipartUpload"
+  | "AbortMultipartUpload";
+
+export interface Route {
+  operation: OperationName;
+  /** The bucket: a repository id. */
+  bucket: string;
+  /** The object key, percent-decoded; "" for bucket operations. */
+  key: string;
+  access: "READ" | "WRITE";
+  query: URLSearchParams;
+}
+
+interface Rule {
+  operation: OperationName;
+  /** Query parameters that select the operation (all must be present). */
+  selects: string[];
+  /** Other query parameters it accepts. */
+  accepts?: string[];
+}
+
+const RESPONSE_OVERRIDES = [
+  "response-cache-control",
+  "response-content-disposition",
+  "response-content-encoding",
+  "response-content-language",
+  "response-content-type",
+  "response-expires",
+];
+
+/** Per method and level, the operations in the order they are tried (most specific first). */
+const BUCKET_RULES: Record<string, Rule[]> = {
+  GET: [
+    {
+      operation: "ListObjectsV2",
+      selects: ["list-type"],
+      accepts: [
+        "prefix",
+        "delimiter",
+        "max-keys",
+        "continuation-token",
+        "start-after",
+        "encoding-type",
+        "fetch-owner",
+      ],
+    },
+  ],
+  HEAD: [{ operation: "HeadBucket", selects: [] }],
+};
+
+const OBJECT_RULES: Record<string, Rule[]> = {
+  GET: [{ operation: "GetObject", selects: [], accepts: RESPONSE_OVERRIDES }],
+  HEAD: [{ operation: "HeadObject", selects: [], accepts: RESPONSE_OVERRIDES }],
+  PUT: [
+    { operation: "UploadPart", selects: ["partNumber", "uploadId"] },
+    { operation: "PutObject", selects: [] },
+  ],
+  POST: [
+    { operation: "CreateMultipartUpload", selects: ["uploads"] },
+    { operation: "CompleteMultipartUpload", selects: ["uploadId"] },
+  ],
+  DELETE: [
+    { operation: "AbortMultipartUpload", selects: ["uploadId"] },
+    { operation: "DeleteObject", selects: [] },
+  ],
+};
+
+const READS = new Set<OperationName>(["ListObjectsV2", "HeadBucket", "GetObject", "HeadObject"]);
+
+/** Repository ids are lower-case UUIDs; nothing else names a bucket here. */
+const BUCKET_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** R2 keys are at most 1024 bytes, and ours start with "<repo id>/". */
+export const MAX_KEY_BYTES = 1024 - 37;
+
+/**
+ * Parameters any request may carry: a presigned URL's (X-Amz-Signature…, and the headers the
+ * SDK hoists into it, such as x-amz-checksum-crc32), and the SDK's operation marker.
+ */
+const isAlwaysAccepted = (name: string) => /^x-amz-/i.test(name) || name === "x-id";
+
+const notImplemented = (what: string) =>
+  new S3Error("NotImplemented", `${what} is not implemented by this gateway.`);
+
+/**
+ * Which operation a request is, from its method, path (path-style: /{bucket}/{key}) and query.
+ * Anything this gateway does not serve is NotImplemented, a query parameter it would ignore
+ * included (`?versionId=`, `?tagging`, …): answering another operation as if it were the plain
+ * one would be wrong. Copies (`x-amz-copy-source`) are not served either.
+ */
+export function routeOf(method: string, url: URL, headers: Headers): Route {
+  const path = url.pathname.slice(1);
+  const slash = path.indexOf("/");
+  const bucket = slash < 0 ? path : path.slice(0, slash);
+  let key: string;
+  try {
+    key = slash < 0 ? "" : decodeURIComponent(path.slice(slash + 1));
+  } catch {
+    throw new S3Error("InvalidURI", "Couldn't parse the specified URI.");
+  }
+  if (bucket === "") throw notImplemented("ListBuckets (and anything else at /)");
+
+  const rules = (key === "" ? BUCKET_RULES : OBJECT_RULES)[method] ?? [];
+  const names = [...new Set(url.searchParams.keys())];
+  const rule = rules.find((r) => r.selects.every((name) => url.searchParams.has(name)));
+  const unknown = names.filter(
+    (name) =>
+      !isAlwaysAccepted(name) && !rule?.selects.includes(name) && !rule?.accepts?.includes(name),
+  );
+  if (!rule || unknown.length > 0) {
+    const what = `${method} ${key === "" ? "on a bucket" : "on an object"}`;
+    throw notImplemented(unknown.length > 0 ? `${what} with ?${unknown.join("&")}` : what);
+  }
+  if (headers.has("x-amz-copy-source")) throw notImplemented("Copying (x-amz-copy-source)");
+  // A conditional write must not quietly become an unconditional one.
+  if (!READS.has(rule.operation) && (headers.has("if-match") || headers.has("if-none-match"))) {
+    throw notImplemented("A conditional write (If-Match, If-None-Match)");
+  }
+  if (!BUCKET_NAME.test(bucket)) {
+    throw new S3Error("NoSuchBucket", "The specified bucket does not exist.");
+  }
+  if (new TextEncoder().encode(key).length > MAX_KEY_BYTES) {
+    throw new S3Error("KeyTooLongError", `Your key is longer than ${MAX_KEY_BYTES} bytes.`);
+  }
+  return {
+    operation: rule.operation,
+    bucket,
+    key,
+    access: READS.has(rule.operation) ? "READ" : "WRITE",
+    query: url.searchParams,
+  };
+}

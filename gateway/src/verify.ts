@@ -1,0 +1,104 @@
+import type { Env } from "./env";
+import { isS3ErrorCode, S3Error } from "./errors";
+import type { Route } from "./route";
+
+/**
+ * The API's KeyVerifier entrypoint, as this gateway calls it over the service binding. The
+ * types are the entrypoint's answers (README: Verifying keys), written here: the gateway shares
+ * no source with the API.
+ */
+export interface VerifyS3Input {
+  method: string;
+  /** The full URL as received, path exactly as sent. */
+  url: string;
+  headers: Record<string, string>;
+  requiredAccess?: "READ" | "WRITE" | "ADMIN";
+  clientIp?: string;
+}
+
+export interface VerifiedKey {
+  success: true;
+  valid: true;
+  code: "VALID";
+  keyId: string;
+  key: string;
+  repoId: string;
+  workspaceId: string;
+  accessType: "READ" | "WRITE" | "ADMIN";
+}
+
+export interface RefusedKey {
+  success: true;
+  valid: false;
+  code: string;
+  s3Error: string;
+  message: string;
+}
+
+/** A question the verifier would not answer (malformed input, misconfiguration). */
+export interface VerifyFailure {
+  success: false;
+  message: string;
+  code: string;
+  requestId: string;
+}
+
+export type VerifyS3Answer = VerifiedKey | RefusedKey | VerifyFailure;
+
+export interface KeyVerifier {
+  verifyS3Request(input: VerifyS3Input): Promise<VerifyS3Answer>;
+}
+
+/**
+ * Checks the request's signature through the API and that the key's repository is the bucket
+ * asked for. Runs before the body is read: an unverified body is never read or stored.
+ */
+export async function authorize(env: Env, request: Request, route: Route): Promise<VerifiedKey> {
+  let answer: VerifyS3Answer;
+  try {
+    answer = await env.KEY_VERIFIER.verifyS3Request({
+      method: request.method,
+      url: request.url,
+      headers: Object.fromEntries(request.headers),
+      requiredAccess: route.access,
+      clientIp: request.headers.get("CF-Connecting-IP") ?? undefined,
+    });
+  } catch (error) {
+    console.error(
+      JSON.stringify({
+        level: "error",
+        message: "the key verifier could not be reached",
+        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      }),
+    );
+    throw new S3Error("ServiceUnavailable", "Please reduce your request rate or try again.");
+  }
+  if (!answer.success) {
+    console.warn(
+      JSON.stringify({
+        level: "warn",
+        message: "the key verifier refused the question",
+        code: answer.code,
+        reason: answer.message,
+        verifierRequestId: answer.requestId,
+      }),
+    );
+    if (answer.code === "VALIDATION_FAILED" || answer.code === "BAD_REQUEST") {
+      throw new S3Error("InvalidRequest", answer.message);
+    }
+    if (answer.code === "SERVICE_UNAVAILABLE") {
+      throw new S3Error("ServiceUnavailable", "Please reduce your request rate or try again.");
+    }
+    throw new S3Error("InternalError", "We encountered an internal error. Please try again.");
+  }
+  if (!answer.valid) {
+    throw new S3Error(
+      isS3ErrorCode(answer.s3Error) ? answer.s3Error : "AccessDenied",
+      answer.message,
+    );
+  }
+  if (answer.repoId !== route.bucket) {
+    throw new S3Error("AccessDenied", "The key is not for this bucket.");
+  }
+  return answer;
+}

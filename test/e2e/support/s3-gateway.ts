@@ -1,0 +1,87 @@
+import { S3Client } from "@aws-sdk/client-s3";
+import { expect } from "vitest";
+import { baseUrl, gatewayUrl, newUser, tokenFor } from "./http";
+
+/** A storage key as POST /repo/{repoId}/apikey answers it. */
+export interface StorageKey {
+  id: string;
+  key: string;
+  secret: string;
+}
+
+/** The API as a repo's owner: workspace, repos and storage keys, over plain fetch. */
+export async function apiAs(label: string) {
+  const token = await tokenFor(newUser(label));
+  const call = async (method: string, path: string, body?: unknown) => {
+    const response = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: {
+        Authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    expect(response.ok, `${method} ${path}: ${response.status} ${text}`).toBe(true);
+    return JSON.parse(text);
+  };
+  const workspaceId: string = (await call("POST", "/workspace", { name: `${label} team` })).id;
+  return {
+    newRepo: async (name: string): Promise<string> =>
+      (await call("POST", "/repo", { name, workspaceId })).id,
+    newKey: (repoId: string, accessType: "READ" | "WRITE" | "ADMIN"): Promise<StorageKey> =>
+      call("POST", `/repo/${repoId}/apikey`, { name: `${accessType} key`, accessType }),
+    deleteKey: (repoId: string, key: StorageKey) =>
+      call("DELETE", `/repo/${repoId}/apikey/${key.id}`),
+  };
+}
+
+/** What `S3Client` got on the wire for each command: its name and the final, signed headers. */
+export interface SentRequest {
+  command: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * AWS SDK v3's S3Client pointed at the gateway as the README says (path-style, region auto),
+ * recording each request it sends. One attempt only: a retried 5xx would hide a gateway bug.
+ */
+export function s3ClientFor(credentials: { accessKeyId: string; secretAccessKey: string }) {
+  const sent: SentRequest[] = [];
+  const client = new S3Client({
+    endpoint: gatewayUrl,
+    region: "auto",
+    forcePathStyle: true,
+    credentials,
+    maxAttempts: 1,
+  });
+  client.middlewareStack.addRelativeTo(
+    (next: any, context: any) => async (args: any) => {
+      sent.push({ command: context.commandName, headers: { ...args.request.headers } });
+      return next(args);
+    },
+    { relation: "after", toMiddleware: "httpSigningMiddleware", name: "recordSentRequests" },
+  );
+  return { client, sent };
+}
+
+export const credentialsOf = (key: StorageKey) => ({
+  accessKeyId: key.key,
+  secretAccessKey: key.secret,
+});
+
+/** The S3 error a call was refused with: its code (`name`) and HTTP status. */
+export async function s3ErrorOf(call: Promise<unknown>): Promise<{ code: string; status: number }> {
+  try {
+    await call;
+  } catch (error: any) {
+    return { code: error.name, status: error.$metadata?.httpStatusCode };
+  }
+  throw new Error("expected the call to fail");
+}
+
+/** An S3 error document's code, from a plain fetch answer. */
+export async function xmlErrorOf(response: Response): Promise<{ code: string; status: number }> {
+  const text = await response.text();
+  return { code: /<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? text, status: response.status };
+}
