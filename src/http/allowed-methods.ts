@@ -37,6 +37,11 @@ export function allowedMethods(app: Hono<AppEnv>): MiddlewareHandler<AppEnv> {
   // Read on first use, when every route is registered.
   let paths: RoutedPath[] | undefined;
   return async (c, next) => {
+    // The router has already matched this method: a route of its own (not middleware) means
+    // the method is allowed, with no path scanned.
+    if (c.req.method !== "OPTIONS" && c.req.matchedRoutes.some((r) => r.method !== "ALL")) {
+      return next();
+    }
     paths ??= routedPaths(app);
     const path = c.req.path;
     const routed = paths.find(({ pattern }) => pattern.test(path));
