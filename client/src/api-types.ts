@@ -168,11 +168,28 @@ export interface paths {
       cookie?: never;
     };
     get?: never;
-    /** Rename a storage key or change its access level */
+    /** Rename a storage key, change its access level, disable or enable it, set its expiry */
     put: operations["updateRepoKey"];
     post?: never;
     /** Revoke a storage key (kept, soft-deleted, for audit) */
     delete: operations["deleteRepoKey"];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/repo/{repoId}/apikey/{apikeyId}/roll": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Give a storage key a new secret (same access key id); the old one may keep working for a grace period */
+    post: operations["rollRepoKey"];
+    delete?: never;
     options?: never;
     head?: never;
     patch?: never;
@@ -204,11 +221,28 @@ export interface paths {
       cookie?: never;
     };
     get?: never;
-    /** Rename an AI key (nothing else can change) */
+    /** Rename an AI key, disable or enable it, set its expiry (its type cannot change) */
     put: operations["updateRepoAiApiKey"];
     post?: never;
     /** Delete an AI key (soft delete; the row stays for audit) */
     delete: operations["deleteRepoAiApiKey"];
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/repo/{repoId}/ai/apikey/{apikeyId}/roll": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Give an AI key a new secret (same FB_AI_ key); the old one may keep working for a grace period */
+    post: operations["rollRepoAiApiKey"];
+    delete?: never;
     options?: never;
     head?: never;
     patch?: never;
@@ -286,6 +320,42 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
   schemas: {
+    AuditEvent: {
+      /** Format: uuid */
+      id: string;
+      /** @enum {string} */
+      type:
+        | "workspace.created"
+        | "workspace.member_added"
+        | "workspace.member_updated"
+        | "workspace.member_removed"
+        | "repo.created"
+        | "apikey.created"
+        | "apikey.updated"
+        | "apikey.deleted"
+        | "apikey.rolled"
+        | "ai_apikey.created"
+        | "ai_apikey.updated"
+        | "ai_apikey.deleted"
+        | "ai_apikey.rolled";
+      /** Format: date-time */
+      at: string;
+      actorId: string;
+      /** Format: uuid */
+      workspaceId: string;
+      /** Format: uuid */
+      repoId?: string;
+      targetId?: string;
+      requestId: string;
+      ip: string | null;
+      userAgent: string | null;
+      changes?: {
+        [key: string]: {
+          before?: string | null;
+          after?: string | null;
+        };
+      };
+    };
     Error: {
       /** @constant */
       success: false;
@@ -310,6 +380,16 @@ export interface components {
      * @enum {string}
      */
     AccessType: "READ" | "WRITE" | "ADMIN";
+    /**
+     * @description ACTIVE keys verify; INACTIVE ones are refused
+     * @enum {string}
+     */
+    KeyStatus: "ACTIVE" | "INACTIVE";
+    /**
+     * @description EXPIRED once expiresAt has passed, whatever the status
+     * @enum {string}
+     */
+    KeyState: "ACTIVE" | "INACTIVE" | "EXPIRED";
     CreateStorageKeyRequest: {
       /**
        * Format: uuid
@@ -319,11 +399,34 @@ export interface components {
       /** @example CI Bot */
       name: string;
       accessType: components["schemas"]["AccessType"];
+      /**
+       * Format: date-time
+       * @example 2027-06-30T00:00:00Z
+       */
+      expiresAt?: string;
     };
     UpdateStorageKeyRequest: {
       /** @example CI Bot */
-      name: string;
-      accessType: components["schemas"]["AccessType"];
+      name?: string;
+      accessType?: components["schemas"]["AccessType"];
+      status?: components["schemas"]["KeyStatus"];
+      /** @description null clears the expiry */
+      expiresAt?: string | null;
+    };
+    RollKeyRequest: {
+      /** @description How long the previous secret keeps working (default 0: not at all) */
+      gracePeriodSeconds?: number;
+    };
+    RolledKey: {
+      /** @constant */
+      success: true;
+      /** Format: uuid */
+      id: string;
+      key: string;
+      /** @description The new secret, shown once */
+      secret: string;
+      /** @description Until when the previous secret still works; null when it stopped at once */
+      previousSecretExpiresAt: string | null;
     };
     CreatedStorageKey: {
       /** @constant */
@@ -348,13 +451,19 @@ export interface components {
       createdAt: string;
       /** @example user_2b9f1c */
       createdBy: string;
-      /** @description When a storage gateway last accepted the key; null until gateways report use (none does yet) */
+      status: components["schemas"]["KeyState"];
+      expiresAt: string | null;
+      /** @description When a gateway last verified the key (written at most once a minute) */
       lastUsedAt: string | null;
+      /** @description Until when a rolled key's previous secret works; null when it does not */
+      previousSecretExpiresAt: string | null;
     };
     StorageKeyList: {
       /** @constant */
       success: true;
       keys: components["schemas"]["StorageKey"][];
+      /** @description Pass back as cursor for the next page; null on the last page */
+      nextCursor: string | null;
     };
     /**
      * @example OPENAI
@@ -365,10 +474,18 @@ export interface components {
       /** @example CI Bot */
       name: string;
       aiType: components["schemas"]["AiType"];
+      /**
+       * Format: date-time
+       * @example 2027-06-30T00:00:00Z
+       */
+      expiresAt?: string;
     };
     UpdateAiKeyRequest: {
       /** @example CI Bot */
-      name: string;
+      name?: string;
+      status?: components["schemas"]["KeyStatus"];
+      /** @description null clears the expiry */
+      expiresAt?: string | null;
     };
     CreatedAiKey: {
       /** @constant */
@@ -394,11 +511,19 @@ export interface components {
        */
       createdAt: string;
       deletedAt: string | null;
+      status: components["schemas"]["KeyState"];
+      expiresAt: string | null;
+      /** @description When a gateway last verified the key (written at most once a minute) */
+      lastUsedAt: string | null;
+      /** @description Until when a rolled key's previous secret works; null when it does not */
+      previousSecretExpiresAt: string | null;
     };
     AiKeyList: {
       /** @constant */
       success: true;
       apiKeys: components["schemas"]["AiKey"][];
+      /** @description Pass back as cursor for the next page; null on the last page */
+      nextCursor: string | null;
     };
     CreateWorkspaceRequest: {
       /** @example CI Bot */
@@ -464,40 +589,6 @@ export interface components {
        */
       role: "READ" | "WRITE" | "ADMIN";
     };
-    AuditEvent: {
-      /** Format: uuid */
-      id: string;
-      /** @enum {string} */
-      type:
-        | "workspace.created"
-        | "workspace.member_added"
-        | "workspace.member_updated"
-        | "workspace.member_removed"
-        | "repo.created"
-        | "apikey.created"
-        | "apikey.updated"
-        | "apikey.deleted"
-        | "ai_apikey.created"
-        | "ai_apikey.updated"
-        | "ai_apikey.deleted";
-      /** Format: date-time */
-      at: string;
-      actorId: string;
-      /** Format: uuid */
-      workspaceId: string;
-      /** Format: uuid */
-      repoId?: string;
-      targetId?: string;
-      requestId: string;
-      ip: string | null;
-      userAgent: string | null;
-      changes?: {
-        [key: string]: {
-          before?: string | null;
-          after?: string | null;
-        };
-      };
-    };
     AuditPage: {
       /** @constant */
       success: true;
@@ -514,9 +605,11 @@ export interface components {
           | "apikey.created"
           | "apikey.updated"
           | "apikey.deleted"
+          | "apikey.rolled"
           | "ai_apikey.created"
           | "ai_apikey.updated"
-          | "ai_apikey.deleted";
+          | "ai_apikey.deleted"
+          | "ai_apikey.rolled";
         /** Format: date-time */
         at: string;
         actorId: string;
@@ -640,6 +733,8 @@ export interface components {
             | "MALFORMED"
             | "INSUFFICIENT_ACCESS"
             | "REVOKED"
+            | "DISABLED"
+            | "EXPIRED"
             | "RATE_LIMITED";
           /**
            * @description The S3 error code the gateway should answer with
@@ -691,7 +786,7 @@ export interface components {
            * @description Why the request is refused
            * @enum {string}
            */
-          code: "INVALID" | "REVOKED" | "RATE_LIMITED";
+          code: "INVALID" | "REVOKED" | "DISABLED" | "EXPIRED" | "RATE_LIMITED";
           message: string;
         };
   };
@@ -1194,7 +1289,12 @@ export interface operations {
   };
   listRepoKeys: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description Keys per page, 1 to 100; a page of 50 when only cursor is given */
+        limit?: number;
+        /** @description nextCursor of the previous page */
+        cursor?: string;
+      };
       header?: never;
       path: {
         repoId: string;
@@ -1203,7 +1303,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Active keys; never their secrets */
+      /** @description Active keys (all of them, or a page); never their secrets */
       200: {
         headers: {
           [name: string]: unknown;
@@ -1318,9 +1418,50 @@ export interface operations {
       503: components["responses"]["ServiceUnavailable"];
     };
   };
-  getRepoAiApiKeys: {
+  rollRepoKey: {
     parameters: {
       query?: never;
+      header?: never;
+      path: {
+        repoId: string;
+        apikeyId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        "application/json": components["schemas"]["RollKeyRequest"];
+      };
+    };
+    responses: {
+      /** @description The new secret (shown once) and until when the previous one works */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["RolledKey"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      409: components["responses"]["Conflict"];
+      413: components["responses"]["PayloadTooLarge"];
+      415: components["responses"]["UnsupportedMediaType"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  getRepoAiApiKeys: {
+    parameters: {
+      query?: {
+        /** @description Keys per page, 1 to 100; a page of 50 when only cursor is given */
+        limit?: number;
+        /** @description nextCursor of the previous page */
+        cursor?: string;
+      };
       header?: never;
       path: {
         repoId: string;
@@ -1329,7 +1470,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Active AI keys; never their secrets */
+      /** @description Active AI keys (all of them, or a page); never their secrets */
       200: {
         headers: {
           [name: string]: unknown;
@@ -1439,6 +1580,42 @@ export interface operations {
       401: components["responses"]["Unauthorized"];
       403: components["responses"]["Forbidden"];
       404: components["responses"]["NotFound"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  rollRepoAiApiKey: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        repoId: string;
+        apikeyId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: {
+      content: {
+        "application/json": components["schemas"]["RollKeyRequest"];
+      };
+    };
+    responses: {
+      /** @description The new secret (shown once) and until when the previous one works */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["RolledKey"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      409: components["responses"]["Conflict"];
+      413: components["responses"]["PayloadTooLarge"];
+      415: components["responses"]["UnsupportedMediaType"];
       500: components["responses"]["InternalError"];
       503: components["responses"]["ServiceUnavailable"];
     };

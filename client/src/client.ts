@@ -55,7 +55,18 @@ export class FlashgateClient {
 
   /** Storage repository API keys (S3-style key + secret). */
   readonly apiKeys = {
-    list: (repoId: string) => this.#call("listRepoKeys", { path: { repoId } }),
+    /** All active keys, or one page with `{ limit, cursor }` (pass `nextCursor` back as `cursor`). */
+    list: (repoId: string, page?: QueryParams<"listRepoKeys">) =>
+      this.#call("listRepoKeys", { path: { repoId }, query: page }),
+    /** Every key, a page at a time: `for await (const key of client.apiKeys.all(repoId))`. */
+    all: (repoId: string, { pageSize = 100 }: { pageSize?: number } = {}) =>
+      this.#each(async (cursor) => {
+        const page = await this.apiKeys.list(repoId, { limit: pageSize, cursor });
+        return { items: page.keys, nextCursor: page.nextCursor };
+      }),
+    /** A new secret for the same key; the previous one works for `gracePeriodSeconds` (default 0). */
+    roll: async (repoId: string, apikeyId: string, input: RequestBody<"rollRepoKey"> = {}) =>
+      this.#call("rollRepoKey", { path: { repoId, apikeyId }, body: input }),
     // async, so that a bad input rejects like every other failure rather than throwing.
     create: async (repoId: string, input: CreateStorageKeyInput) =>
       this.#call("createRepoKey", {
@@ -73,7 +84,15 @@ export class FlashgateClient {
 
   /** AI repository API keys (bearer keys for the AI gateway). */
   readonly aiApiKeys = {
-    list: (repoId: string) => this.#call("getRepoAiApiKeys", { path: { repoId } }),
+    list: (repoId: string, page?: QueryParams<"getRepoAiApiKeys">) =>
+      this.#call("getRepoAiApiKeys", { path: { repoId }, query: page }),
+    all: (repoId: string, { pageSize = 100 }: { pageSize?: number } = {}) =>
+      this.#each(async (cursor) => {
+        const page = await this.aiApiKeys.list(repoId, { limit: pageSize, cursor });
+        return { items: page.apiKeys, nextCursor: page.nextCursor };
+      }),
+    roll: async (repoId: string, apikeyId: string, input: RequestBody<"rollRepoAiApiKey"> = {}) =>
+      this.#call("rollRepoAiApiKey", { path: { repoId, apikeyId }, body: input }),
     create: (repoId: string, input: RequestBody<"createRepoAiApiKey">) =>
       this.#call("createRepoAiApiKey", { path: { repoId }, body: input }),
     update: (repoId: string, apikeyId: string, input: RequestBody<"updateRepoAiApiKey">) =>
@@ -124,6 +143,18 @@ export class FlashgateClient {
     /** An AI bearer secret (`fbai_sk_…`). */
     ai: (input: RequestBody<"verifyAiSecret">) => this.#call("verifyAiSecret", { body: input }),
   };
+
+  /** Walks pages until one has no next cursor, yielding every item in order. */
+  async *#each<T>(
+    fetchPage: (cursor: string | undefined) => Promise<{ items: T[]; nextCursor: string | null }>,
+  ): AsyncGenerator<T, void, undefined> {
+    let cursor: string | undefined;
+    do {
+      const page = await fetchPage(cursor);
+      yield* page.items;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+  }
 
   async #call<Id extends OperationId>(id: Id, input: CallInput<Id>): Promise<SuccessBody<Id>> {
     const { method, path } = OPERATIONS[id];
@@ -195,7 +226,7 @@ function httpUrl(value: string): URL | undefined {
 }
 
 /** Sends `accessType` on the wire whichever spelling the caller used. */
-function withAccessType<T extends { accessType: unknown }>(input: WithAccessAlias<T>): T {
+function withAccessType<T extends { accessType?: unknown }>(input: WithAccessAlias<T>): T {
   const { access, ...rest } = input as Record<string, unknown>;
   if (access === undefined) return rest as T;
   if (rest.accessType !== undefined && rest.accessType !== access) {

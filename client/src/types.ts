@@ -20,9 +20,9 @@ export type SuccessBody<Id extends OperationId> = Operation<Id>["responses"] ext
 /** The JSON body an operation takes. */
 export type RequestBody<Id extends OperationId> =
   Operation<Id> extends {
-    requestBody: infer Body;
+    requestBody?: infer Body;
   }
-    ? Json<Body>
+    ? Json<NonNullable<Body>>
     : never;
 
 /** An operation's path parameters, e.g. `{ repoId: string }`. */
@@ -50,6 +50,8 @@ export type CreatedStorageKey = Schemas["CreatedStorageKey"];
 export type AiKey = Schemas["AiKey"];
 export type AiKeyList = Schemas["AiKeyList"];
 export type CreatedAiKey = Schemas["CreatedAiKey"];
+export type RolledKey = Schemas["RolledKey"];
+export type KeyState = Schemas["KeyState"];
 export type MessageResponse = Schemas["MessageResponse"];
 export type Repo = Schemas["Repo"];
 export type AuditEvent = Schemas["AuditEvent"];
@@ -59,11 +61,11 @@ export type AuditPage = Schemas["AuditPage"];
  * `accessType` as the API spells it, or `access` as Flashback's quick links do
  * (`{ name: 'CI Bot', access: 'READ' }`); one of the two, never both.
  */
-export type WithAccessAlias<T extends { accessType: unknown }> =
+export type WithAccessAlias<T extends { accessType?: unknown }> =
   | (T & { access?: never })
   | (Omit<T, "accessType"> & { access: T["accessType"]; accessType?: never });
 
 /** What `apiKeys.create` takes. The path carries the repo, so the body's `repoId` is left out. */
 export type CreateStorageKeyInput = WithAccessAlias<Omit<RequestBody<"createRepoKey">, "repoId">>;
-/** What `apiKeys.update` takes: both fields, as the API requires. */
+/** What `apiKeys.update` takes: any of name, accessType (or access), status, expiresAt. */
 export type UpdateStorageKeyInput = WithAccessAlias<RequestBody<"updateRepoKey">>;

@@ -1,24 +1,27 @@
 import { and } from "drizzle-orm";
-import { asMember, holdsRole, repoMembership } from "../access/membership";
-import { authorize, permissionTo } from "../access/policy";
+import { holdsRole } from "../access/membership";
+import { permissionTo } from "../access/policy";
+import { changesOf } from "../audit/event";
 import { publishAudit } from "../audit/publish";
 import { newAiCredentials } from "../crypto/credentials";
 import { database, now } from "../db/client";
-import {
-  activeKey,
-  activeKeysRead,
-  insertAiKey,
-  quotaSetting,
-  softDeleteKey,
-} from "../db/key-rows";
-import { readBatch } from "../db/prepared";
+import { forgetKey } from "../db/key-memory";
+import { activeKey, insertAiKey, quotaSetting, softDeleteKey } from "../db/key-rows";
 import { aiKeys } from "../db/schema";
 import { ApiError } from "../http/error";
 import { defineOperation, route } from "../http/operation";
 import { MessageResponseSchema } from "../http/schemas";
 import { memberAndKey, refuseUnchanged } from "../keys/existing";
 import { issueKey, type KeyKind } from "../keys/issue";
-import { RepoKeyParamsSchema, RepoParamsSchema } from "../keys/schemas";
+import { keyLister } from "../keys/list";
+import { type RollKind, rollKey } from "../keys/roll";
+import {
+  KeyListQuerySchema,
+  RepoKeyParamsSchema,
+  RepoParamsSchema,
+  RolledKeySchema,
+  RollKeyBodySchema,
+} from "../keys/schemas";
 import {
   AiKeyListSchema,
   CreateAiKeyBodySchema,
@@ -28,7 +31,7 @@ import {
 
 const tags = ["AI API keys"];
 const CREATE_AI_KEY = permissionTo("aiApikey.create");
-const RENAME_AI_KEY = permissionTo("aiApikey.update");
+const UPDATE_AI_KEY = permissionTo("aiApikey.update");
 const DELETE_AI_KEY = permissionTo("aiApikey.delete");
 const keyNotFound = () => new ApiError("NOT_FOUND", "AI API key not found in this repository");
 
@@ -39,10 +42,11 @@ export const listAiKeys = defineOperation({
   summary: "List a repository's active AI keys, newest first",
   tags,
   params: RepoParamsSchema,
+  query: KeyListQuerySchema,
   success: {
     status: 200,
     schema: AiKeyListSchema,
-    description: "Active AI keys; never their secrets",
+    description: "Active AI keys (all of them, or a page); never their secrets",
   },
 });
 
@@ -66,12 +70,30 @@ export const updateAiKey = defineOperation({
   method: "put",
   path: "/repo/{repoId}/ai/apikey/{apikeyId}",
   operationId: "updateRepoAiApiKey",
-  summary: "Rename an AI key (nothing else can change)",
+  summary: "Rename an AI key, disable or enable it, set its expiry (its type cannot change)",
   tags,
   params: RepoKeyParamsSchema,
   body: UpdateAiKeyBodySchema,
   success: { status: 200, schema: MessageResponseSchema, description: "Renamed" },
   errors: [404],
+});
+
+export const rollAiKey = defineOperation({
+  method: "post",
+  path: "/repo/{repoId}/ai/apikey/{apikeyId}/roll",
+  operationId: "rollRepoAiApiKey",
+  summary:
+    "Give an AI key a new secret (same FB_AI_ key); the old one may keep working for a grace period",
+  tags,
+  params: RepoKeyParamsSchema,
+  body: RollKeyBodySchema,
+  bodyOptional: true,
+  success: {
+    status: 200,
+    schema: RolledKeySchema,
+    description: "The new secret (shown once) and until when the previous one works",
+  },
+  errors: [404, 409],
 });
 
 export const deleteAiKey = defineOperation({
@@ -86,7 +108,7 @@ export const deleteAiKey = defineOperation({
 });
 
 /** A repo's active AI keys as the wire's `RepoAiApiKey`, never the sealed secret. */
-const activeAiKeys = activeKeysRead(aiKeys, {
+const listAiKeyRows = keyLister(aiKeys, {
   id: aiKeys.id,
   name: aiKeys.name,
   repoId: aiKeys.repoId,
@@ -94,6 +116,10 @@ const activeAiKeys = activeKeysRead(aiKeys, {
   aiType: aiKeys.aiType,
   createdAt: aiKeys.createdAt,
   deletedAt: aiKeys.deletedAt,
+  status: aiKeys.status,
+  expiresAt: aiKeys.expiresAt,
+  lastUsedAt: aiKeys.lastUsedAt,
+  previousSecretExpiresAt: aiKeys.previousSecretExpiresAt,
 });
 
 const aiKeyKind = {
@@ -105,17 +131,24 @@ const aiKeyKind = {
   plural: "AI keys",
 } satisfies KeyKind<Parameters<typeof insertAiKey>[1]>;
 
+const rollAi: RollKind<Record<string, never>> = {
+  table: aiKeys,
+  sealedAs: "ai",
+  fields: {},
+  newSecret: () => newAiCredentials().secret,
+  permission: () => UPDATE_AI_KEY,
+  notFound: keyNotFound,
+};
+
 export const aiKeyRoutes = [
   route(listAiKeys, async (c, input) => {
-    const { repoId } = input.params;
-    const userId = c.var.userId;
-    const d1 = c.env.DB;
-    const [membership, apiKeys] = await readBatch(d1, [
-      repoMembership(d1, { userId, repoId }),
-      activeAiKeys(d1, { repoId }),
-    ]);
-    authorize(asMember(userId, membership), "aiApikey.list");
-    return { success: true as const, apiKeys };
+    const { keys: apiKeys, nextCursor } = await listAiKeyRows(
+      c.env.DB,
+      { userId: c.var.userId, repoId: input.params.repoId },
+      input.query,
+      "aiApikey.list",
+    );
+    return { success: true as const, apiKeys, nextCursor };
   }),
   route(createAiKey, async (c, input) => {
     const { repoId } = input.params;
@@ -124,7 +157,7 @@ export const aiKeyRoutes = [
     const { member, id, key, secret } = await issueKey(c.env, aiKeyKind, {
       repoId,
       userId,
-      fields: { name: body.name, aiType: body.aiType },
+      fields: { name: body.name, aiType: body.aiType, expiresAt: body.expiresAt ?? null },
       permission: CREATE_AI_KEY,
     });
     publishAudit(c, {
@@ -132,33 +165,42 @@ export const aiKeyRoutes = [
       workspaceId: member.workspaceId,
       repoId,
       targetId: id,
-      changes: { name: { after: body.name }, aiType: { after: body.aiType }, key: { after: key } },
+      changes: {
+        name: { after: body.name },
+        aiType: { after: body.aiType },
+        key: { after: key },
+        ...(body.expiresAt ? { expiresAt: { after: body.expiresAt } } : {}),
+      },
     });
     return { success: true as const, id, key, secret };
   }),
   route(updateAiKey, async (c, input) => {
     const { repoId, apikeyId } = input.params;
-    const { name } = input.body;
+    const body = input.body;
     const userId = c.var.userId;
     const address = { userId, repoId, apikeyId };
     const db = database(c.env.DB);
-    const { member, key } = await memberAndKey(db, aiKeys, { name: aiKeys.name }, address);
+    const fields = { name: aiKeys.name, status: aiKeys.status, expiresAt: aiKeys.expiresAt };
+    const { member, key } = await memberAndKey(db, aiKeys, fields, address);
     if (!key) throw keyNotFound();
-    RENAME_AI_KEY.check(member);
+    UPDATE_AI_KEY.check(member);
 
+    const changed = { name: body.name, status: body.status, expiresAt: body.expiresAt };
     const updated = await db
       .update(aiKeys)
-      .set({ name, updatedAt: now() })
+      .set({ ...changed, updatedAt: now() })
       .where(
         and(
           activeKey(aiKeys, apikeyId, repoId),
-          holdsRole(member.workspaceId, userId, RENAME_AI_KEY.roles),
+          holdsRole(member.workspaceId, userId, UPDATE_AI_KEY.roles),
         ),
       );
+    // Verification answers with the status: this isolate must not answer the old one.
+    forgetKey(apikeyId);
     if (updated.meta.changes === 0) {
-      await refuseUnchanged(db, aiKeys, { name: aiKeys.name }, address, {
+      await refuseUnchanged(db, aiKeys, fields, address, {
         notFound: keyNotFound,
-        check: (latest) => RENAME_AI_KEY.check(latest),
+        check: (latest) => UPDATE_AI_KEY.check(latest),
       });
     }
     publishAudit(c, {
@@ -166,9 +208,28 @@ export const aiKeyRoutes = [
       workspaceId: member.workspaceId,
       repoId,
       targetId: apikeyId,
-      changes: key.name === name ? {} : { name: { before: key.name, after: name } },
+      changes: changesOf(key, changed),
     });
     return { success: true as const, message: "AI API key updated" };
+  }),
+  route(rollAiKey, async (c, input) => {
+    const { repoId, apikeyId } = input.params;
+    const address = { userId: c.var.userId, repoId, apikeyId };
+    const rolled = await rollKey(c.env, rollAi, address, input.body.gracePeriodSeconds ?? 0);
+    publishAudit(c, {
+      type: "ai_apikey.rolled",
+      workspaceId: rolled.member.workspaceId,
+      repoId,
+      targetId: apikeyId,
+      changes: { previousSecretExpiresAt: { after: rolled.previousSecretExpiresAt } },
+    });
+    return {
+      success: true as const,
+      id: apikeyId,
+      key: rolled.key,
+      secret: rolled.secret,
+      previousSecretExpiresAt: rolled.previousSecretExpiresAt,
+    };
   }),
   route(deleteAiKey, async (c, input) => {
     const { repoId, apikeyId } = input.params;

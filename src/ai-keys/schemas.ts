@@ -1,17 +1,33 @@
 import * as z from "zod";
 import { NameSchema, TimestampSchema, UuidSchema } from "../http/schemas";
+import {
+  ExpiresAtSchema,
+  KeyLifecycleFields,
+  KeyStatusSchema,
+  NextCursorSchema,
+} from "../keys/schemas";
 
 export const AI_TYPES = ["OPENAI", "GOOGLE", "ANTHROPIC", "AWS", "OTHER"] as const;
 
 export const AiTypeSchema = z.enum(AI_TYPES).meta({ id: "AiType", examples: ["OPENAI"] });
 
 export const CreateAiKeyBodySchema = z
-  .strictObject({ name: NameSchema, aiType: AiTypeSchema })
+  .strictObject({ name: NameSchema, aiType: AiTypeSchema, expiresAt: ExpiresAtSchema.optional() })
   .meta({ id: "CreateAiKeyRequest" });
 
-/** Only the name can change; aiType, key and secret are refused as unknown fields. */
+/** Name, status and expiry can change; aiType, key and secret are refused as unknown fields. */
 export const UpdateAiKeyBodySchema = z
-  .strictObject({ name: NameSchema })
+  .strictObject({
+    name: NameSchema.optional(),
+    status: KeyStatusSchema.optional(),
+    expiresAt: ExpiresAtSchema.nullable()
+      .optional()
+      .meta({ description: "null clears the expiry" }),
+  })
+  .refine(
+    (body) => Object.values(body).some((value) => value !== undefined),
+    "must change at least one of name, status, expiresAt",
+  )
   .meta({ id: "UpdateAiKeyRequest" });
 
 export const CreatedAiKeySchema = z
@@ -32,9 +48,10 @@ export const AiKeySchema = z
     aiType: AiTypeSchema,
     createdAt: TimestampSchema,
     deletedAt: TimestampSchema.nullable(),
+    ...KeyLifecycleFields,
   })
   .meta({ id: "AiKey" });
 
 export const AiKeyListSchema = z
-  .object({ success: z.literal(true), apiKeys: z.array(AiKeySchema) })
+  .object({ success: z.literal(true), apiKeys: z.array(AiKeySchema), nextCursor: NextCursorSchema })
   .meta({ id: "AiKeyList" });

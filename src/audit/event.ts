@@ -9,9 +9,11 @@ export const AUDIT_EVENT_TYPES = [
   "apikey.created",
   "apikey.updated",
   "apikey.deleted",
+  "apikey.rolled",
   "ai_apikey.created",
   "ai_apikey.updated",
   "ai_apikey.deleted",
+  "ai_apikey.rolled",
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
@@ -20,7 +22,17 @@ export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
  * The only fields a change may record. Secrets and ciphertexts are not among them, so the
  * schema itself keeps them out of every event.
  */
-export const AUDITED_FIELDS = ["name", "accessType", "aiType", "role", "userId", "key"] as const;
+export const AUDITED_FIELDS = [
+  "name",
+  "accessType",
+  "aiType",
+  "role",
+  "userId",
+  "key",
+  "status",
+  "expiresAt",
+  "previousSecretExpiresAt",
+] as const;
 
 const ChangeSchema = z.object({
   before: z.string().nullable().optional(),
@@ -47,3 +59,24 @@ export const AuditEventSchema = z
 
 export type AuditEvent = z.infer<typeof AuditEventSchema>;
 export type AuditChanges = z.infer<typeof AuditChangesSchema>;
+
+/**
+ * Before/after of each field an update sent that differs from what the row held: what an
+ * `*.updated` event records (fields not sent are not changes).
+ */
+export function changesOf(
+  before: Partial<Record<AuditedField, string | null>>,
+  sent: Partial<Record<AuditedField, string | null | undefined>>,
+): AuditChanges {
+  const changes: AuditChanges = {};
+  for (const [field, after] of Object.entries(sent) as [
+    AuditedField,
+    string | null | undefined,
+  ][]) {
+    if (after === undefined || before[field] === after) continue;
+    changes[field] = { before: before[field] ?? null, after };
+  }
+  return changes;
+}
+
+type AuditedField = (typeof AUDITED_FIELDS)[number];

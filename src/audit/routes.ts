@@ -2,11 +2,11 @@ import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
 import * as z from "zod";
 import { asMember, repoMembershipQuery, workspaceMembershipQuery } from "../access/membership";
 import { authorize } from "../access/policy";
-import { base64ToBytes, bytesToBase64Url } from "../crypto/base64";
 import { type Database, database } from "../db/client";
 import { auditEvents } from "../db/schema";
 import { ApiError } from "../http/error";
 import { defineOperation, route } from "../http/operation";
+import { CursorParamSchema, decodeCursor, encodeCursor, PageLimitSchema } from "../http/pages";
 import { RepoParamsSchema } from "../keys/schemas";
 import { WorkspaceParamsSchema } from "../workspaces/schemas";
 import { AuditChangesSchema, AuditEventSchema } from "./event";
@@ -14,17 +14,11 @@ import { AuditChangesSchema, AuditEventSchema } from "./event";
 const tags = ["Audit"];
 
 export const AuditQuerySchema = z.object({
-  // Digits only: Number() alone would also take "0x10", "1e1" and " 5".
-  limit: z
-    .string()
-    .regex(/^\d{1,3}$/, "must be a whole number from 1 to 100")
-    .transform(Number)
-    .pipe(z.int().min(1, "must be at least 1").max(100, "must be at most 100"))
-    .default(50)
-    .meta({ examples: [50], description: "Events per page, 1 to 100 (default 50)" }),
-  cursor: z.string().max(512).optional().meta({
-    description: "nextCursor of the previous page",
+  limit: PageLimitSchema.default(50).meta({
+    examples: [50],
+    description: "Events per page, 1 to 100 (default 50)",
   }),
+  cursor: CursorParamSchema.optional(),
 });
 
 export const AuditPageSchema = z
@@ -56,24 +50,6 @@ export const listWorkspaceAudit = defineOperation({
   query: AuditQuerySchema,
   success: { status: 200, schema: AuditPageSchema, description: "One page of events" },
 });
-
-const CursorSchema = z.tuple([z.iso.datetime(), z.uuid()]);
-
-/** Opaque to clients: the (at, id) of the last event served, base64url JSON. */
-function decodeCursor(cursor: string): [string, string] {
-  try {
-    return CursorSchema.parse(JSON.parse(new TextDecoder().decode(base64ToBytes(cursor))));
-  } catch {
-    throw new ApiError(
-      "VALIDATION_FAILED",
-      "Invalid request query. cursor: not a cursor this API issued",
-    );
-  }
-}
-
-function encodeCursor(at: string, id: string): string {
-  return bytesToBase64Url(new TextEncoder().encode(JSON.stringify([at, id])));
-}
 
 /** Keyset pagination on (at, id) descending: no repeats and no gaps across pages. */
 function pageQuery(db: Database, scope: SQL, limit: number, cursor: string | undefined) {

@@ -8,6 +8,8 @@ export interface SealBinding {
   kind: SecretKind;
   repoId: string;
   keyId: string;
+  /** A rolled key's previous secret is sealed to its own slot, so the two cannot be swapped. */
+  slot?: "previous";
 }
 
 export class KeyringError extends Error {
@@ -19,8 +21,8 @@ const VERSION_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-function additionalData({ kind, repoId, keyId }: SealBinding): Uint8Array {
-  return encoder.encode(`flashgate/${kind}/${repoId}/${keyId}`);
+function additionalData({ kind, repoId, keyId, slot }: SealBinding): Uint8Array {
+  return encoder.encode(`flashgate/${kind}/${repoId}/${keyId}${slot ? `/${slot}` : ""}`);
 }
 
 /**

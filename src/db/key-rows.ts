@@ -4,6 +4,8 @@ import {
   eq,
   getTableColumns,
   isNull,
+  lt,
+  or,
   type Placeholder,
   type SQL,
   sql,
@@ -49,6 +51,35 @@ export function activeKeysRead<C extends Record<string, SQLiteColumn>>(
         _: { result: FieldsRow<C>[] };
       },
   );
+}
+
+/**
+ * One page of a repo's active keys, in the same order: those after (beforeAt, beforeId), at
+ * most `limit` of them. Served by the same partial index.
+ */
+export function activeKeysPageRead<C extends Record<string, SQLiteColumn>>(
+  table: KeyTable,
+  columns: C,
+) {
+  return preparedRead(["repoId", "beforeAt", "beforeId", "limit"], (db, p) => {
+    const ordered = db
+      .select(asFields(columns))
+      .from(table as typeof storageKeys)
+      .where(
+        and(
+          activeKeysOf(table, p.repoId),
+          or(
+            lt(table.createdAt, p.beforeAt),
+            and(eq(table.createdAt, p.beforeAt), lt(table.id, p.beforeId)),
+          ),
+        ),
+      )
+      .orderBy(desc(table.createdAt), desc(table.id));
+    // Drizzle's select over a union of tables loses .limit in its types, not at run time.
+    return (ordered as unknown as { limit(limit: Placeholder): unknown }).limit(
+      p.limit,
+    ) as SelectQuery & { _: { result: FieldsRow<C>[] } };
+  });
 }
 
 /** The active (not deleted) key `keyId` of `repoId`: a repo's keys are invisible from another repo. */
@@ -100,6 +131,7 @@ const NEW_KEY_FIELDS = [
   "createdBy",
   "createdAt",
   "updatedAt",
+  "expiresAt",
 ] as const;
 
 export const insertStorageKey = insertWithinQuota(storageKeys, [...NEW_KEY_FIELDS, "accessType"]);

@@ -11,6 +11,8 @@ import {
 // Ids are UUIDs; timestamps are ISO 8601 UTC strings, which sort as they read.
 const ROLE_VALUES = ["READ", "WRITE", "ADMIN"] as const;
 const AI_TYPE_VALUES = ["OPENAI", "GOOGLE", "ANTHROPIC", "AWS", "OTHER"] as const;
+/** A key's own switch; EXPIRED is computed from expires_at, never stored. */
+const KEY_STATUS_VALUES = ["ACTIVE", "INACTIVE"] as const;
 
 export const workspaces = sqliteTable("workspaces", {
   id: text("id").primaryKey(),
@@ -62,6 +64,11 @@ export const storageKeys = sqliteTable(
     key: text("key").notNull(),
     /** AES-GCM sealed secret (see src/crypto/seal.ts); never returned by the API. */
     sealedSecret: text("sealed_secret").notNull(),
+    status: text("status", { enum: KEY_STATUS_VALUES }).notNull().default("ACTIVE"),
+    expiresAt: text("expires_at"),
+    /** The secret a roll replaced, sealed to its own slot, valid until previous_secret_expires_at. */
+    previousSealedSecret: text("previous_sealed_secret"),
+    previousSecretExpiresAt: text("previous_secret_expires_at"),
     createdBy: text("created_by").notNull(),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
@@ -95,6 +102,12 @@ export const aiKeys = sqliteTable(
      * fills rows created before it existed.
      */
     secretDigest: text("secret_digest"),
+    status: text("status", { enum: KEY_STATUS_VALUES }).notNull().default("ACTIVE"),
+    expiresAt: text("expires_at"),
+    previousSealedSecret: text("previous_sealed_secret"),
+    /** The previous secret's digest, so it verifies during its grace period. */
+    previousSecretDigest: text("previous_secret_digest"),
+    previousSecretExpiresAt: text("previous_secret_expires_at"),
     createdBy: text("created_by").notNull(),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
@@ -106,6 +119,7 @@ export const aiKeys = sqliteTable(
   (t) => [
     uniqueIndex("ai_keys_key_idx").on(t.key),
     uniqueIndex("ai_keys_secret_digest_idx").on(t.secretDigest),
+    uniqueIndex("ai_keys_previous_secret_digest_idx").on(t.previousSecretDigest),
     index("ai_keys_repo_active_idx")
       .on(t.repoId, t.createdAt, t.id)
       .where(sql`${t.deletedAt} IS NULL`),

@@ -225,7 +225,12 @@ export function openApiDocument(operations: Operation[]) {
       security: [{ bearerAuth: [] }],
       parameters: [...parameters(op.params, "path"), ...parameters(op.query, "query")],
       ...(op.body
-        ? { requestBody: { required: true, content: json(schemaOf(op.body, "input")) } }
+        ? {
+            requestBody: {
+              required: op.bodyOptional !== true,
+              content: json(schemaOf(op.body, "input")),
+            },
+          }
         : {}),
       responses,
     };

@@ -74,9 +74,18 @@ function requireJsonMediaType(contentType: string | undefined): void {
  * (a DELETE through wrangler's proxy arrives with `Content-Length: 0` and an empty stream). The
  * body must be JSON in UTF-8 (415 otherwise), parse (400), and match the schema (400).
  */
-export function jsonBody(schema: z.ZodType): MiddlewareHandler<AppEnv> {
+export function jsonBody(
+  schema: z.ZodType,
+  { optional = false }: { optional?: boolean } = {},
+): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const bytes = await readBody(c.req.raw);
+    if (bytes.byteLength === 0 && optional) {
+      const result = schema.safeParse({}, { reportInput: true });
+      if (!result.success) throw validationError(result.error, "json", schema);
+      c.req.addValidatedData("json", result.data as object);
+      return next();
+    }
     if (bytes.byteLength === 0) {
       throw new ApiError(
         "VALIDATION_FAILED",

@@ -22,6 +22,8 @@ export interface Operation {
   params?: z.ZodObject;
   query?: z.ZodObject;
   body?: z.ZodType;
+  /** The body may be left out entirely; it then reads as {} (e.g. a roll with the defaults). */
+  bodyOptional?: true;
   success: { status: 200 | 201; schema: z.ZodType; description: string };
   /** Error statuses beyond those every authenticated operation has (400, 401, 403). */
   errors?: ErrorStatus[];
@@ -81,7 +83,9 @@ export function mount<O extends Operation>(
   if (operation.params) validators.push(validate("param", operation.params));
   if (operation.query) validators.push(validate("query", operation.query));
   // Only an operation that takes a body reads one; the others ignore whatever was sent.
-  if (operation.body) validators.push(jsonBody(operation.body));
+  if (operation.body) {
+    validators.push(jsonBody(operation.body, { optional: operation.bodyOptional === true }));
+  }
   const honoPath = honoPathOf(operation.path);
   const status = operation.success.status as ContentfulStatusCode;
   const respond: MiddlewareHandler<AppEnv> = async (c) => {

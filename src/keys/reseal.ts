@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, isNull, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, gt, isNull, lte, or, type SQL, sql } from "drizzle-orm";
 import { type Keyring, keyringFrom, type SecretKind } from "../crypto/seal";
 import { database } from "../db/client";
 import type { KeyTable } from "../db/key-rows";
@@ -33,7 +33,10 @@ export interface ResealReport {
 /** Sealed under another key than the current sealing key (the version follows "aesgcm."). */
 function sealedUnderOtherKey(table: KeyTable, version: string): SQL {
   const prefix = `aesgcm.${version}.`;
-  return sql`substr(${table.sealedSecret}, 1, ${prefix.length}) <> ${prefix}`;
+  return or(
+    sql`substr(${table.sealedSecret}, 1, ${prefix.length}) <> ${prefix}`,
+    sql`substr(${table.previousSealedSecret}, 1, ${prefix.length}) <> ${prefix}`,
+  ) as SQL;
 }
 
 /** An AI key with no digest yet (made before there were any), or one under an older key. */
@@ -42,6 +45,7 @@ function digestMissingOrOld(version: string): SQL {
   return or(
     isNull(aiKeys.secretDigest),
     sql`substr(${aiKeys.secretDigest}, 1, ${prefix.length}) <> ${prefix}`,
+    sql`substr(${aiKeys.previousSecretDigest}, 1, ${prefix.length}) <> ${prefix}`,
   ) as SQL;
 }
 
@@ -65,14 +69,29 @@ export async function resealSecrets(
     unopenable: 0,
     more: false,
   };
+  const at = new Date().toISOString();
   for (const { kind, table, digested } of TABLES) {
+    // A previous secret whose grace period is over is of no use to anyone: drop it.
+    await db
+      .update(table as typeof aiKeys)
+      .set({
+        previousSealedSecret: null,
+        previousSecretExpiresAt: null,
+        ...(digested ? { previousSecretDigest: null } : {}),
+      })
+      .where(lte(table.previousSecretExpiresAt, at));
     let after = "";
     const stale = digested
       ? or(sealedUnderOtherKey(table, report.version), digestMissingOrOld(report.version))
       : sealedUnderOtherKey(table, report.version);
     for (let page = 0; page < maxPages; page++) {
       const rows = await db
-        .select({ id: table.id, repoId: table.repoId, sealedSecret: table.sealedSecret })
+        .select({
+          id: table.id,
+          repoId: table.repoId,
+          sealedSecret: table.sealedSecret,
+          previousSealedSecret: table.previousSealedSecret,
+        })
         .from(table as typeof storageKeys)
         .where(and(stale, gt(table.id, after)))
         .orderBy(asc(table.id))
@@ -87,10 +106,24 @@ export async function resealSecrets(
         const binding = { kind, repoId: row.repoId, keyId: row.id };
         const sealedSecret = await keyring.seal(secret, binding);
         const digest = digested ? { secretDigest: await keyring.digest(secret) } : {};
+        // A rolled key's previous secret moves too, sealed to its own slot.
+        let previous = {};
+        if (row.previousSealedSecret) {
+          const slot = { ...row, sealedSecret: row.previousSealedSecret };
+          const old = await openOne(keyring, kind, slot, "previous");
+          if (old === undefined) {
+            report.unopenable += 1;
+            continue;
+          }
+          previous = {
+            previousSealedSecret: await keyring.seal(old, { ...binding, slot: "previous" }),
+            ...(digested ? { previousSecretDigest: await keyring.digest(old) } : {}),
+          };
+        }
         updates.push(
           db
-            .update(table)
-            .set({ sealedSecret, ...digest })
+            .update(table as typeof aiKeys)
+            .set({ sealedSecret, ...digest, ...previous })
             .where(and(eq(table.id, row.id), eq(table.sealedSecret, row.sealedSecret))),
         );
       }
@@ -113,9 +146,10 @@ async function openOne(
   keyring: Keyring,
   kind: SecretKind,
   row: { id: string; repoId: string; sealedSecret: string },
+  slot?: "previous",
 ): Promise<string | undefined> {
   try {
-    return await keyring.open(row.sealedSecret, { kind, repoId: row.repoId, keyId: row.id });
+    return await keyring.open(row.sealedSecret, { kind, repoId: row.repoId, keyId: row.id, slot });
   } catch (error) {
     console.error(
       JSON.stringify({

@@ -1,7 +1,7 @@
 import { and, eq } from "drizzle-orm";
-import { asMember, holdsRole, repoMembership } from "../access/membership";
-import { authorize, permissionTo } from "../access/policy";
-import type { AuditChanges } from "../audit/event";
+import { holdsRole } from "../access/membership";
+import { permissionTo } from "../access/policy";
+import { changesOf } from "../audit/event";
 import { publishAudit } from "../audit/publish";
 import { newStorageCredentials } from "../crypto/credentials";
 import { database, now } from "../db/client";
@@ -13,18 +13,22 @@ import {
   quotaSetting,
   softDeleteKey,
 } from "../db/key-rows";
-import { readBatch } from "../db/prepared";
 import { storageKeys } from "../db/schema";
 import { ApiError } from "../http/error";
 import { defineOperation, route } from "../http/operation";
 import { MessageResponseSchema } from "../http/schemas";
 import { memberAndKey, refuseUnchanged } from "./existing";
 import { issueKey, type KeyKind } from "./issue";
+import { keyLister } from "./list";
+import { type RollKind, rollKey } from "./roll";
 import {
   CreatedKeySchema,
   CreateStorageKeyBodySchema,
+  KeyListQuerySchema,
   RepoKeyParamsSchema,
   RepoParamsSchema,
+  RolledKeySchema,
+  RollKeyBodySchema,
   StorageKeyListSchema,
   UpdateStorageKeyBodySchema,
 } from "./schemas";
@@ -39,10 +43,11 @@ export const listStorageKeys = defineOperation({
   summary: "List a repository's active storage keys, newest first",
   tags,
   params: RepoParamsSchema,
+  query: KeyListQuerySchema,
   success: {
     status: 200,
     schema: StorageKeyListSchema,
-    description: "Active keys; never their secrets",
+    description: "Active keys (all of them, or a page); never their secrets",
   },
 });
 
@@ -66,11 +71,29 @@ export const updateStorageKey = defineOperation({
   method: "put",
   path: "/repo/{repoId}/apikey/{apikeyId}",
   operationId: "updateRepoKey",
-  summary: "Rename a storage key or change its access level",
+  summary: "Rename a storage key, change its access level, disable or enable it, set its expiry",
   tags,
   params: RepoKeyParamsSchema,
   body: UpdateStorageKeyBodySchema,
   success: { status: 200, schema: MessageResponseSchema, description: "Updated" },
+  errors: [404, 409],
+});
+
+export const rollStorageKey = defineOperation({
+  method: "post",
+  path: "/repo/{repoId}/apikey/{apikeyId}/roll",
+  operationId: "rollRepoKey",
+  summary:
+    "Give a storage key a new secret (same access key id); the old one may keep working for a grace period",
+  tags,
+  params: RepoKeyParamsSchema,
+  body: RollKeyBodySchema,
+  bodyOptional: true,
+  success: {
+    status: 200,
+    schema: RolledKeySchema,
+    description: "The new secret (shown once) and until when the previous one works",
+  },
   errors: [404, 409],
 });
 
@@ -94,9 +117,28 @@ export const storageKeyListColumns = {
   createdAt: storageKeys.createdAt,
   createdBy: storageKeys.createdBy,
   lastUsedAt: storageKeys.lastUsedAt,
+  status: storageKeys.status,
+  expiresAt: storageKeys.expiresAt,
+  previousSecretExpiresAt: storageKeys.previousSecretExpiresAt,
 };
 
 export const activeStorageKeys = activeKeysRead(storageKeys, storageKeyListColumns);
+const listKeys = keyLister(storageKeys, storageKeyListColumns);
+
+const rollStorage: RollKind<{ accessType: typeof storageKeys.accessType }> = {
+  table: storageKeys,
+  sealedAs: "storage",
+  fields: { accessType: storageKeys.accessType },
+  newSecret: () => newStorageCredentials().secret,
+  // Rolling is an update: a WRITE member cannot roll an ADMIN key, READ members none.
+  permission: (key, userId) =>
+    permissionTo("apikey.update", {
+      resource: { from: key.accessType, to: key.accessType },
+      userId,
+    }),
+  unchanged: (key) => eq(storageKeys.accessType, key.accessType),
+  notFound: keyNotFound,
+};
 
 const storageKeyKind = {
   sealedAs: "storage",
@@ -108,16 +150,14 @@ const storageKeyKind = {
 
 export const storageKeyRoutes = [
   route(listStorageKeys, async (c, input) => {
-    const { repoId } = input.params;
-    const userId = c.var.userId;
-    const d1 = c.env.DB;
     // Access check and listing in one round trip; the rows are dropped if access is refused.
-    const [membership, keys] = await readBatch(d1, [
-      repoMembership(d1, { userId, repoId }),
-      activeStorageKeys(d1, { repoId }),
-    ]);
-    authorize(asMember(userId, membership), "apikey.list");
-    return { success: true as const, keys };
+    const { keys, nextCursor } = await listKeys(
+      c.env.DB,
+      { userId: c.var.userId, repoId: input.params.repoId },
+      input.query,
+      "apikey.list",
+    );
+    return { success: true as const, keys, nextCursor };
   }),
   route(createStorageKey, async (c, input) => {
     const { repoId } = input.params;
@@ -132,7 +172,7 @@ export const storageKeyRoutes = [
     const { member, id, key, secret } = await issueKey(c.env, storageKeyKind, {
       repoId,
       userId,
-      fields: { name: body.name, accessType: body.accessType },
+      fields: { name: body.name, accessType: body.accessType, expiresAt: body.expiresAt ?? null },
       permission: permissionTo("apikey.create", { resource: { accessType: body.accessType } }),
     });
     publishAudit(c, {
@@ -144,6 +184,7 @@ export const storageKeyRoutes = [
         name: { after: body.name },
         accessType: { after: body.accessType },
         key: { after: key },
+        ...(body.expiresAt ? { expiresAt: { after: body.expiresAt } } : {}),
       },
     });
     return { success: true as const, id, key, secret };
@@ -154,21 +195,34 @@ export const storageKeyRoutes = [
     const userId = c.var.userId;
     const address = { userId, repoId, apikeyId };
     const db = database(c.env.DB);
-    const fields = { name: storageKeys.name, accessType: storageKeys.accessType };
+    const fields = {
+      name: storageKeys.name,
+      accessType: storageKeys.accessType,
+      status: storageKeys.status,
+      expiresAt: storageKeys.expiresAt,
+    };
     const { member, key: current } = await memberAndKey(db, storageKeys, fields, address);
     if (!current) throw keyNotFound();
+    const to = body.accessType ?? current.accessType;
     const permission = permissionTo("apikey.update", {
-      resource: { from: current.accessType, to: body.accessType },
+      resource: { from: current.accessType, to },
       userId,
     });
     permission.check(member);
 
+    // Only what was sent changes (Flashback's {name, accessType} leaves status and expiry be).
+    const changed = {
+      name: body.name,
+      accessType: body.accessType,
+      status: body.status,
+      expiresAt: body.expiresAt,
+    };
     // Only if the key still has the access type just authorized against (a concurrent raise
     // to ADMIN must not let a WRITE member change it after all) and the caller still holds a
     // role that may make this change.
     const updated = await db
       .update(storageKeys)
-      .set({ name: body.name, accessType: body.accessType, updatedAt: now() })
+      .set({ ...changed, updatedAt: now() })
       .where(
         and(
           activeKey(storageKeys, apikeyId, repoId),
@@ -176,32 +230,47 @@ export const storageKeyRoutes = [
           holdsRole(member.workspaceId, userId, permission.roles),
         ),
       );
-    // Verification answers with the access level: this isolate must not answer the old one.
+    // Verification answers with the access level and status: this isolate must not answer the
+    // old ones.
     forgetKey(apikeyId);
     if (updated.meta.changes === 0) {
       await refuseUnchanged(db, storageKeys, fields, address, {
         notFound: keyNotFound,
         check: (latest, key) =>
           permissionTo("apikey.update", {
-            resource: { from: key.accessType, to: body.accessType },
+            resource: { from: key.accessType, to: body.accessType ?? key.accessType },
             userId,
           }).check(latest),
       });
     }
 
-    const changes: AuditChanges = {};
-    if (current.name !== body.name) changes.name = { before: current.name, after: body.name };
-    if (current.accessType !== body.accessType) {
-      changes.accessType = { before: current.accessType, after: body.accessType };
-    }
     publishAudit(c, {
       type: "apikey.updated",
       workspaceId: member.workspaceId,
       repoId,
       targetId: apikeyId,
-      changes,
+      changes: changesOf(current, changed),
     });
     return { success: true as const, message: "API key updated" };
+  }),
+  route(rollStorageKey, async (c, input) => {
+    const { repoId, apikeyId } = input.params;
+    const address = { userId: c.var.userId, repoId, apikeyId };
+    const rolled = await rollKey(c.env, rollStorage, address, input.body.gracePeriodSeconds ?? 0);
+    publishAudit(c, {
+      type: "apikey.rolled",
+      workspaceId: rolled.member.workspaceId,
+      repoId,
+      targetId: apikeyId,
+      changes: { previousSecretExpiresAt: { after: rolled.previousSecretExpiresAt } },
+    });
+    return {
+      success: true as const,
+      id: apikeyId,
+      key: rolled.key,
+      secret: rolled.secret,
+      previousSecretExpiresAt: rolled.previousSecretExpiresAt,
+    };
   }),
   route(deleteStorageKey, async (c, input) => {
     const { repoId, apikeyId } = input.params;

@@ -1,6 +1,7 @@
 import { isWellFormedAiSecret } from "../crypto/credentials";
 import { keyringFrom } from "../crypto/seal";
 import { keyMemory } from "../db/key-memory";
+import { keyState, previousSecretLive } from "../db/key-state";
 import type { Bindings } from "../env";
 import { countFailure, isBlocked, subjectsOf } from "./failures";
 import type { AiRefusal, VerifyAiRequest, VerifyAiResponse } from "./schemas";
@@ -17,17 +18,26 @@ interface AiKeyRecord {
   workspaceId: string;
   aiType: AiType;
   secretDigest: string;
+  previousSecretDigest: string | null;
+  status: "ACTIVE" | "INACTIVE";
+  expiresAt: string | null;
+  previousSecretExpiresAt: string | null;
   deletedAt: string | null;
 }
 
 const remembered = keyMemory<AiKeyRecord>();
 
-// One indexed read (ai_keys_secret_digest_idx): the secret's digest under each keyring version.
-const lookupFor = (versions: number) =>
-  `SELECT k.id, k.key, k.repo_id AS repoId, r.workspace_id AS workspaceId, k.ai_type AS aiType,
-  k.secret_digest AS secretDigest, k.deleted_at AS deletedAt
+// One read over two unique indexes (the current and the previous secret's digest), with the
+// secret's digest under each keyring version.
+const lookupFor = (versions: number) => {
+  const digests = Array.from({ length: versions }, (_, i) => `?${i + 1}`).join(", ");
+  return `SELECT k.id, k.key, k.repo_id AS repoId, r.workspace_id AS workspaceId,
+  k.ai_type AS aiType, k.secret_digest AS secretDigest,
+  k.previous_secret_digest AS previousSecretDigest, k.status, k.expires_at AS expiresAt,
+  k.previous_secret_expires_at AS previousSecretExpiresAt, k.deleted_at AS deletedAt
   FROM ai_keys k JOIN repos r ON r.id = k.repo_id
-  WHERE k.secret_digest IN (${Array.from({ length: versions }, (_, i) => `?${i + 1}`).join(", ")})`;
+  WHERE k.secret_digest IN (${digests}) OR k.previous_secret_digest IN (${digests})`;
+};
 
 const encoder = new TextEncoder();
 
@@ -69,8 +79,8 @@ export async function verifyAiSecret(
 
   const keyring = keyringFrom(env.ENCRYPTION_KEYS);
   const digests = await keyring.digests(secret);
-  const current = digests[0] as string;
-  let record = remembered.recall(current, now);
+  const lookup = digests[0] as string;
+  let record = remembered.recall(lookup, now);
   if (record === undefined) {
     record =
       (await env.DB.prepare(lookupFor(digests.length))
@@ -78,15 +88,30 @@ export async function verifyAiSecret(
         .first<AiKeyRecord>()) ?? null;
     const ttl = cacheTtlMs(env);
     if (record ? ttl.found > 0 : ttl.unknown > 0) {
-      remembered.remember(current, record, now + (record ? ttl.found : ttl.unknown));
+      remembered.remember(lookup, record, now + (record ? ttl.found : ttl.unknown));
     }
   }
-  const version = record?.secretDigest.slice(0, record.secretDigest.indexOf("."));
-  const expected = digests[keyring.versions.indexOf(version ?? "")];
-  if (!record || expected === undefined || !sameDigest(record.secretDigest, expected)) {
+  /** Whether `stored` is this secret's digest, compared in constant time. */
+  const isThisSecret = (stored: string | null | undefined) => {
+    if (!stored) return false;
+    const expected = digests[keyring.versions.indexOf(stored.slice(0, stored.indexOf(".")))];
+    return expected !== undefined && sameDigest(stored, expected);
+  };
+  const at = new Date(now).toISOString();
+  const current = record && isThisSecret(record.secretDigest);
+  // A rolled key's previous secret is accepted during its grace period only.
+  const previous =
+    record &&
+    !current &&
+    previousSecretLive(record, at) &&
+    isThisSecret(record.previousSecretDigest);
+  if (!record || !(current || previous)) {
     return refuse("INVALID", "Not a secret of any AI key");
   }
   if (record.deletedAt) return refuse("REVOKED", "The key has been deleted", record.id);
+  const state = keyState(record, at);
+  if (state === "INACTIVE") return refuse("DISABLED", "The key is disabled", record.id);
+  if (state === "EXPIRED") return refuse("EXPIRED", "The key has expired", record.id);
 
   recordUse(env, waitUntil, "ai_keys", record.id, now);
   return {

@@ -1,6 +1,7 @@
 import { atLeast, type Role } from "../access/roles";
 import { keyringFrom } from "../crypto/seal";
 import { keyMemory } from "../db/key-memory";
+import { keyState, previousSecretLive } from "../db/key-state";
 import type { Bindings } from "../env";
 import { ApiError } from "../http/error";
 import { countFailure, isBlocked, subjectsOf } from "./failures";
@@ -25,8 +26,15 @@ interface StorageKeyRecord {
   workspaceId: string;
   accessType: Role;
   sealedSecret: string;
+  status: "ACTIVE" | "INACTIVE";
+  expiresAt: string | null;
+  previousSealedSecret: string | null;
+  previousSecretExpiresAt: string | null;
   deletedAt: string | null;
-  /** Signing keys derived per credential scope ("date/region/s3"), verify-only, never extractable. */
+  /**
+   * Signing keys derived per secret slot and credential scope ("current:date/region/s3"),
+   * verify-only, never extractable.
+   */
   signingKeys?: Map<string, Promise<CryptoKey>>;
 }
 
@@ -34,7 +42,9 @@ const remembered = keyMemory<StorageKeyRecord>();
 
 // One indexed read (storage_keys_key_idx), the repo's workspace joined in.
 const LOOKUP = `SELECT k.id, k.key, k.repo_id AS repoId, r.workspace_id AS workspaceId,
-  k.access_type AS accessType, k.sealed_secret AS sealedSecret, k.deleted_at AS deletedAt
+  k.access_type AS accessType, k.sealed_secret AS sealedSecret, k.status,
+  k.expires_at AS expiresAt, k.previous_sealed_secret AS previousSealedSecret,
+  k.previous_secret_expires_at AS previousSecretExpiresAt, k.deleted_at AS deletedAt
   FROM storage_keys k JOIN repos r ON r.id = k.repo_id WHERE k.key = ?1`;
 
 async function lookUp(env: Bindings, accessKeyId: string, now: number) {
@@ -48,13 +58,22 @@ async function lookUp(env: Bindings, accessKeyId: string, now: number) {
   return row;
 }
 
-function keyFor(env: Bindings, record: StorageKeyRecord, scope: SigningScope): Promise<CryptoKey> {
+function keyFor(
+  env: Bindings,
+  record: StorageKeyRecord,
+  scope: SigningScope,
+  slot: "current" | "previous",
+): Promise<CryptoKey> {
   record.signingKeys ??= new Map();
-  const id = `${scope.date}/${scope.region}/${scope.service}`;
+  const id = `${slot}:${scope.date}/${scope.region}/${scope.service}`;
   let key = record.signingKeys.get(id);
   if (!key) {
+    const binding = { kind: "storage" as const, repoId: record.repoId, keyId: record.id };
     key = keyringFrom(env.ENCRYPTION_KEYS)
-      .open(record.sealedSecret, { kind: "storage", repoId: record.repoId, keyId: record.id })
+      .open(
+        slot === "current" ? record.sealedSecret : (record.previousSealedSecret as string),
+        slot === "current" ? binding : { ...binding, slot: "previous" },
+      )
       .then((secret) => signingKey(secret, scope));
     // A day has one scope per region; a bounded handful is all a key needs.
     if (record.signingKeys.size >= 8) record.signingKeys.clear();
@@ -136,11 +155,13 @@ export async function verifyS3Request(
   if (!record) return refuse("INVALID_ACCESS_KEY", "No such access key id", accessKeyId);
   let matches: boolean;
   try {
-    matches = await signatureMatches(
-      await keyFor(env, record, signed),
-      signed.signature,
-      await stringToSign(signed),
-    );
+    const toSign = await stringToSign(signed);
+    const signedWith = async (slot: "current" | "previous") =>
+      signatureMatches(await keyFor(env, record, signed, slot), signed.signature, toSign);
+    // A rolled key's previous secret still signs during its grace period.
+    matches =
+      (await signedWith("current")) ||
+      (previousSecretLive(record, new Date(now).toISOString()) && (await signedWith("previous")));
   } catch (error) {
     console.error(
       JSON.stringify({
@@ -163,6 +184,9 @@ export async function verifyS3Request(
         );
   }
   if (record.deletedAt) return refuse("REVOKED", "The key has been deleted", accessKeyId);
+  const state = keyState(record, new Date(now).toISOString());
+  if (state === "INACTIVE") return refuse("DISABLED", "The key is disabled", accessKeyId);
+  if (state === "EXPIRED") return refuse("EXPIRED", "The key has expired", accessKeyId);
   if (input.requiredAccess && !atLeast(record.accessType, input.requiredAccess)) {
     return refuse(
       "INSUFFICIENT_ACCESS",

@@ -50,6 +50,9 @@ export const S3_REFUSALS = {
   MALFORMED: "AuthorizationHeaderMalformed",
   INSUFFICIENT_ACCESS: "AccessDenied",
   REVOKED: "InvalidAccessKeyId",
+  // As S3 answers for an IAM access key made inactive.
+  DISABLED: "InvalidAccessKeyId",
+  EXPIRED: "AccessDenied",
   RATE_LIMITED: "SlowDown",
 } as const;
 export type S3Refusal = keyof typeof S3_REFUSALS;
@@ -91,7 +94,7 @@ export const VerifyAiRequestSchema = z
   })
   .meta({ id: "VerifyAiRequest" });
 
-export const AI_REFUSALS = ["INVALID", "REVOKED", "RATE_LIMITED"] as const;
+export const AI_REFUSALS = ["INVALID", "REVOKED", "DISABLED", "EXPIRED", "RATE_LIMITED"] as const;
 export type AiRefusal = (typeof AI_REFUSALS)[number];
 
 export const VerifyAiResponseSchema = z

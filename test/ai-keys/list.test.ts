@@ -35,6 +35,10 @@ describe("GET /repo/{repoId}/ai/apikey", () => {
         aiType: "GOOGLE",
         createdAt: expect.any(String),
         deletedAt: null,
+        status: "ACTIVE",
+        expiresAt: null,
+        lastUsedAt: null,
+        previousSecretExpiresAt: null,
       },
     ]);
     const { createdAt } = response.body.apiKeys[0];
@@ -93,6 +97,10 @@ describe("GET /repo/{repoId}/ai/apikey", () => {
 
   it("is an empty list for a repo without AI keys", async () => {
     const { reader, repoId } = await team();
-    expect((await list(reader, repoId)).body).toEqual({ success: true, apiKeys: [] });
+    expect((await list(reader, repoId)).body).toEqual({
+      success: true,
+      apiKeys: [],
+      nextCursor: null,
+    });
   });
 });

@@ -25,11 +25,24 @@ const create = (body: unknown, headers?: Record<string, string>) =>
 const update = (body: unknown, headers?: Record<string, string>) =>
   call("PUT", `/repo/${repoId}/apikey/${keyId}`, { as: admin, body, headers });
 
+/** A create needs both; an update needs at least one field (refused as `{}` below). */
+const missingFields: [string, unknown][] = [
+  ["a missing accessType", { name: "k" }],
+  ["a missing name", { accessType: "READ" }],
+];
+
 const invalidBodies: [string, unknown][] = [
   ["an unknown accessType", { name: "k", accessType: "OWNER" }],
   ["a lower-case accessType", { name: "k", accessType: "read" }],
-  ["a missing accessType", { name: "k" }],
-  ["a missing name", { accessType: "READ" }],
+  ["no field at all", {}],
+  [
+    "an expiry without a time zone",
+    { name: "k", accessType: "READ", expiresAt: "2030-01-01T00:00:00" },
+  ],
+  ["an expiry in the past", { name: "k", accessType: "READ", expiresAt: "2020-01-01T00:00:00Z" }],
+  ["an expiry 11 years out", { name: "k", accessType: "READ", expiresAt: "2037-12-31T00:00:00Z" }],
+  ["an expiry that is not a date", { name: "k", accessType: "READ", expiresAt: "soon" }],
+  ["an unknown status", { name: "k", accessType: "READ", status: "PAUSED" }],
   ["an empty name", { name: "", accessType: "READ" }],
   ["a blank name", { name: "   ", accessType: "READ" }],
   ["a 129-character name", { name: "n".repeat(129), accessType: "READ" }],
@@ -42,7 +55,7 @@ const invalidBodies: [string, unknown][] = [
 ];
 
 describe("creating a storage key with bad input", () => {
-  for (const [what, body] of invalidBodies) {
+  for (const [what, body] of [...missingFields, ...invalidBodies]) {
     it(`refuses ${what} with 400`, async () => {
       await expectRefusedWithoutWriting(() => create(JSON.stringify(body)));
     });

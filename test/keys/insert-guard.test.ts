@@ -22,6 +22,7 @@ function newKeyRow(repoId: string, createdBy: string) {
     createdBy,
     createdAt: at,
     updatedAt: at,
+    expiresAt: null,
     quota: 100,
   };
 }

@@ -43,6 +43,9 @@ describe("GET /repo/{repoId}/apikey", () => {
       createdAt: expect.any(String),
       createdBy: writer,
       lastUsedAt: null,
+      status: "ACTIVE",
+      expiresAt: null,
+      previousSecretExpiresAt: null,
     });
     expect(new Date(listed.createdAt).toISOString()).toBe(listed.createdAt);
   });
@@ -120,6 +123,6 @@ describe("GET /repo/{repoId}/apikey", () => {
     const { reader, repoId } = await team();
     const response = await list(reader, repoId);
     expect(response.status).toBe(200);
-    expect(response.body).toEqual({ success: true, keys: [] });
+    expect(response.body).toEqual({ success: true, keys: [], nextCursor: null });
   });
 });

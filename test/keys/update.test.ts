@@ -20,14 +20,23 @@ describe("PUT /repo/{repoId}/apikey/{apikeyId}", () => {
     ]);
   });
 
-  it("requires both name and accessType, as the client always sends them", async () => {
+  it("changes only what is sent, and needs at least one field", async () => {
     const { admin, repoId } = await team();
     const { id } = await createStorageKey(admin, repoId, { name: "kept", accessType: "READ" });
 
-    expectError(await update(admin, repoId, id, { name: "only the name" }), 400);
-    expectError(await update(admin, repoId, id, { accessType: "WRITE" }), 400);
-    expectError(await update(admin, repoId, id, {}), 400);
+    expectError(await update(admin, repoId, id, {}), 400, /at least one/);
     expect(await keyRow("storage_keys", id)).toMatchObject({ name: "kept", access_type: "READ" });
+    expect((await update(admin, repoId, id, { name: "only the name" })).status).toBe(200);
+    expect(await keyRow("storage_keys", id)).toMatchObject({
+      name: "only the name",
+      access_type: "READ",
+    });
+    expect((await update(admin, repoId, id, { accessType: "WRITE" })).status).toBe(200);
+    expect(await keyRow("storage_keys", id)).toMatchObject({
+      name: "only the name",
+      access_type: "WRITE",
+      status: "ACTIVE",
+    });
   });
 
   it("is 404 for an unknown key", async () => {

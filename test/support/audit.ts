@@ -240,3 +240,27 @@ export async function consume(
     })),
   };
 }
+
+/**
+ * The stored events of one type about one target, oldest first, `changes` parsed; polls until
+ * there is at least one (the queue consumer stores them about a second after the change).
+ */
+export async function auditEventsOf(targetId: string, type: string, timeoutMs = 15_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { results } = await env.DB.prepare(
+      "SELECT * FROM audit_events WHERE target_id = ? AND type = ? ORDER BY at, id",
+    )
+      .bind(targetId, type)
+      .all<AuditRow>();
+    if (results.length > 0) {
+      return results.map((row) => ({
+        ...row,
+        changes: row.changes ? JSON.parse(row.changes) : null,
+      }));
+    }
+    if (Date.now() > deadline)
+      throw new Error(`no ${type} event for ${targetId} in ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -1,0 +1,51 @@
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
+import { asMember, repoMembership } from "../access/membership";
+import { authorize } from "../access/policy";
+import { activeKeysPageRead, activeKeysRead, type KeyTable } from "../db/key-rows";
+import { asListed, type KeyLifecycle } from "../db/key-state";
+import { readBatch } from "../db/prepared";
+import { decodeCursor, encodeCursor } from "../http/pages";
+
+/** Before every real key: where the first page starts. */
+const FIRST_PAGE = ["9999-12-31T23:59:59.999Z", "ffffffff-ffff-ffff-ffff-ffffffffffff"] as const;
+const DEFAULT_PAGE_SIZE = 50;
+
+interface ListedRow extends KeyLifecycle {
+  id: string;
+  createdAt: string;
+}
+
+/**
+ * A repo's active keys as `columns`: with neither `limit` nor `cursor` the whole list (what
+ * Flashback's client reads), otherwise one page and the cursor of the next. Either way the
+ * membership and the rows come in one round trip, and each key's state is what it is now.
+ */
+export function keyLister<C extends Record<string, SQLiteColumn>>(table: KeyTable, columns: C) {
+  const whole = activeKeysRead(table, columns);
+  const page = activeKeysPageRead(table, columns);
+  return async (
+    d1: D1Database,
+    { userId, repoId }: { userId: string; repoId: string },
+    query: { limit?: number; cursor?: string },
+    action: "apikey.list" | "aiApikey.list",
+  ) => {
+    const paged = query.limit !== undefined || query.cursor !== undefined;
+    const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+    const [beforeAt, beforeId] = query.cursor ? decodeCursor(query.cursor) : FIRST_PAGE;
+    const [membership, rows] = await readBatch(d1, [
+      repoMembership(d1, { userId, repoId }),
+      // One more than the page: whether there is a next page, without a count.
+      paged ? page(d1, { repoId, beforeAt, beforeId, limit: limit + 1 }) : whole(d1, { repoId }),
+    ]);
+    authorize(asMember(userId, membership), action);
+    const now = new Date().toISOString();
+    const served = (paged ? rows.slice(0, limit) : rows) as unknown as ((typeof rows)[number] &
+      ListedRow)[];
+    const last = served.at(-1);
+    return {
+      keys: served.map((row) => asListed(row, now)),
+      nextCursor:
+        paged && rows.length > limit && last ? encodeCursor(last.createdAt, last.id) : null,
+    };
+  };
+}

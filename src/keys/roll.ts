@@ -1,0 +1,99 @@
+import { and, eq, type SQL } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
+import { holdsRole, type ScopedMember } from "../access/membership";
+import type { Permission } from "../access/policy";
+import { keyringFrom, type SecretKind } from "../crypto/seal";
+import { database, now } from "../db/client";
+import { forgetKey } from "../db/key-memory";
+import { activeKey } from "../db/key-rows";
+import type { aiKeys, storageKeys } from "../db/schema";
+import type { Bindings } from "../env";
+import type { ApiError } from "../http/error";
+import { type KeyAddress, memberAndKey, refuseUnchanged } from "./existing";
+
+type RollTable = typeof storageKeys | typeof aiKeys;
+
+/** What rolling differs in between storage and AI keys. */
+export interface RollKind<F extends Record<string, SQLiteColumn>> {
+  table: RollTable;
+  sealedAs: SecretKind;
+  /** The columns the permission is decided on (e.g. the storage key's access level). */
+  fields: F;
+  newSecret(): string;
+  /** Who may roll this key, as it is now. */
+  permission(key: { [K in keyof F]: F[K]["_"]["data"] }, userId: string): Permission;
+  /** Extra conditions the write re-checks (the access level it was authorized against). */
+  unchanged?(key: { [K in keyof F]: F[K]["_"]["data"] }): SQL | undefined;
+  notFound(): ApiError;
+}
+
+/**
+ * Gives a key a new secret, keeping its id and access key / FB_AI_ key. The secret it replaces
+ * becomes the previous one for `gracePeriodSeconds` (0: it stops at once), sealed to the
+ * previous slot's own AAD; a previous secret already there is dropped, so there is at most one.
+ * The write is a compare-and-swap on the secret that was read: of two rolls at once, one wins
+ * and the other answers 409, so exactly one current and one previous secret remain.
+ */
+export async function rollKey<F extends Record<string, SQLiteColumn>>(
+  env: Bindings,
+  kind: RollKind<F>,
+  address: KeyAddress,
+  gracePeriodSeconds: number,
+): Promise<{
+  member: ScopedMember;
+  key: string;
+  secret: string;
+  previousSecretExpiresAt: string | null;
+}> {
+  const { table } = kind;
+  const db = database(env.DB);
+  const fields = { ...kind.fields, key: table.key, sealedSecret: table.sealedSecret };
+  const { member, key: current } = await memberAndKey(db, table, fields, address);
+  if (!current) throw kind.notFound();
+  const permission = kind.permission(current, address.userId);
+  permission.check(member);
+
+  const keyring = keyringFrom(env.ENCRYPTION_KEYS);
+  const binding = { kind: kind.sealedAs, repoId: address.repoId, keyId: address.apikeyId };
+  const secret = kind.newSecret();
+  const at = now();
+  const graceEnds =
+    gracePeriodSeconds > 0
+      ? new Date(Date.parse(at) + gracePeriodSeconds * 1000).toISOString()
+      : null;
+  const previousSecret = graceEnds ? await keyring.open(current.sealedSecret, binding) : undefined;
+  const digested = kind.sealedAs === "ai";
+  const values = {
+    sealedSecret: await keyring.seal(secret, binding),
+    previousSealedSecret: previousSecret
+      ? await keyring.seal(previousSecret, { ...binding, slot: "previous" })
+      : null,
+    previousSecretExpiresAt: graceEnds,
+    updatedAt: at,
+    ...(digested
+      ? {
+          secretDigest: await keyring.digest(secret),
+          previousSecretDigest: previousSecret ? await keyring.digest(previousSecret) : null,
+        }
+      : {}),
+  };
+  const written = await db
+    .update(table as typeof aiKeys)
+    .set(values)
+    .where(
+      and(
+        activeKey(table, address.apikeyId, address.repoId),
+        eq(table.sealedSecret, current.sealedSecret),
+        kind.unchanged?.(current),
+        holdsRole(member.workspaceId, address.userId, permission.roles),
+      ),
+    );
+  forgetKey(address.apikeyId);
+  if (written.meta.changes === 0) {
+    await refuseUnchanged(db, table, fields, address, {
+      notFound: kind.notFound,
+      check: (latest, key) => kind.permission(key, address.userId).check(latest),
+    });
+  }
+  return { member, key: current.key, secret, previousSecretExpiresAt: graceEnds };
+}
