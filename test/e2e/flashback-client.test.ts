@@ -105,6 +105,11 @@ describe("Flashback's own client, unchanged, through wrangler dev", () => {
         aiType: "ANTHROPIC",
         createdAt: expect.any(String),
         deletedAt: null,
+        // Extra fields Flashback's client ignores: the key's lifecycle.
+        status: "ACTIVE",
+        expiresAt: null,
+        lastUsedAt: null,
+        previousSecretExpiresAt: null,
       },
     ]);
     expect((await client.updateRepoAiApiKey(repoId, created.id, "Renamed")).success).toBe(true);
