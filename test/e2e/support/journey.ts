@@ -82,6 +82,27 @@ export async function fullJourney(send: Send): Promise<void> {
     keyId: created.id,
     accessType: "READ",
   });
+  // Roll with a grace period: the new secret and the old one both verify for now.
+  const rolled = await call("POST", "/repo/{repoId}/apikey/{apikeyId}/roll", {
+    gracePeriodSeconds: 300,
+  });
+  expect(rolled).toMatchObject({ id: created.id, key: created.key });
+  expect((await call("POST", "/verify/s3", signed)).code).toBe("VALID");
+  const signedWithNew = await signedGet(created.key, rolled.secret, `/${repoId}/photos/cat.jpg`);
+  expect((await call("POST", "/verify/s3", signedWithNew)).code).toBe("VALID");
+  // Disable, and the gateway hears it at once; enable again.
+  await call("PUT", "/repo/{repoId}/apikey/{apikeyId}", { status: "INACTIVE" });
+  expect((await call("POST", "/verify/s3", signedWithNew)).code).toBe("DISABLED");
+  await call("PUT", "/repo/{repoId}/apikey/{apikeyId}", { status: "ACTIVE" });
+  const page = await call("GET", "/repo/{repoId}/apikey?limit=1");
+  expect(page.keys).toEqual([
+    expect.objectContaining({
+      id: created.id,
+      status: "ACTIVE",
+      previousSecretExpiresAt: rolled.previousSecretExpiresAt,
+    }),
+  ]);
+  expect(page.nextCursor).toBeNull();
   await call("PUT", "/repo/{repoId}/apikey/{apikeyId}", { name: "CI", accessType: "WRITE" });
   expect((await call("GET", "/repo/{repoId}/apikey")).keys[0]).toMatchObject({
     name: "CI",
@@ -113,11 +134,15 @@ export async function fullJourney(send: Send): Promise<void> {
     aiType: "OPENAI",
   });
   await call("PUT", "/repo/{repoId}/ai/apikey/{apikeyId}", { name: "Gateway 2" });
+  const aiRolled = await call("POST", "/repo/{repoId}/ai/apikey/{apikeyId}/roll", {});
+  expect(aiRolled.previousSecretExpiresAt).toBeNull();
+  expect((await call("POST", "/verify/ai", { secret: ai.secret })).code).toBe("INVALID");
+  expect((await call("POST", "/verify/ai", { secret: aiRolled.secret })).code).toBe("VALID");
   expect(await call("DELETE", "/repo/{repoId}/ai/apikey/{apikeyId}")).toMatchObject({
     success: true,
   });
   expect((await call("GET", "/repo/{repoId}/ai/apikey")).apiKeys).toEqual([]);
-  expect((await call("POST", "/verify/ai", { secret: ai.secret })).code).toBe("REVOKED");
+  expect((await call("POST", "/verify/ai", { secret: aiRolled.secret })).code).toBe("REVOKED");
 
   expect(await call("DELETE", "/workspace/{workspaceId}/users/{userId}")).toMatchObject({
     success: true,
