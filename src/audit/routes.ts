@@ -4,7 +4,6 @@ import { asMember, repoMembershipQuery, workspaceMembershipQuery } from "../acce
 import { authorize } from "../access/policy";
 import { type Database, database } from "../db/client";
 import { auditEvents } from "../db/schema";
-import { ApiError } from "../http/error";
 import { defineOperation, route } from "../http/operation";
 import { CursorParamSchema, decodeCursor, encodeCursor, PageLimitSchema } from "../http/pages";
 import { RepoParamsSchema } from "../keys/schemas";
