@@ -3,6 +3,7 @@
 // wrangler dev, gateway/wrangler.toml, port 8788 unless --gateway-port), sharing one local state.
 import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
 import { ensureDevVars } from "./dev-vars.mjs";
 
 if (ensureDevVars()) console.log("Wrote .dev.vars with a random JWT_SECRET and ENCRYPTION_KEYS.");
@@ -39,19 +40,24 @@ const persist =
       ? [apiArgs[persistAt]]
       : apiArgs.slice(persistAt, persistAt + 2);
 
-const npx = (args, options) => ["npx", ["--no-install", "wrangler", ...args], options];
+// wrangler's own entry, run by this Node: a signal sent to a child reaches wrangler itself
+// (through npx it would not), so stopping `npm run dev` stops both servers and their workerd.
+const WRANGLER = fileURLToPath(
+  new URL("../node_modules/wrangler/bin/wrangler.js", import.meta.url),
+);
+const wrangler = (args, options) => [process.execPath, [WRANGLER, ...args], options];
 const migrated =
   spawnSync(
-    ...npx(["d1", "migrations", "apply", "DB", "--local", ...persist], { stdio: "inherit" }),
+    ...wrangler(["d1", "migrations", "apply", "DB", "--local", ...persist], { stdio: "inherit" }),
   ).status ?? 1;
 if (migrated !== 0) process.exit(migrated);
 
 console.log("Get a token with: npm run --silent token -- <userId>");
 console.log(`S3 gateway: http://127.0.0.1:${gatewayPort} (bucket = repo id, path-style)`);
 const children = [
-  spawn(...npx(["dev", ...apiArgs], { stdio: "inherit" })),
+  spawn(...wrangler(["dev", ...apiArgs], { stdio: "inherit" })),
   spawn(
-    ...npx(
+    ...wrangler(
       [
         ...["dev", "-c", "gateway/wrangler.toml", "--port", gatewayPort],
         ...["--inspector-port", gatewayInspectorPort, ...persist],
