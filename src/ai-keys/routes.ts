@@ -14,7 +14,7 @@ import { MessageResponseSchema } from "../http/schemas";
 import { memberAndKey, refuseUnchanged } from "../keys/existing";
 import { issueKey, type KeyKind } from "../keys/issue";
 import { keyLister } from "../keys/list";
-import { type RollKind, rollKey } from "../keys/roll";
+import { type RollKind, rollRoute } from "../keys/roll";
 import {
   KeyListQuerySchema,
   RepoKeyParamsSchema,
@@ -212,25 +212,7 @@ export const aiKeyRoutes = [
     });
     return { success: true as const, message: "AI API key updated" };
   }),
-  route(rollAiKey, async (c, input) => {
-    const { repoId, apikeyId } = input.params;
-    const address = { userId: c.var.userId, repoId, apikeyId };
-    const rolled = await rollKey(c.env, rollAi, address, input.body.gracePeriodSeconds ?? 0);
-    publishAudit(c, {
-      type: "ai_apikey.rolled",
-      workspaceId: rolled.member.workspaceId,
-      repoId,
-      targetId: apikeyId,
-      changes: { previousSecretExpiresAt: { after: rolled.previousSecretExpiresAt } },
-    });
-    return {
-      success: true as const,
-      id: apikeyId,
-      key: rolled.key,
-      secret: rolled.secret,
-      previousSecretExpiresAt: rolled.previousSecretExpiresAt,
-    };
-  }),
+  rollRoute(rollAiKey, rollAi, "ai_apikey.rolled"),
   route(deleteAiKey, async (c, input) => {
     const { repoId, apikeyId } = input.params;
     const userId = c.var.userId;

@@ -27,3 +27,20 @@ export function asListed<Row extends KeyLifecycle>(
   const previousSecretExpiresAt = previousSecretLive(row, now) ? row.previousSecretExpiresAt : null;
   return { ...row, status, previousSecretExpiresAt };
 }
+
+/** Why a key whose secret was proven may still not be used, in the order they are told. */
+export const UNUSABLE = {
+  REVOKED: "The key has been deleted",
+  DISABLED: "The key is disabled",
+  EXPIRED: "The key has expired",
+} as const;
+
+/** REVOKED (deleted), DISABLED (INACTIVE) or EXPIRED; undefined when the key may be used. */
+export function unusable(
+  key: KeyLifecycle & { deletedAt: string | null },
+  now: string,
+): keyof typeof UNUSABLE | undefined {
+  if (key.deletedAt) return "REVOKED";
+  const state = keyState(key, now);
+  return state === "INACTIVE" ? "DISABLED" : state === "EXPIRED" ? "EXPIRED" : undefined;
+}

@@ -2,6 +2,8 @@ import { and, eq, type SQL } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { holdsRole, type ScopedMember } from "../access/membership";
 import type { Permission } from "../access/policy";
+import type { AuditEventType } from "../audit/event";
+import { publishAudit } from "../audit/publish";
 import { keyringFrom, type SecretKind } from "../crypto/seal";
 import { database, now } from "../db/client";
 import { forgetKey } from "../db/key-memory";
@@ -9,6 +11,7 @@ import { activeKey } from "../db/key-rows";
 import type { aiKeys, storageKeys } from "../db/schema";
 import type { Bindings } from "../env";
 import type { ApiError } from "../http/error";
+import { type Operation, type OperationHandler, route } from "../http/operation";
 import { type KeyAddress, memberAndKey, refuseUnchanged } from "./existing";
 
 type RollTable = typeof storageKeys | typeof aiKeys;
@@ -96,4 +99,39 @@ export async function rollKey<F extends Record<string, SQLiteColumn>>(
     });
   }
   return { member, key: current.key, secret, previousSecretExpiresAt: graceEnds };
+}
+
+/**
+ * The roll endpoint of a kind of key: the roll, its audit event (no secret in it), and the new
+ * secret with the end of the old one's grace.
+ */
+export function rollRoute<O extends Operation, F extends Record<string, SQLiteColumn>>(
+  operation: O,
+  kind: RollKind<F>,
+  type: Extract<AuditEventType, `${string}.rolled`>,
+) {
+  const handler: OperationHandler<O> = async (c, input) => {
+    const { params, body } = input as unknown as {
+      params: { repoId: string; apikeyId: string };
+      body: { gracePeriodSeconds?: number };
+    };
+    const { repoId, apikeyId } = params;
+    const address = { userId: c.var.userId, repoId, apikeyId };
+    const rolled = await rollKey(c.env, kind, address, body.gracePeriodSeconds ?? 0);
+    publishAudit(c, {
+      type,
+      workspaceId: rolled.member.workspaceId,
+      repoId,
+      targetId: apikeyId,
+      changes: { previousSecretExpiresAt: { after: rolled.previousSecretExpiresAt } },
+    });
+    return {
+      success: true as const,
+      id: apikeyId,
+      key: rolled.key,
+      secret: rolled.secret,
+      previousSecretExpiresAt: rolled.previousSecretExpiresAt,
+    } as Awaited<ReturnType<OperationHandler<O>>>;
+  };
+  return route(operation, handler);
 }

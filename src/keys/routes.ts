@@ -20,7 +20,7 @@ import { MessageResponseSchema } from "../http/schemas";
 import { memberAndKey, refuseUnchanged } from "./existing";
 import { issueKey, type KeyKind } from "./issue";
 import { keyLister } from "./list";
-import { type RollKind, rollKey } from "./roll";
+import { type RollKind, rollRoute } from "./roll";
 import {
   CreatedKeySchema,
   CreateStorageKeyBodySchema,
@@ -253,25 +253,7 @@ export const storageKeyRoutes = [
     });
     return { success: true as const, message: "API key updated" };
   }),
-  route(rollStorageKey, async (c, input) => {
-    const { repoId, apikeyId } = input.params;
-    const address = { userId: c.var.userId, repoId, apikeyId };
-    const rolled = await rollKey(c.env, rollStorage, address, input.body.gracePeriodSeconds ?? 0);
-    publishAudit(c, {
-      type: "apikey.rolled",
-      workspaceId: rolled.member.workspaceId,
-      repoId,
-      targetId: apikeyId,
-      changes: { previousSecretExpiresAt: { after: rolled.previousSecretExpiresAt } },
-    });
-    return {
-      success: true as const,
-      id: apikeyId,
-      key: rolled.key,
-      secret: rolled.secret,
-      previousSecretExpiresAt: rolled.previousSecretExpiresAt,
-    };
-  }),
+  rollRoute(rollStorageKey, rollStorage, "apikey.rolled"),
   route(deleteStorageKey, async (c, input) => {
     const { repoId, apikeyId } = input.params;
     const userId = c.var.userId;

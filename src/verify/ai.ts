@@ -1,7 +1,7 @@
 import { isWellFormedAiSecret } from "../crypto/credentials";
 import { keyringFrom } from "../crypto/seal";
 import { keyMemory } from "../db/key-memory";
-import { keyState, previousSecretLive } from "../db/key-state";
+import { previousSecretLive, UNUSABLE, unusable } from "../db/key-state";
 import type { Bindings } from "../env";
 import { countFailure, isBlocked, subjectsOf } from "./failures";
 import type { AiRefusal, VerifyAiRequest, VerifyAiResponse } from "./schemas";
@@ -108,10 +108,8 @@ export async function verifyAiSecret(
   if (!record || !(current || previous)) {
     return refuse("INVALID", "Not a secret of any AI key");
   }
-  if (record.deletedAt) return refuse("REVOKED", "The key has been deleted", record.id);
-  const state = keyState(record, at);
-  if (state === "INACTIVE") return refuse("DISABLED", "The key is disabled", record.id);
-  if (state === "EXPIRED") return refuse("EXPIRED", "The key has expired", record.id);
+  const why = unusable(record, at);
+  if (why) return refuse(why, UNUSABLE[why], record.id);
 
   recordUse(env, waitUntil, "ai_keys", record.id, now);
   return {

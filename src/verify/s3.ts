@@ -1,7 +1,7 @@
 import { atLeast, type Role } from "../access/roles";
 import { keyringFrom } from "../crypto/seal";
 import { keyMemory } from "../db/key-memory";
-import { keyState, previousSecretLive } from "../db/key-state";
+import { previousSecretLive, UNUSABLE, unusable } from "../db/key-state";
 import type { Bindings } from "../env";
 import { ApiError } from "../http/error";
 import { countFailure, isBlocked, subjectsOf } from "./failures";
@@ -183,10 +183,8 @@ export async function verifyS3Request(
           accessKeyId,
         );
   }
-  if (record.deletedAt) return refuse("REVOKED", "The key has been deleted", accessKeyId);
-  const state = keyState(record, new Date(now).toISOString());
-  if (state === "INACTIVE") return refuse("DISABLED", "The key is disabled", accessKeyId);
-  if (state === "EXPIRED") return refuse("EXPIRED", "The key has expired", accessKeyId);
+  const why = unusable(record, new Date(now).toISOString());
+  if (why) return refuse(why, UNUSABLE[why], accessKeyId);
   if (input.requiredAccess && !atLeast(record.accessType, input.requiredAccess)) {
     return refuse(
       "INSUFFICIENT_ACCESS",
