@@ -1,17 +1,21 @@
-// Builds the three bundles the bench serves: the production Worker (exactly what `wrangler
-// deploy` would upload), the floor and the round-trip-counting Worker.
+// Builds the bundles the bench serves: the production Workers (exactly what `wrangler deploy`
+// would upload: the API, and the S3 gateway with gateway/wrangler.toml), the floors, the
+// round-trip-counting Worker and the profilers.
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
 
-/** `wrangler deploy --dry-run --outdir`: the production bundle, and its size as uploaded. */
-export function buildProductionBundle(root, outdir) {
+/**
+ * `wrangler deploy --dry-run --outdir` (with `--config`, another Worker of the repo): the
+ * production bundle, and its size as uploaded.
+ */
+export function buildProductionBundle(root, outdir, config) {
   const wrangler = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
   const result = spawnSync(
     process.execPath,
-    [wrangler, "deploy", "--dry-run", "--outdir", outdir],
+    [wrangler, "deploy", "--dry-run", "--outdir", outdir, ...(config ? ["--config", config] : [])],
     {
       cwd: root,
       encoding: "utf8",

@@ -6,23 +6,33 @@
  * by this one's. Only what a hand-written Worker could skip is skipped: routing tables,
  * middleware chains, schema libraries and a query builder. No check is skipped.
  *
+ * Keys' lifecycle is computed as the Worker computes it (src/db/key-state.ts): lists answer
+ * EXPIRED once expiresAt has passed and a previous secret's end only during its grace.
+ *
  * The verification plane (POST /verify/s3, /verify/ai) is at the end: a compact SigV4 of its
  * own (nothing imported from src/), the same lookup SQL, the same per-isolate memory of rows
- * (same TTL) and derived keys, the same WebCrypto operations and the same lastUsedAt batching.
+ * (same TTL) and derived keys, the same WebCrypto operations, the same lifecycle checks
+ * (revoked, disabled, expired; a rolled key's previous secret during its grace only) and the
+ * same lastUsedAt batching. `checkS3` is also the S3 gateway's floor's inline check
+ * (bench/gateway-floor.ts).
  */
 import { jwtVerify } from "jose";
 
-interface Env {
+/** What the verification plane reads (bench/gateway-floor.ts has these bindings too). */
+export interface VerifyEnv {
   DB: D1Database;
+  ENCRYPTION_KEYS: string;
+  VERIFY_CACHE_TTL_SECONDS?: string;
+  S3_REGION?: string;
+  VERIFY_FAILURES?: RateLimit;
+}
+
+interface Env extends VerifyEnv {
   AUDIT: Queue;
   JWT_SECRET: string;
   JWT_ISSUER: string;
   JWT_AUDIENCE: string;
-  ENCRYPTION_KEYS: string;
   STORAGE_KEY_QUOTA: string;
-  VERIFY_CACHE_TTL_SECONDS?: string;
-  S3_REGION?: string;
-  VERIFY_FAILURES?: RateLimit;
 }
 
 // The same statements the Worker sends (src/access/membership.ts, src/keys, src/ai-keys,
@@ -31,12 +41,12 @@ interface Env {
 const MEMBERSHIP_SQL =
   'select "workspace_members"."role" as "role", "repos"."workspace_id" as "workspaceId" from "repos" inner join "workspace_members" on ("workspace_members"."workspace_id" = "repos"."workspace_id" and "workspace_members"."user_id" = ?) where "repos"."id" = ? limit ?';
 const LIST_STORAGE_KEYS_SQL =
-  'select "id" as "id", "name" as "name", "access_type" as "accessType", "key" as "key", "created_at" as "createdAt", "created_by" as "createdBy", "last_used_at" as "lastUsedAt" from "storage_keys" where ("storage_keys"."repo_id" = ? and "storage_keys"."deleted_at" is null) order by "storage_keys"."created_at" desc, "storage_keys"."id" desc';
+  'select "id" as "id", "name" as "name", "access_type" as "accessType", "key" as "key", "created_at" as "createdAt", "created_by" as "createdBy", "last_used_at" as "lastUsedAt", "status" as "status", "expires_at" as "expiresAt", "previous_secret_expires_at" as "previousSecretExpiresAt" from "storage_keys" where ("storage_keys"."repo_id" = ? and "storage_keys"."deleted_at" is null) order by "storage_keys"."created_at" desc, "storage_keys"."id" desc';
 const LIST_AI_KEYS_SQL =
-  'select "id" as "id", "name" as "name", "repo_id" as "repoId", "key" as "key", "ai_type" as "aiType", "created_at" as "createdAt", "deleted_at" as "deletedAt" from "ai_keys" where ("ai_keys"."repo_id" = ? and "ai_keys"."deleted_at" is null) order by "ai_keys"."created_at" desc, "ai_keys"."id" desc';
+  'select "id" as "id", "name" as "name", "repo_id" as "repoId", "key" as "key", "ai_type" as "aiType", "created_at" as "createdAt", "deleted_at" as "deletedAt", "status" as "status", "expires_at" as "expiresAt", "last_used_at" as "lastUsedAt", "previous_secret_expires_at" as "previousSecretExpiresAt" from "ai_keys" where ("ai_keys"."repo_id" = ? and "ai_keys"."deleted_at" is null) order by "ai_keys"."created_at" desc, "ai_keys"."id" desc';
 // The insert re-checks quota and the creator's role, so it runs in one batch with the read.
 const INSERT_STORAGE_KEY_SQL =
-  'INSERT INTO "storage_keys" ("id", "repo_id", "name", "key", "sealed_secret", "created_by", "created_at", "updated_at", "access_type") SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE (SELECT count(*) FROM "storage_keys" WHERE "storage_keys"."repo_id" = ? AND "storage_keys"."deleted_at" IS NULL) < ? AND EXISTS (SELECT 1 FROM "repos" INNER JOIN "workspace_members" ON "workspace_members"."workspace_id" = "repos"."workspace_id" WHERE ("repos"."id" = ? and "workspace_members"."user_id" = ?) AND "workspace_members"."role" IN (SELECT value FROM json_each(?)))';
+  'INSERT INTO "storage_keys" ("id", "repo_id", "name", "key", "sealed_secret", "created_by", "created_at", "updated_at", "expires_at", "access_type") SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE (SELECT count(*) FROM "storage_keys" WHERE "storage_keys"."repo_id" = ? AND "storage_keys"."deleted_at" IS NULL) < ? AND EXISTS (SELECT 1 FROM "repos" INNER JOIN "workspace_members" ON "workspace_members"."workspace_id" = "repos"."workspace_id" WHERE ("repos"."id" = ? and "workspace_members"."user_id" = ?) AND "workspace_members"."role" IN (SELECT value FROM json_each(?)))';
 
 const RANK: Record<string, number> = { READ: 1, WRITE: 2, ADMIN: 3 };
 const rankOf = (role: string | undefined): number => (role && RANK[role]) || 0;
@@ -155,30 +165,75 @@ function base64Url(bytes: Uint8Array): string {
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
+/** A listed key's lifecycle columns, as stored. */
+interface ListedRow {
+  status: string;
+  expiresAt: string | null;
+  previousSecretExpiresAt: string | null;
+}
+
+/**
+ * Each key as a client sees it now (src/db/key-state.ts): EXPIRED once expiresAt has passed,
+ * the previous secret's end only while its grace lasts. In place, so the fields keep the
+ * order the SELECT gave them (the Worker's spread keeps it too).
+ */
+function asListed(rows: ListedRow[]): ListedRow[] {
+  const now = new Date().toISOString();
+  for (const row of rows) {
+    if (row.expiresAt !== null && row.expiresAt <= now) row.status = "EXPIRED";
+    const previous = row.previousSecretExpiresAt;
+    if (previous !== null && previous <= now) row.previousSecretExpiresAt = null;
+  }
+  return rows;
+}
+
 async function listStorageKeys(env: Env, userId: string, repoId: string): Promise<Response> {
-  const [membership, keys] = await env.DB.batch([
+  const [membership, keys] = await env.DB.batch<ListedRow>([
     env.DB.prepare(MEMBERSHIP_SQL).bind(userId, repoId, 1),
     env.DB.prepare(LIST_STORAGE_KEYS_SQL).bind(repoId),
   ]);
   const role = (membership?.results[0] as MembershipRow | undefined)?.role;
   if (rankOf(role) < rankOf("READ")) throw new Refusal(403, "Insufficient permissions");
-  return json({ success: true, keys: keys?.results });
+  return json({ success: true, keys: asListed(keys?.results ?? []), nextCursor: null });
 }
 
 async function listAiKeys(env: Env, userId: string, repoId: string): Promise<Response> {
-  const [membership, keys] = await env.DB.batch([
+  const [membership, keys] = await env.DB.batch<ListedRow>([
     env.DB.prepare(MEMBERSHIP_SQL).bind(userId, repoId, 1),
     env.DB.prepare(LIST_AI_KEYS_SQL).bind(repoId),
   ]);
   const role = (membership?.results[0] as MembershipRow | undefined)?.role;
   if (rankOf(role) < rankOf("READ")) throw new Refusal(403, "Insufficient permissions");
-  return json({ success: true, apiKeys: keys?.results });
+  return json({ success: true, apiKeys: asListed(keys?.results ?? []), nextCursor: null });
+}
+
+const MAX_LIFETIME_MS = 10 * 366 * 24 * 3600 * 1000;
+// As zod's z.iso.datetime({ offset: true }): seconds required, the offset with its colon.
+const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/;
+
+/** ExpiresAtSchema by hand: ISO 8601 with a zone, in the future, at most 10 years; as UTC. */
+function expiryOf(value: unknown): string | null {
+  if (value === undefined) return null;
+  const at = typeof value === "string" && ISO_WITH_ZONE.test(value) ? Date.parse(value) : NaN;
+  if (Number.isNaN(at)) throw new Refusal(400, "expiresAt must be an ISO 8601 date-time");
+  const now = Date.now();
+  if (at <= now || at > now + MAX_LIFETIME_MS) throw new Refusal(400, "expiresAt out of range");
+  return new Date(at).toISOString();
 }
 
 /** The body checks of CreateStorageKeyBodySchema, by hand. */
-function createBody(body: unknown, repoId: string): { name: string; accessType: string } {
+function createBody(
+  body: unknown,
+  repoId: string,
+): { name: string; accessType: string; expiresAt: string | null } {
   if (typeof body !== "object" || body === null) throw new Refusal(400, "body must be an object");
-  const { name, accessType, repoId: bodyRepoId, ...unknown } = body as Record<string, unknown>;
+  const {
+    name,
+    accessType,
+    expiresAt,
+    repoId: bodyRepoId,
+    ...unknown
+  } = body as Record<string, unknown>;
   if (Object.keys(unknown).length > 0) throw new Refusal(400, "unknown fields");
   if (typeof name !== "string") throw new Refusal(400, "name must be a string");
   const trimmed = name.trim();
@@ -194,7 +249,7 @@ function createBody(body: unknown, repoId: string): { name: string; accessType: 
   ) {
     throw new Refusal(400, "repoId does not match");
   }
-  return { name: trimmed, accessType };
+  return { name: trimmed, accessType, expiresAt: expiryOf(expiresAt) };
 }
 
 async function createStorageKey(
@@ -233,6 +288,7 @@ async function createStorageKey(
       userId,
       at,
       at,
+      body.expiresAt,
       body.accessType,
       repoId,
       quota,
@@ -265,6 +321,7 @@ async function createStorageKey(
           name: { after: body.name },
           accessType: { after: body.accessType },
           key: { after: key },
+          ...(body.expiresAt ? { expiresAt: { after: body.expiresAt } } : {}),
         },
       },
       { contentType: "json" },
@@ -278,34 +335,55 @@ async function createStorageKey(
 
 // The same lookups the Worker sends (src/verify/s3.ts, src/verify/ai.ts), character for character.
 const S3_LOOKUP_SQL = `SELECT k.id, k.key, k.repo_id AS repoId, r.workspace_id AS workspaceId,
-  k.access_type AS accessType, k.sealed_secret AS sealedSecret, k.deleted_at AS deletedAt
+  k.access_type AS accessType, k.sealed_secret AS sealedSecret, k.status,
+  k.expires_at AS expiresAt, k.previous_sealed_secret AS previousSealedSecret,
+  k.previous_secret_expires_at AS previousSecretExpiresAt, k.deleted_at AS deletedAt
   FROM storage_keys k JOIN repos r ON r.id = k.repo_id WHERE k.key = ?1`;
-const aiLookupSql = (versions: number) =>
-  `SELECT k.id, k.key, k.repo_id AS repoId, r.workspace_id AS workspaceId, k.ai_type AS aiType,
-  k.secret_digest AS secretDigest, k.deleted_at AS deletedAt
+const aiLookupSql = (versions: number) => {
+  const digests = Array.from({ length: versions }, (_, i) => `?${i + 1}`).join(", ");
+  return `SELECT k.id, k.key, k.repo_id AS repoId, r.workspace_id AS workspaceId,
+  k.ai_type AS aiType, k.secret_digest AS secretDigest,
+  k.previous_secret_digest AS previousSecretDigest, k.status, k.expires_at AS expiresAt,
+  k.previous_secret_expires_at AS previousSecretExpiresAt, k.deleted_at AS deletedAt
   FROM ai_keys k JOIN repos r ON r.id = k.repo_id
-  WHERE k.secret_digest IN (${Array.from({ length: versions }, (_, i) => `?${i + 1}`).join(", ")})`;
+  WHERE k.secret_digest IN (${digests}) OR k.previous_secret_digest IN (${digests})`;
+};
 
-interface StorageKeyRow {
+/** The lifecycle columns both lookups read. */
+interface Lifecycle {
+  status: string;
+  expiresAt: string | null;
+  previousSecretExpiresAt: string | null;
+  deletedAt: string | null;
+}
+
+/** ACTIVE, INACTIVE, or EXPIRED once expiresAt has passed (`now` ISO, as stored). */
+const stateOf = (row: Lifecycle, now: string) =>
+  row.expiresAt !== null && row.expiresAt <= now ? "EXPIRED" : row.status;
+/** Whether a rolled key's previous secret is still in its grace period. */
+const previousLive = (row: Lifecycle, now: string) =>
+  row.previousSecretExpiresAt !== null && row.previousSecretExpiresAt > now;
+
+export interface StorageKeyRow extends Lifecycle {
   id: string;
   key: string;
   repoId: string;
   workspaceId: string;
   accessType: string;
   sealedSecret: string;
-  deletedAt: string | null;
-  /** Verify-only signing keys per "date/region/service", hung on the remembered row. */
+  previousSealedSecret: string | null;
+  /** Verify-only signing keys per "slot:date/region/service", hung on the remembered row. */
   signingKeys?: Map<string, Promise<CryptoKey>>;
 }
 
-interface AiKeyRow {
+interface AiKeyRow extends Lifecycle {
   id: string;
   key: string;
   repoId: string;
   workspaceId: string;
   aiType: string;
   secretDigest: string;
-  deletedAt: string | null;
+  previousSecretDigest: string | null;
 }
 
 /** Per-isolate memory of looked-up rows (null: known not to exist) until a deadline. */
@@ -329,7 +407,7 @@ const storageRows = new Remembered<StorageKeyRow>();
 const aiRows = new Remembered<AiKeyRow>();
 
 /** VERIFY_CACHE_TTL_SECONDS (0–300, default 10); unknown keys for at most 5 s. */
-function cacheTtlMs(env: Env): { found: number; unknown: number } {
+function cacheTtlMs(env: VerifyEnv): { found: number; unknown: number } {
   const text = env.VERIFY_CACHE_TTL_SECONDS;
   const value = Number(text);
   const seconds =
@@ -348,7 +426,7 @@ let keyring: { versions: string[]; raw: Map<string, Uint8Array<ArrayBuffer>> } |
 const openingKeys = new Map<string, Promise<CryptoKey>>();
 const digestKeys = new Map<string, Promise<CryptoKey>>();
 
-function keyringOf(env: Env) {
+function keyringOf(env: VerifyEnv) {
   if (!keyring) {
     const raw = new Map<string, Uint8Array<ArrayBuffer>>();
     for (const entry of env.ENCRYPTION_KEYS.split(",")) {
@@ -368,7 +446,7 @@ function onceFor(
   cache: Map<string, Promise<CryptoKey>>,
   version: string,
   make: (raw: Uint8Array<ArrayBuffer>) => Promise<CryptoKey>,
-  env: Env,
+  env: VerifyEnv,
 ): Promise<CryptoKey> {
   let key = cache.get(version);
   if (!key) {
@@ -380,7 +458,7 @@ function onceFor(
   return key;
 }
 
-const openingKey = (env: Env, version: string) =>
+const openingKey = (env: VerifyEnv, version: string) =>
   onceFor(
     openingKeys,
     version,
@@ -389,7 +467,7 @@ const openingKey = (env: Env, version: string) =>
   );
 
 /** HMAC-SHA-256 key derived (HKDF, empty salt) from the version's AES key, for digests only. */
-const digestKey = (env: Env, version: string) =>
+const digestKey = (env: VerifyEnv, version: string) =>
   onceFor(
     digestKeys,
     version,
@@ -416,9 +494,13 @@ function base64UrlToBytes(text: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-/** AES-GCM open of "aesgcm.<version>.<iv>.<ciphertext>", bound to its row by the AAD. */
-async function openSealed(env: Env, row: StorageKeyRow): Promise<string> {
-  const [format, version = "", iv = "", ciphertext = "", extra] = row.sealedSecret.split(".");
+/**
+ * AES-GCM open of "aesgcm.<version>.<iv>.<ciphertext>", bound to its row (and, for a rolled
+ * key's previous secret, to that slot) by the AAD.
+ */
+async function openSealed(env: VerifyEnv, row: StorageKeyRow, slot: Slot): Promise<string> {
+  const sealed = slot === "current" ? row.sealedSecret : (row.previousSealedSecret as string);
+  const [format, version = "", iv = "", ciphertext = "", extra] = sealed.split(".");
   if (format !== "aesgcm" || !version || !iv || !ciphertext || extra !== undefined) {
     throw new Error("sealed secret is malformed");
   }
@@ -426,7 +508,9 @@ async function openSealed(env: Env, row: StorageKeyRow): Promise<string> {
     {
       name: "AES-GCM",
       iv: base64UrlToBytes(iv),
-      additionalData: encoder.encode(`flashgate/storage/${row.repoId}/${row.id}`),
+      additionalData: encoder.encode(
+        `flashgate/storage/${row.repoId}/${row.id}${slot === "current" ? "" : "/previous"}`,
+      ),
     },
     await openingKey(env, version),
     base64UrlToBytes(ciphertext),
@@ -447,7 +531,7 @@ function isBlocked(subjects: string[], now: number): boolean {
   return false;
 }
 
-async function countFailure(env: Env, subjects: string[], now: number): Promise<boolean> {
+async function countFailure(env: VerifyEnv, subjects: string[], now: number): Promise<boolean> {
   const limiter = env.VERIFY_FAILURES;
   if (!limiter || subjects.length === 0) return false;
   const outcomes = await Promise.all(subjects.map((key) => limiter.limit({ key })));
@@ -467,7 +551,7 @@ const lastRecorded = new Map<string, number>();
 let pendingUses: { table: string; keyId: string; at: string }[] = [];
 let flushing: Promise<void> | undefined;
 
-async function flushUses(env: Env): Promise<void> {
+async function flushUses(env: VerifyEnv): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const uses = pendingUses;
   pendingUses = [];
@@ -486,7 +570,13 @@ async function flushUses(env: Env): Promise<void> {
   }
 }
 
-function recordUse(env: Env, ctx: ExecutionContext, table: string, keyId: string, now: number) {
+function recordUse(
+  env: VerifyEnv,
+  ctx: ExecutionContext,
+  table: string,
+  keyId: string,
+  now: number,
+) {
   const id = `${table}:${keyId}`;
   const last = lastRecorded.get(id);
   if (last !== undefined && now - last < 60_000) return;
@@ -562,7 +652,7 @@ function aiBody(body: unknown) {
   return { secret, clientIp: optionalString(clientIp, 64, "clientIp") };
 }
 
-const S3_ERRORS: Record<string, string> = {
+export const S3_ERRORS: Record<string, string> = {
   INVALID_ACCESS_KEY: "InvalidAccessKeyId",
   SIGNATURE_MISMATCH: "SignatureDoesNotMatch",
   REQUEST_TIME_SKEWED: "RequestTimeTooSkewed",
@@ -570,6 +660,9 @@ const S3_ERRORS: Record<string, string> = {
   MALFORMED: "AuthorizationHeaderMalformed",
   INSUFFICIENT_ACCESS: "AccessDenied",
   REVOKED: "InvalidAccessKeyId",
+  // As S3 answers for an IAM access key made inactive.
+  DISABLED: "InvalidAccessKeyId",
+  EXPIRED: "AccessDenied",
   RATE_LIMITED: "SlowDown",
 };
 const SIGV4 = "AWS4-HMAC-SHA256";
@@ -581,7 +674,7 @@ const malformed = (message: string): never => {
 };
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-const hexOf = (buffer: ArrayBuffer) => {
+export const hexOf = (buffer: ArrayBuffer) => {
   let out = "";
   for (const byte of new Uint8Array(buffer)) out += HEX[byte];
   return out;
@@ -599,10 +692,21 @@ const decode = (raw: string) => {
   }
 };
 
+/** A request's header by lower-case name: a Map from the JSON body, or a Request's Headers. */
+export type HeaderOf = (name: string) => string | undefined;
+
+/** What a verification is asked: the request as the gateway received it, and what it needs. */
+export interface SignedRequest {
+  method: string;
+  url: string;
+  header: HeaderOf;
+  requiredAccess?: string | undefined;
+  clientIp?: string | undefined;
+}
+
 /** SigV4 as S3 checks it, header-signed or presigned: the signature's parts and what it covers. */
-function parseSigV4(input: { method: string; url: string; headers: Record<string, string> }) {
-  const headers = new Map<string, string>();
-  for (const [name, value] of Object.entries(input.headers)) headers.set(name.toLowerCase(), value);
+function parseSigV4(input: SignedRequest) {
+  const headers = { get: input.header };
   const m = /^https?:\/\/([^/?#]+)([^?#]*)(?:\?([^#]*))?/i.exec(input.url);
   if (!m) return malformed("url is not absolute");
   const host = (m[1] as string).toLowerCase();
@@ -715,13 +819,21 @@ async function hmacOf(key: BufferSource, data: string): Promise<ArrayBuffer> {
   return crypto.subtle.sign("HMAC", imported, encoder.encode(data));
 }
 
-/** kSigning from the opened secret, imported verify-only, cached on the row per scope. */
-function signingKeyOf(env: Env, row: StorageKeyRow, date: string, region: string) {
+type Slot = "current" | "previous";
+
+/** kSigning from the opened secret, imported verify-only, cached on the row per slot and scope. */
+function signingKeyOf(
+  env: VerifyEnv,
+  row: StorageKeyRow,
+  date: string,
+  region: string,
+  slot: Slot,
+) {
   row.signingKeys ??= new Map();
-  const scope = `${date}/${region}/s3`;
+  const scope = `${slot}:${date}/${region}/s3`;
   let key = row.signingKeys.get(scope);
   if (!key) {
-    key = openSealed(env, row).then(async (secret) => {
+    key = openSealed(env, row, slot).then(async (secret) => {
       const kDate = await hmacOf(encoder.encode(`AWS4${secret}`), date);
       const kSigning = await hmacOf(
         await hmacOf(await hmacOf(kDate, region), "s3"),
@@ -738,17 +850,31 @@ function signingKeyOf(env: Env, row: StorageKeyRow, date: string, region: string
   return key;
 }
 
-async function verifyS3(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-  const input = s3Body(await request.json().catch(() => null));
-  const now = Date.now();
-  const refuse = async (code: string, message: string, keyId?: string) => {
+/** A verification's outcome: the key, or the refusal's code (src/verify/schemas.ts). */
+export type S3Check =
+  | { valid: true; row: StorageKeyRow }
+  | { valid: false; code: string; message: string };
+
+/**
+ * The whole S3 check of src/verify/s3.ts: SigV4 parsed, rate limits, region, skew or expiry,
+ * the row (remembered per isolate), the signature (the previous secret too during its grace),
+ * then revoked, disabled, expired and the access level; lastUsedAt recorded on success.
+ */
+export async function checkS3(
+  env: VerifyEnv,
+  ctx: ExecutionContext,
+  input: SignedRequest,
+  now: number,
+): Promise<S3Check> {
+  let keyBlocked = false;
+  const refuse = async (code: string, message: string, keyId?: string): Promise<S3Check> => {
     if (code !== "INSUFFICIENT_ACCESS" && code !== "RATE_LIMITED") {
-      if (await countFailure(env, subjectsOf(keyId, input.clientIp), now)) {
+      if (keyBlocked || (await countFailure(env, subjectsOf(keyId, input.clientIp), now))) {
         code = "RATE_LIMITED";
         message = "Too many failed verifications; slow down";
       }
     }
-    return json({ success: true, valid: false, code, s3Error: S3_ERRORS[code], message });
+    return { valid: false, code, message };
   };
 
   let signed: ReturnType<typeof parseSigV4>;
@@ -759,9 +885,11 @@ async function verifyS3(request: Request, env: Env, ctx: ExecutionContext): Prom
     throw error;
   }
   const { accessKeyId } = signed;
-  if (isBlocked(subjectsOf(accessKeyId, input.clientIp), now)) {
+  // A client over its limit is refused outright; a key over its limit only for its failures.
+  if (isBlocked(subjectsOf(undefined, input.clientIp), now)) {
     return refuse("RATE_LIMITED", "Too many failed verifications; slow down");
   }
+  keyBlocked = isBlocked(subjectsOf(accessKeyId, undefined), now);
   if (env.S3_REGION && signed.region !== env.S3_REGION) {
     return refuse("MALFORMED", `The credential's region must be ${env.S3_REGION}`, accessKeyId);
   }
@@ -789,15 +917,27 @@ async function verifyS3(request: Request, env: Env, ctx: ExecutionContext): Prom
     }
   }
   if (!row) return refuse("INVALID_ACCESS_KEY", "No such access key id", accessKeyId);
-  const key = await signingKeyOf(env, row, signed.date, signed.region);
-  const toSign = `${SIGV4}\n${signed.amzDate}\n${signed.date}/${signed.region}/s3/aws4_request\n${hexOf(
-    await crypto.subtle.digest("SHA-256", encoder.encode(signed.canonicalRequest)),
-  )}`;
+  const found = row;
+  const at = new Date(now).toISOString();
+  const toSign = encoder.encode(
+    `${SIGV4}\n${signed.amzDate}\n${signed.date}/${signed.region}/s3/aws4_request\n${hexOf(
+      await crypto.subtle.digest("SHA-256", encoder.encode(signed.canonicalRequest)),
+    )}`,
+  );
   const signature = new Uint8Array(32);
   for (let i = 0; i < 32; i++)
     signature[i] = Number.parseInt(signed.signature.slice(i * 2, i * 2 + 2), 16);
-  if (!(await crypto.subtle.verify("HMAC", key, signature, encoder.encode(toSign)))) {
-    return row.deletedAt
+  const signedWith = async (slot: Slot) =>
+    crypto.subtle.verify(
+      "HMAC",
+      await signingKeyOf(env, found, signed.date, signed.region, slot),
+      signature,
+      toSign,
+    );
+  const matches =
+    (await signedWith("current")) || (previousLive(found, at) && (await signedWith("previous")));
+  if (!matches) {
+    return found.deletedAt
       ? refuse("INVALID_ACCESS_KEY", "No such access key id", accessKeyId)
       : refuse(
           "SIGNATURE_MISMATCH",
@@ -805,14 +945,39 @@ async function verifyS3(request: Request, env: Env, ctx: ExecutionContext): Prom
           accessKeyId,
         );
   }
-  if (row.deletedAt) return refuse("REVOKED", "The key has been deleted", accessKeyId);
-  if (input.requiredAccess && rankOf(row.accessType) < rankOf(input.requiredAccess)) {
+  if (found.deletedAt) return refuse("REVOKED", "The key has been deleted", accessKeyId);
+  const state = stateOf(found, at);
+  if (state === "INACTIVE") return refuse("DISABLED", "The key is disabled", accessKeyId);
+  if (state === "EXPIRED") return refuse("EXPIRED", "The key has expired", accessKeyId);
+  if (input.requiredAccess && rankOf(found.accessType) < rankOf(input.requiredAccess)) {
     return refuse(
       "INSUFFICIENT_ACCESS",
-      `The key's access is ${row.accessType}; this needs ${input.requiredAccess}`,
+      `The key's access is ${found.accessType}; this needs ${input.requiredAccess}`,
     );
   }
-  recordUse(env, ctx, "storage_keys", row.id, now);
+  recordUse(env, ctx, "storage_keys", found.id, now);
+  return { valid: true, row: found };
+}
+
+async function verifyS3(
+  request: Request,
+  env: VerifyEnv,
+  ctx: ExecutionContext,
+): Promise<Response> {
+  const input = s3Body(await request.json().catch(() => null));
+  const headers = new Map<string, string>();
+  for (const [name, value] of Object.entries(input.headers)) headers.set(name.toLowerCase(), value);
+  const check = await checkS3(
+    env,
+    ctx,
+    { ...input, header: (name) => headers.get(name) },
+    Date.now(),
+  );
+  if (!check.valid) {
+    const { code, message } = check;
+    return json({ success: true, valid: false, code, s3Error: S3_ERRORS[code], message });
+  }
+  const { row } = check;
   return json({
     success: true,
     valid: true,
@@ -850,7 +1015,11 @@ function isWellFormedAiSecret(secret: string): boolean {
   return checksum === match[2];
 }
 
-async function verifyAi(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+async function verifyAi(
+  request: Request,
+  env: VerifyEnv,
+  ctx: ExecutionContext,
+): Promise<Response> {
   const input = aiBody(await request.json().catch(() => null));
   const now = Date.now();
   const refuse = async (code: string, message: string, keyId?: string) => {
@@ -881,26 +1050,40 @@ async function verifyAi(request: Request, env: Env, ctx: ExecutionContext): Prom
       return `${version}.${base64Url(new Uint8Array(mac))}`;
     }),
   );
-  const current = digests[0] as string;
-  let row = aiRows.recall(current, now);
+  const lookup = digests[0] as string;
+  let row = aiRows.recall(lookup, now);
   if (row === undefined) {
     row = await env.DB.prepare(aiLookupSql(digests.length))
       .bind(...digests)
       .first<AiKeyRow>();
     const ttl = cacheTtlMs(env);
     if (row ? ttl.found > 0 : ttl.unknown > 0) {
-      aiRows.remember(current, row, now + (row ? ttl.found : ttl.unknown));
+      aiRows.remember(lookup, row, now + (row ? ttl.found : ttl.unknown));
     }
   }
-  if (!row) return refuse("INVALID", "Not a secret of any AI key");
-  const expected = digests[versions.indexOf(row.secretDigest.split(".")[0] as string)];
-  if (expected === undefined) return refuse("INVALID", "Not a secret of any AI key");
-  const a = encoder.encode(row.secretDigest);
-  const b = encoder.encode(expected);
-  if (a.byteLength !== b.byteLength || !crypto.subtle.timingSafeEqual(a, b)) {
+  /** Whether `stored` is this secret's digest under its version, compared in constant time. */
+  const isThisSecret = (stored: string | null) => {
+    if (!stored) return false;
+    const expected = digests[versions.indexOf(stored.slice(0, stored.indexOf(".")))];
+    if (expected === undefined) return false;
+    const a = encoder.encode(stored);
+    const b = encoder.encode(expected);
+    return a.byteLength === b.byteLength && crypto.subtle.timingSafeEqual(a, b);
+  };
+  const at = new Date(now).toISOString();
+  if (
+    !row ||
+    !(
+      isThisSecret(row.secretDigest) ||
+      (previousLive(row, at) && isThisSecret(row.previousSecretDigest))
+    )
+  ) {
     return refuse("INVALID", "Not a secret of any AI key");
   }
   if (row.deletedAt) return refuse("REVOKED", "The key has been deleted", row.id);
+  const state = stateOf(row, at);
+  if (state === "INACTIVE") return refuse("DISABLED", "The key is disabled", row.id);
+  if (state === "EXPIRED") return refuse("EXPIRED", "The key has expired", row.id);
   recordUse(env, ctx, "ai_keys", row.id, now);
   return json({
     success: true,

@@ -13,11 +13,16 @@ import { isWellFormedAiSecret } from "../src/crypto/credentials";
 import { keyringFrom } from "../src/crypto/seal";
 import { database } from "../src/db/client";
 import { activeKeysOf } from "../src/db/key-rows";
+import { asListed } from "../src/db/key-state";
 import { readBatch } from "../src/db/prepared";
 import { storageKeys } from "../src/db/schema";
 import type { Bindings } from "../src/env";
 import { activeStorageKeys, storageKeyListColumns } from "../src/keys/routes";
-import { CreateStorageKeyBodySchema, RepoParamsSchema } from "../src/keys/schemas";
+import {
+  CreateStorageKeyBodySchema,
+  KeyListQuerySchema,
+  RepoParamsSchema,
+} from "../src/keys/schemas";
 import { verifyAiSecret } from "../src/verify/ai";
 import { verifyS3Request } from "../src/verify/s3";
 import {
@@ -216,6 +221,10 @@ export default {
       ] as const;
     const [, keys] = await db.batch(drizzleQueries());
     const listBody = { success: true, keys };
+    const [, listedRows] = await readBatch(replayEnv.DB, [
+      repoMembership(replayEnv.DB, { userId: input.userId, repoId }),
+      activeStorageKeys(replayEnv.DB, { repoId }),
+    ]);
     const verifier = verifierFor(env);
     const stages = {
       "jwt: jose, secret as bytes": await timed(n, () => jwtVerify(token, secret, joseOptions)),
@@ -242,6 +251,16 @@ export default {
         ]),
       ),
       "json: stringify 100 keys": await timed(n, () => JSON.stringify(listBody)),
+      "zod: KeyListQuerySchema, no query (the lists' query validator)": await timed(n, () =>
+        KeyListQuerySchema.safeParse({}),
+      ),
+      "lifecycle: asListed over 100 rows (src/db/key-state.ts, a copy per row)": await timed(
+        n,
+        () => {
+          const now = new Date().toISOString();
+          return listedRows.map((row) => asListed(row, now));
+        },
+      ),
     };
 
     // The stages of a verification, the key remembered (as under load), one at a time.
@@ -284,16 +303,14 @@ export default {
       "body: new Request + request.json() (as the floor)": await timed(n, () =>
         bodyRequest().json(),
       ),
-      "body: new Request + stream chunks + TextDecoder + JSON.parse (as json-body.ts)": await timed(
-        n,
-        async () => {
+      "body: new Request + stream chunks + TextDecoder + JSON.parse (json-body.ts before b332df7)":
+        await timed(n, async () => {
           const chunks: Uint8Array[] = [];
           for await (const chunk of bodyRequest().body as unknown as AsyncIterable<Uint8Array>) {
             chunks.push(chunk);
           }
           JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(chunks[0]));
-        },
-      ),
+        }),
       "body: new Request + getReader() loop + TextDecoder + JSON.parse": await timed(
         n,
         async () => {
@@ -303,13 +320,14 @@ export default {
           JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(chunks[0]));
         },
       ),
-      "body: new Request + arrayBuffer + TextDecoder + JSON.parse": await timed(n, async () =>
-        JSON.parse(
-          new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(
-            await bodyRequest().arrayBuffer(),
+      "body: new Request + arrayBuffer + TextDecoder + JSON.parse (as json-body.ts now)":
+        await timed(n, async () =>
+          JSON.parse(
+            new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(
+              await bodyRequest().arrayBuffer(),
+            ),
           ),
         ),
-      ),
     };
     return Response.json({ requests, stages, verifyStages });
   },

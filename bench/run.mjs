@@ -1,7 +1,11 @@
-// `npm run bench [-- --quick]`: our Worker against its floor (bench/floor.ts), both on workerd
-// through Miniflare's API in one process, with a local D1 and the audit queue. Prints a table,
-// then one JSON line (the last line of stdout). Progress goes to stderr.
+// `npm run bench [-- --quick]`: our Worker against its floor (bench/floor.ts), and the S3 gateway
+// (gateway/) against its own (bench/gateway-floor.ts), all on workerd through Miniflare's API
+// in one process, with a local D1, the audit queue and a local R2 bucket; the gateway reaches
+// the API's KeyVerifier over a service binding, as deployed. Prints a table, then one JSON
+// line (the last line of stdout). Progress goes to stderr.
+import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import http from "node:http";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { crc32 } from "node:zlib";
@@ -9,13 +13,28 @@ import autocannon from "autocannon";
 import { SignJWT } from "jose";
 import { Miniflare } from "miniflare";
 import { buildProductionBundle, bundleWorker } from "./build.mjs";
-import { applyMigrations, resetCreatedRepo, SEEDED_KEYS, seed, signedS3Body } from "./seed.mjs";
+import {
+  applyMigrations,
+  benchObject,
+  LIFECYCLE_STATES,
+  resetCreatedRepo,
+  SEEDED_KEYS,
+  seed,
+  signedGatewayHeaders,
+  signedS3Body,
+} from "./seed.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const workDir = join(root, ".bench");
 const quick = process.argv.includes("--quick");
 // --cpu: build, seed and profile only; no load runs (for comparing prototypes quickly).
 const cpuOnly = process.argv.includes("--cpu");
+// --only=gateway_get,gateway_put: load only these endpoints (builds, answer checks, round-trip
+// counts and profiles still run), for iterating on one endpoint.
+const only = process.argv
+  .find((arg) => arg.startsWith("--only="))
+  ?.slice("--only=".length)
+  .split(",");
 
 // Full mode: four rounds of A B B A per endpoint; quick mode: one A B pair, short runs.
 const settings = quick
@@ -28,6 +47,13 @@ const BUDGETS = {
   create_ratio: 0.8,
   verify_s3_ratio: 0.85,
   verify_ai_ratio: 0.85,
+  // The S3 gateway's GET and PUT of 1 MiB against bench/gateway-floor.ts. The issue set none;
+  // proposed as the other endpoints', from the first measurements: GET ~0.95, PUT ~1.0. What
+  // separates the gateway from its floor is mostly the KeyVerifier hop (~200 us of wall time
+  // per request, one at a time, against ~45 us inline); a 1 MiB GET costs ~3 ms and a PUT into
+  // Miniflare's local R2 ~25 ms, so the hop is a small share of either.
+  gateway_get_ratio: 0.85,
+  gateway_put_ratio: 0.85,
   bundle_gzip_bytes: 100 * 1024,
   d1_round_trips: {
     list: 1,
@@ -49,9 +75,15 @@ const RATIOS = [
   ["create", "create_ratio"],
   ["verify_s3", "verify_s3_ratio"],
   ["verify_ai", "verify_ai_ratio"],
+  ["gateway_get", "gateway_get_ratio"],
+  ["gateway_put", "gateway_put_ratio"],
 ];
-// S3 refuses a signature more than 15 minutes from its clock: the bench signs its request at
-// the start, and signs it again before a round once it is this old.
+// The gateway's measured objects, in the verified repo's bucket: one read, one overwritten.
+const GATEWAY_GET_KEY = "bench/object.bin";
+const GATEWAY_PUT_KEY = "bench/put.bin";
+const OBJECT_BYTES = 1024 * 1024;
+// S3 refuses a signature more than 15 minutes from its clock: the bench signs its /verify/s3
+// body at the start, and signs it again before a round once it is this old.
 const RESIGN_AFTER_MS = 10 * 60 * 1000;
 // Verifications counted through the counting Worker: 3 per kind of key (see countRoundTrips).
 const COUNTED_VERIFICATIONS = 6;
@@ -72,12 +104,21 @@ const vars = {
 
 const log = (message) => process.stderr.write(`${message}\n`);
 
-function workerConfig(name, code, compatibilityDate) {
+/** The API's bindings (its floors and profilers have the same). */
+function apiEnv() {
   const env = {
     DB: { type: "d1", id: "flashgate-bench" },
     AUDIT: { type: "queue", name: "flashgate-audit" },
   };
   for (const [key, value] of Object.entries(vars)) env[key] = { type: "text", value };
+  return env;
+}
+
+// The gateway's bindings (gateway/wrangler.toml): the one R2 bucket, and the API's KeyVerifier.
+const BUCKET = { type: "r2", name: "flashgate-objects" };
+const KEY_VERIFIER = { type: "worker", worker: "flashgate-apikeys", exportName: "KeyVerifier" };
+
+function workerConfig(name, code, compatibilityDate, env = apiEnv()) {
   return {
     config: {
       name,
@@ -93,15 +134,12 @@ function workerConfig(name, code, compatibilityDate) {
   };
 }
 
-async function load(url, { method = "GET", body, token, seconds }) {
+async function load(url, { method = "GET", body, headers, seconds }) {
   const result = await autocannon({
     url,
     method,
     body,
-    headers: {
-      Authorization: `Bearer ${token}`,
-      ...(body ? { "Content-Type": "application/json" } : {}),
-    },
+    headers,
     connections: settings.connections,
     pipelining: 1,
     duration: seconds,
@@ -119,6 +157,66 @@ async function load(url, { method = "GET", body, token, seconds }) {
   };
 }
 
+/**
+ * Load for the gateway's endpoints, as autocannon's but with a client that discards bodies:
+ * autocannon appends every response body to a string (`req.body += data`, in its request queue),
+ * which for 1 MiB of random bytes costs its process ~20 ms per response and held a Worker that
+ * only returned such a body from memory to ~50 req/s (zeros: ~1,000). This one is node:http with
+ * keep-alive, `settings.connections` requests in flight, no pipelining; bodies are not decoded.
+ */
+async function loadRaw(url, { method = "GET", body, headers, seconds }) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: settings.connections });
+  const target = new URL(url);
+  const latencies = [];
+  let failures = 0;
+  const deadline = performance.now() + seconds * 1000;
+  const one = () =>
+    new Promise((resolve, reject) => {
+      const started = performance.now();
+      const request = http.request(
+        {
+          agent,
+          host: target.hostname,
+          port: target.port,
+          path: target.pathname + target.search,
+          method,
+          headers: body ? { ...headers, "content-length": body.length } : headers,
+        },
+        (response) => {
+          response.resume();
+          response.on("end", () => {
+            latencies.push(performance.now() - started);
+            if (response.statusCode < 200 || response.statusCode >= 300) failures += 1;
+            resolve();
+          });
+          response.on("error", reject);
+        },
+      );
+      request.on("error", reject);
+      request.end(body);
+    });
+  const start = performance.now();
+  try {
+    await Promise.all(
+      Array.from({ length: settings.connections }, async () => {
+        while (performance.now() < deadline) await one();
+      }),
+    );
+  } finally {
+    agent.destroy();
+  }
+  if (failures > 0) throw new Error(`${method} ${url}: ${failures} non-2xx`);
+  latencies.sort((a, b) => a - b);
+  const percentile = (p) =>
+    Number(latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))].toFixed(1));
+  return {
+    requests: latencies.length,
+    seconds: (performance.now() - start) / 1000,
+    p50: percentile(0.5),
+    p99: percentile(0.99),
+  };
+}
+
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
@@ -128,32 +226,43 @@ const median = (values) => {
 function summarise(runs) {
   const requests = runs.reduce((sum, run) => sum + run.requests, 0);
   const seconds = runs.reduce((sum, run) => sum + run.seconds, 0);
+  const ms = (value) => Number(value.toFixed(1));
   return {
     rps: Math.round(requests / seconds),
-    p50: median(runs.map((run) => run.p50)),
-    p99: median(runs.map((run) => run.p99)),
+    p50: ms(median(runs.map((run) => run.p50))),
+    p99: ms(median(runs.map((run) => run.p99))),
   };
 }
+
+const compatibilityDateOf = (config) =>
+  /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync(join(root, config), "utf8"))?.[1];
 
 async function main() {
   const started = Date.now();
   rmSync(workDir, { recursive: true, force: true });
   mkdirSync(workDir, { recursive: true });
 
-  log("building: wrangler deploy --dry-run, floor, counted worker");
+  log("building: wrangler deploy --dry-run (API, gateway), floors, counted worker, profilers");
   const production = buildProductionBundle(root, join(workDir, "dist"));
-  const floorCode = await bundleWorker(join(root, "bench/floor.ts"), join(workDir, "floor.js"));
-  const countedCode = await bundleWorker(
-    join(root, "bench/counted-worker.ts"),
-    join(workDir, "counted.js"),
+  const gatewayBuild = buildProductionBundle(
+    root,
+    join(workDir, "gateway-dist"),
+    "gateway/wrangler.toml",
   );
-  const profileCode = await bundleWorker(
-    join(root, "bench/profile-worker.ts"),
-    join(workDir, "profile.js"),
-  );
-  const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(
-    readFileSync(join(root, "wrangler.toml"), "utf8"),
-  )?.[1];
+  const bundle = (name) =>
+    bundleWorker(join(root, `bench/${name}.ts`), join(workDir, `${name}.js`));
+  const floorCode = await bundle("floor");
+  const gatewayFloorCode = await bundle("gateway-floor");
+  const countedCode = await bundle("counted-worker");
+  const profileCode = await bundle("profile-worker");
+  const gatewayProfileCode = await bundle("gateway-profile-worker");
+  const compatibilityDate = compatibilityDateOf("wrangler.toml");
+  const gatewayCompatibilityDate = compatibilityDateOf("gateway/wrangler.toml");
+  const gatewayFloorEnv = {
+    DB: { type: "d1", id: "flashgate-bench" },
+    BUCKET,
+    ENCRYPTION_KEYS: { type: "text", value: vars.ENCRYPTION_KEYS },
+  };
 
   const mf = new Miniflare({
     host: "127.0.0.1",
@@ -161,10 +270,20 @@ async function main() {
     logRequests: false,
     port: 0,
     workers: [
-      workerConfig("app", production.code, compatibilityDate),
+      // The API under its deployed name: the gateway's service binding names it.
+      workerConfig("flashgate-apikeys", production.code, compatibilityDate),
       workerConfig("floor", floorCode, compatibilityDate),
       workerConfig("counted", countedCode, compatibilityDate),
       workerConfig("profile", profileCode, compatibilityDate),
+      workerConfig("gateway", gatewayBuild.code, gatewayCompatibilityDate, {
+        BUCKET,
+        KEY_VERIFIER,
+      }),
+      workerConfig("gateway-floor", gatewayFloorCode, gatewayCompatibilityDate, gatewayFloorEnv),
+      workerConfig("gateway-profile", gatewayProfileCode, gatewayCompatibilityDate, {
+        ...gatewayFloorEnv,
+        KEY_VERIFIER,
+      }),
     ],
   });
   const stop = () => mf.dispose().finally(() => process.exit(130));
@@ -173,11 +292,15 @@ async function main() {
 
   try {
     await mf.ready;
-    const app = String(await mf.unsafeGetDirectURL("app"));
-    const floor = String(await mf.unsafeGetDirectURL("floor"));
-    const counted = String(await mf.unsafeGetDirectURL("counted"));
-    const profiler = String(await mf.unsafeGetDirectURL("profile"));
-    const db = await mf.getD1Database("DB", "app");
+    const url = async (name) => String(await mf.unsafeGetDirectURL(name));
+    const app = await url("flashgate-apikeys");
+    const floor = await url("floor");
+    const counted = await url("counted");
+    const profiler = await url("profile");
+    const gateway = await url("gateway");
+    const gatewayFloor = await url("gateway-floor");
+    const gatewayProfiler = await url("gateway-profile");
+    const db = await mf.getD1Database("DB", "flashgate-apikeys");
     await applyMigrations(db, join(root, "migrations"));
 
     const jwt = (subject, claims) =>
@@ -194,11 +317,29 @@ async function main() {
     const gatewayToken = await jwt(BENCH_GATEWAY, { scope: "keys:verify" });
 
     log(`seeding ${SEEDED_KEYS} storage keys and ${SEEDED_KEYS} AI keys through the API`);
-    const { listedRepoId, createdRepoId, verifiedRepoId, storageKey, aiKey } = await seed(
-      app,
-      token,
-    );
+    const seeded = await seed(app, token, db);
+    const { listedRepoId, createdRepoId, verifiedRepoId, storageKey, aiKey } = seeded;
     const expected = { verifiedRepoId, storageKey, aiKey };
+
+    // The gateway's object: 1 MiB, PUT through the gateway itself with the seeded WRITE key.
+    const object = benchObject(OBJECT_BYTES);
+    const objectUrl = (base, key) => new URL(`/${verifiedRepoId}/${key}`, base).href;
+    const signedFor = (base, method, key, credentials = storageKey) =>
+      signedGatewayHeaders(credentials, {
+        method,
+        url: objectUrl(base, key),
+        payloadHash: method === "PUT" ? object.sha256 : undefined,
+      });
+    const seededPut = await fetch(objectUrl(gateway, GATEWAY_GET_KEY), {
+      method: "PUT",
+      headers: await signedFor(gateway, "PUT", GATEWAY_GET_KEY),
+      body: object.body,
+    });
+    if (!seededPut.ok) {
+      throw new Error(
+        `seeding the gateway's object: ${seededPut.status} ${await seededPut.text()}`,
+      );
+    }
 
     const createBody = JSON.stringify({ name: "bench key", accessType: "READ" });
     let s3Signed = { at: Date.now(), body: await signedS3Body(storageKey, verifiedRepoId) };
@@ -209,11 +350,23 @@ async function main() {
       method: "POST",
       body: JSON.stringify(s3Signed.body),
       token: gatewayToken,
+      // S3 refuses a signature more than 15 minutes old: signed again once it is this old.
+      refresh: async () => {
+        if (Date.now() - s3Signed.at < RESIGN_AFTER_MS) return;
+        s3Signed = { at: Date.now(), body: await signedS3Body(storageKey, verifiedRepoId) };
+        verifyS3.body = JSON.stringify(s3Signed.body);
+      },
     };
-    const endpoints = [
+    const apiEndpoints = [
       { name: "list", path: `/repo/${listedRepoId}/apikey` },
       { name: "ai_list", path: `/repo/${listedRepoId}/ai/apikey` },
-      { name: "create", path: `/repo/${createdRepoId}/apikey`, method: "POST", body: createBody },
+      {
+        name: "create",
+        path: `/repo/${createdRepoId}/apikey`,
+        method: "POST",
+        body: createBody,
+        resets: true,
+      },
       verifyS3,
       {
         name: "verify_ai",
@@ -223,13 +376,49 @@ async function main() {
         token: gatewayToken,
       },
     ];
-    const resignIfOld = async () => {
-      if (Date.now() - s3Signed.at < RESIGN_AFTER_MS) return;
-      s3Signed = { at: Date.now(), body: await signedS3Body(storageKey, verifiedRepoId) };
-      verifyS3.body = JSON.stringify(s3Signed.body);
+    for (const endpoint of apiEndpoints) {
+      endpoint.targets = { app, floor };
+      endpoint.headers = () => ({
+        Authorization: `Bearer ${endpoint.token ?? token}`,
+        ...(endpoint.body ? { "Content-Type": "application/json" } : {}),
+      });
+    }
+    // The gateway's GET and PUT of 1 MiB, signed for each target's own host, again each round.
+    const gatewayEndpoint = (name, method, key) => {
+      let signed = {};
+      return {
+        name,
+        method,
+        path: `/${verifiedRepoId}/${key}`,
+        body: method === "PUT" ? object.body : undefined,
+        targets: { app: gateway, floor: gatewayFloor },
+        headers: (target) => signed[target],
+        // 1 MiB bodies: autocannon's client would be what is measured (see loadRaw).
+        rawClient: true,
+        refresh: async () => {
+          signed = {
+            app: await signedFor(gateway, method, key),
+            floor: await signedFor(gatewayFloor, method, key),
+          };
+        },
+      };
     };
+    const endpoints = [
+      ...apiEndpoints,
+      gatewayEndpoint("gateway_get", "GET", GATEWAY_GET_KEY),
+      gatewayEndpoint("gateway_put", "PUT", GATEWAY_PUT_KEY),
+    ].filter((endpoint) => !only || only.includes(endpoint.name));
 
-    await checkSameAnswers({ app, floor, token, endpoints, expected, s3Body: s3Signed.body });
+    await checkSameAnswers({
+      app,
+      floor,
+      token,
+      endpoints: apiEndpoints,
+      expected,
+      s3Body: s3Signed.body,
+      lifecycle: await lifecycleCases(seeded),
+    });
+    await checkGatewayAnswers({ gateway, gatewayFloor, seeded, object });
     const roundTrips = await countRoundTrips({
       counted,
       token,
@@ -257,44 +446,48 @@ async function main() {
     ).json();
     if (profile.requests === undefined)
       throw new Error(`profiling failed: ${JSON.stringify(profile)}`);
+    log("profiling the gateway's stages against its floor's");
+    const gatewayProfile = await profileGateway({
+      gatewayProfiler,
+      object,
+      repoId: verifiedRepoId,
+      storageKey,
+    });
     // The lastUsedAt writes the counted verifications scheduled (waitUntil, ~1 s later) have
     // landed by now, profiling took longer than that; they are reported apart.
     const deferredTrips = await deferredRoundTrips(counted);
     await resetCreatedRepo(db, createdRepoId);
     if (cpuOnly) {
-      console.log(JSON.stringify(profile));
+      console.log(JSON.stringify({ ...profile, gateway: gatewayProfile }));
       return;
     }
 
+    const run = (endpoint, target, seconds) =>
+      (endpoint.rawClient ? loadRaw : load)(new URL(endpoint.path, endpoint.targets[target]).href, {
+        method: endpoint.method,
+        body: endpoint.body,
+        headers: endpoint.headers(target),
+        seconds,
+      });
+
     // Warm both Workers' JIT before anything is recorded.
     for (const endpoint of endpoints) {
-      for (const base of [app, floor]) {
-        await load(new URL(endpoint.path, base).href, {
-          ...endpoint,
-          token: endpoint.token ?? token,
-          seconds: settings.warmupSeconds,
-        });
-      }
-      if (endpoint.method === "POST") await resetCreatedRepo(db, createdRepoId);
+      await endpoint.refresh?.();
+      for (const target of ["app", "floor"]) await run(endpoint, target, settings.warmupSeconds);
+      if (endpoint.resets) await resetCreatedRepo(db, createdRepoId);
     }
 
     // A B B A …: whichever runs first in a pair alternates, so drift during the run cancels.
     const runs = {};
     for (let round = 0; round < settings.rounds; round++) {
-      await resignIfOld();
       for (const endpoint of endpoints) {
+        await endpoint.refresh?.();
         const order = round % 2 === 0 ? ["app", "floor"] : ["floor", "app"];
         for (const target of order) {
-          const base = target === "app" ? app : floor;
           log(`round ${round + 1}/${settings.rounds}: ${endpoint.name} (${target})`);
-          const run = await load(new URL(endpoint.path, base).href, {
-            ...endpoint,
-            token: endpoint.token ?? token,
-            seconds: settings.seconds,
-          });
           const key = `${endpoint.name}:${target}`;
-          runs[key] = [...(runs[key] ?? []), run];
-          if (endpoint.method === "POST") await resetCreatedRepo(db, createdRepoId);
+          runs[key] = [...(runs[key] ?? []), await run(endpoint, target, settings.seconds)];
+          if (endpoint.resets) await resetCreatedRepo(db, createdRepoId);
         }
       }
     }
@@ -311,7 +504,9 @@ async function main() {
       roundTrips,
       deferredTrips,
       profile,
+      gatewayProfile,
       production,
+      gatewayBuild,
       seconds: (Date.now() - started) / 1000,
     });
   } finally {
@@ -342,12 +537,54 @@ function unissuedAiSecret() {
 }
 
 /**
- * The floor only means something if it answers what the Worker answers. The verifications
- * must answer byte for byte the same JSON (key order aside), VALID with the seeded key, and
- * refuse the same forgeries the same way: a floor that skipped the signature or the digest
- * check would answer VALID to them.
+ * What each seeded key in a lifecycle state must be answered, with each secret it has: its
+ * own (the new one after a roll) and, after a roll, the previous one (accepted only in grace).
  */
-async function checkSameAnswers({ app, floor, token, endpoints, expected, s3Body }) {
+const LIFECYCLE_ANSWERS = {
+  disabled: { secret: "DISABLED" },
+  expiring: { secret: "VALID" },
+  "in-grace": { secret: "VALID", previousSecret: "VALID" },
+  "grace-over": {
+    secret: "VALID",
+    previousSecret: { storage: "SIGNATURE_MISMATCH", ai: "INVALID" },
+  },
+  expired: { secret: "EXPIRED" },
+};
+
+/** The verifications of the keys seeded in each lifecycle state, with the codes they must get. */
+async function lifecycleCases({ states, verifiedRepoId }) {
+  const cases = [];
+  for (const state of LIFECYCLE_STATES) {
+    for (const [which, answer] of Object.entries(LIFECYCLE_ANSWERS[state])) {
+      for (const kind of ["storage", "ai"]) {
+        const key = states[kind][state];
+        const code = typeof answer === "string" ? answer : answer[kind];
+        const secret = key[which];
+        const body =
+          kind === "storage"
+            ? await signedS3Body({ key: key.key, secret }, verifiedRepoId)
+            : { secret };
+        cases.push({
+          name: `verify_${kind === "storage" ? "s3" : "ai"} (${state} key, ${which})`,
+          code,
+          path: kind === "storage" ? "/verify/s3" : "/verify/ai",
+          body,
+        });
+      }
+    }
+  }
+  return cases;
+}
+
+/**
+ * The floor only means something if it answers what the Worker answers. The lists must answer
+ * the same JSON byte for byte (keys in every lifecycle state among them); the verifications
+ * the same JSON (key order aside), VALID with the seeded key, refuse the same forgeries the
+ * same way (a floor that skipped the signature or the digest check would answer VALID to
+ * them), and answer each key in each lifecycle state, with its current and previous secret,
+ * as the Worker does.
+ */
+async function checkSameAnswers({ app, floor, token, endpoints, expected, s3Body, lifecycle }) {
   const ask = async (base, endpoint) => {
     const response = await fetch(new URL(endpoint.path, base), {
       method: endpoint.method ?? "GET",
@@ -373,14 +610,22 @@ async function checkSameAnswers({ app, floor, token, endpoints, expected, s3Body
       code: "INSUFFICIENT_ACCESS",
     },
     { name: "verify_ai (unissued secret)", ai: { secret: unissuedAiSecret() }, code: "INVALID" },
-  ].map(({ name, body, ai, code }) => ({
-    name,
-    code,
-    path: ai ? "/verify/ai" : "/verify/s3",
-    method: "POST",
-    body: JSON.stringify(ai ?? body),
-    token: gatewayToken,
-  }));
+  ]
+    .map(({ name, body, ai, code }) => ({
+      name,
+      code,
+      path: ai ? "/verify/ai" : "/verify/s3",
+      body: ai ?? body,
+    }))
+    .concat(lifecycle)
+    .map(({ name, code, path, body }) => ({
+      name,
+      code,
+      path,
+      method: "POST",
+      body: JSON.stringify(body),
+      token: gatewayToken,
+    }));
 
   for (const endpoint of [...endpoints, ...forgeries]) {
     const ours = await ask(app, endpoint);
@@ -398,8 +643,23 @@ async function checkSameAnswers({ app, floor, token, endpoints, expected, s3Body
         `${endpoint.name}: the floor answers differently from the Worker:\n${shape(ours).slice(0, 300)}\n${shape(theirs).slice(0, 300)}`,
       );
     }
-    if (endpoint.name === "list" && ours.body.keys.length !== SEEDED_KEYS) {
-      throw new Error(`list returned ${ours.body.keys.length} keys, expected ${SEEDED_KEYS}`);
+    if (endpoint.name === "list" || endpoint.name === "ai_list") {
+      const keys = ours.body.keys ?? ours.body.apiKeys;
+      if (keys.length !== SEEDED_KEYS) {
+        throw new Error(`${endpoint.name} returned ${keys.length} keys, expected ${SEEDED_KEYS}`);
+      }
+      // The comparison above covered every state the lists compute, or it proved little.
+      const seen = new Set(keys.map((key) => key.status));
+      const inGrace = keys.filter((key) => key.previousSecretExpiresAt !== null).length;
+      const expiring = keys.filter((key) => key.status === "ACTIVE" && key.expiresAt).length;
+      if (
+        !["ACTIVE", "INACTIVE", "EXPIRED"].every((state) => seen.has(state)) ||
+        inGrace !== 1 ||
+        expiring !== 1 ||
+        ours.body.nextCursor !== null
+      ) {
+        throw new Error(`${endpoint.name}: the seeded lifecycle states are not all listed`);
+      }
     }
     const wanted = endpoint.code ?? (verification ? "VALID" : undefined);
     if (wanted && ours.body.code !== wanted) {
@@ -412,6 +672,164 @@ async function checkSameAnswers({ app, floor, token, endpoints, expected, s3Body
       throw new Error(`${endpoint.name}: verified ${canonical(ours.body)}, not the seeded key`);
     }
   }
+}
+
+/**
+ * The gateway's floor only means something if it answers what the gateway answers: the same
+ * status, S3 error code, object headers (ETag, Content-Length, Content-Type, Last-Modified,
+ * Accept-Ranges) and bytes, a request id of S3's form, for the measured GET and PUT and for
+ * what must be refused: a tampered signature, a READ key's PUT, another repo's bucket, a body
+ * that is not the one signed (and nothing stored after it), keys disabled or expired, a rolled
+ * key's previous secret in its grace (served) and after it (refused).
+ */
+async function checkGatewayAnswers({ gateway, gatewayFloor, seeded, object }) {
+  const { verifiedRepoId, listedRepoId, storageKey, readKey, states } = seeded;
+  const sha256 = (bytes) => createHash("sha256").update(bytes).digest("hex");
+  const tampered = Buffer.from(object.body);
+  tampered[0] ^= 0xff;
+  const objectEtag = `"${object.md5}"`;
+  const cases = [
+    { name: "GET", method: "GET", status: 200, etag: objectEtag, sha256: object.sha256 },
+    { name: "PUT", method: "PUT", key: GATEWAY_PUT_KEY, body: object.body, status: 200 },
+    { name: "GET, tampered signature", method: "GET", tamper: true, code: "SignatureDoesNotMatch" },
+    {
+      name: "PUT with a READ key",
+      method: "PUT",
+      key: GATEWAY_PUT_KEY,
+      body: object.body,
+      credentials: readKey,
+      code: "AccessDenied",
+    },
+    {
+      name: "GET, another repo's bucket",
+      method: "GET",
+      bucket: listedRepoId,
+      code: "AccessDenied",
+    },
+    { name: "GET, no such object", method: "GET", key: "bench/absent.bin", code: "NoSuchKey" },
+    {
+      name: "PUT, a body other than the one signed",
+      method: "PUT",
+      key: "bench/mismatch.bin",
+      body: tampered,
+      payloadHash: object.sha256,
+      code: "XAmzContentSHA256Mismatch",
+    },
+    {
+      name: "GET after it: nothing stored",
+      method: "GET",
+      key: "bench/mismatch.bin",
+      code: "NoSuchKey",
+    },
+    {
+      name: "GET, disabled key",
+      method: "GET",
+      key: states.storage.disabled,
+      code: "InvalidAccessKeyId",
+    },
+    { name: "GET, expired key", method: "GET", key: states.storage.expired, code: "AccessDenied" },
+    {
+      name: "GET, previous secret in its grace",
+      method: "GET",
+      key: states.storage["in-grace"],
+      previous: true,
+      status: 200,
+      sha256: object.sha256,
+    },
+    {
+      name: "GET, previous secret after its grace",
+      method: "GET",
+      key: states.storage["grace-over"],
+      previous: true,
+      code: "SignatureDoesNotMatch",
+    },
+  ];
+  const ask = async (base, c) => {
+    // `key` is an object key, or a seeded key in a lifecycle state whose secret signs.
+    const objectKey = typeof c.key === "string" ? c.key : GATEWAY_GET_KEY;
+    const credentials =
+      typeof c.key === "object"
+        ? { key: c.key.key, secret: c.previous ? c.key.previousSecret : c.key.secret }
+        : (c.credentials ?? storageKey);
+    const url = new URL(`/${c.bucket ?? verifiedRepoId}/${objectKey}`, base).href;
+    const headers = await signedGatewayHeaders(credentials, {
+      method: c.method,
+      url,
+      payloadHash: c.method === "PUT" ? (c.payloadHash ?? sha256(c.body)) : undefined,
+    });
+    if (c.tamper) {
+      headers.authorization = headers.authorization.replace(/.$/, (x) => (x === "0" ? "1" : "0"));
+    }
+    const response = await fetch(url, { method: c.method, headers, body: c.body });
+    const bytes = Buffer.from(await response.arrayBuffer());
+    const xml = (response.headers.get("content-type") ?? "").includes("xml");
+    const header = (name) => response.headers.get(name);
+    return {
+      answer: {
+        status: response.status,
+        code: xml ? /<Code>([^<]*)<\/Code>/.exec(bytes.toString("utf8"))?.[1] : undefined,
+        headers: ["etag", "content-length", "content-type", "last-modified", "accept-ranges"].map(
+          (name) => [name, header(name)],
+        ),
+        sha256: response.ok && c.method === "GET" ? sha256(bytes) : undefined,
+      },
+      requestId: header("x-amz-request-id"),
+    };
+  };
+  for (const c of cases) {
+    const ours = await ask(gateway, c);
+    const theirs = await ask(gatewayFloor, c);
+    const [a, b] = [canonical(ours.answer), canonical(theirs.answer)];
+    if (a !== b) {
+      throw new Error(`gateway ${c.name}: the floor answers differently:\n${a}\n${b}`);
+    }
+    const status = c.status ?? { NoSuchKey: 404, XAmzContentSHA256Mismatch: 400 }[c.code] ?? 403;
+    const etag = ours.answer.headers[0][1];
+    if (
+      ours.answer.status !== status ||
+      ours.answer.code !== c.code ||
+      (c.sha256 && ours.answer.sha256 !== c.sha256) ||
+      (c.method === "PUT" && status === 200 && etag !== objectEtag) ||
+      ![ours.requestId, theirs.requestId].every((id) => /^[0-9A-F]{16}$/.test(id ?? ""))
+    ) {
+      throw new Error(`gateway ${c.name}: answered ${a}, expected ${status} ${c.code ?? ""}`);
+    }
+  }
+  log(`gateway answers checked: ${cases.length} requests, the same from the gateway and its floor`);
+}
+
+/**
+ * The gateway's stages against its floor's, inside workerd (bench/gateway-profile-worker.ts):
+ * requests signed here for the profiler's own host, the object read there from R2.
+ */
+async function profileGateway({ gatewayProfiler, object, repoId, storageKey }) {
+  const base = "http://gateway.bench";
+  const sign = (method, key) =>
+    signedGatewayHeaders(storageKey, {
+      method,
+      url: `${base}/${repoId}/${key}`,
+      payloadHash: method === "PUT" ? object.sha256 : undefined,
+      withHost: true,
+    });
+  const response = await fetch(gatewayProfiler, {
+    method: "POST",
+    body: JSON.stringify({
+      iterations: Math.max(20, Math.round(settings.profileIterations / 10)),
+      smallIterations: settings.profileIterations,
+      base,
+      repoId,
+      getKey: GATEWAY_GET_KEY,
+      putKey: GATEWAY_PUT_KEY,
+      getHeaders: await sign("GET", GATEWAY_GET_KEY),
+      putHeaders: await sign("PUT", GATEWAY_PUT_KEY),
+      sha256: object.sha256,
+    }),
+  });
+  const profile = await response.json();
+  if (!response.ok || profile.stages === undefined) {
+    throw new Error(`profiling the gateway failed: ${JSON.stringify(profile)}`);
+  }
+  return profile;
 }
 
 /**
@@ -497,9 +915,19 @@ async function deferredRoundTrips(counted) {
   }
 }
 
-function report({ results, roundTrips, deferredTrips, profile, production, seconds }) {
+function report({
+  results,
+  roundTrips,
+  deferredTrips,
+  profile,
+  gatewayProfile,
+  production,
+  gatewayBuild,
+  seconds,
+}) {
   const ratio = (name) => Number((results[name].app.rps / results[name].floor.rps).toFixed(3));
-  const ratios = Object.fromEntries(RATIOS.map(([name, key]) => [key, ratio(name)]));
+  const measured = RATIOS.filter(([name]) => results[name]);
+  const ratios = Object.fromEntries(measured.map(([name, key]) => [key, ratio(name)]));
   const verdict = (ok) => (ok ? "ok" : "OVER BUDGET");
   // A budget of round trips is a number, or {uncached, cached} for the verification plane.
   const tripsWithin = (name) => {
@@ -510,6 +938,8 @@ function report({ results, roundTrips, deferredTrips, profile, production, secon
       : trips.uncached <= budget.uncached && trips.cached <= budget.cached;
   };
   const tripsCell = (name) => {
+    // The gateway's D1 reads are the KeyVerifier's: verify_s3's, over the service binding.
+    if (name.startsWith("gateway_")) return "verify_s3's (RPC)";
     const budget = BUDGETS.d1_round_trips[name];
     const trips = roundTrips[name];
     return typeof budget === "number"
@@ -530,7 +960,7 @@ function report({ results, roundTrips, deferredTrips, profile, production, secon
       "D1 trips",
     ],
   ];
-  for (const [name, key] of RATIOS) {
+  for (const [name, key] of measured) {
     const { app, floor } = results[name];
     rows.push([
       name,
@@ -571,6 +1001,16 @@ function report({ results, roundTrips, deferredTrips, profile, production, secon
   for (const [stage, us] of Object.entries(profile.verifyStages)) {
     verifyStageRows.push([stage, String(us)]);
   }
+  const gatewayRows = [
+    ["S3 gateway, one request at a time in workerd (wall us)", "gateway", "floor", "difference"],
+  ];
+  for (const [name, { gateway, floor }] of Object.entries(gatewayProfile.requests)) {
+    gatewayRows.push([name, String(gateway), String(floor), (gateway - floor).toFixed(1)]);
+  }
+  const gatewayStageRows = [["stage of a gateway request (wall us per op)", "cost"]];
+  for (const [stage, us] of Object.entries(gatewayProfile.stages)) {
+    gatewayStageRows.push([stage, String(us)]);
+  }
 
   const tripsOk = Object.keys(roundTrips).every(tripsWithin);
   const kib = (bytes) => (bytes / 1024).toFixed(1);
@@ -584,10 +1024,14 @@ function report({ results, roundTrips, deferredTrips, profile, production, secon
       `the ${deferredTrips.verifications} counted verifications of ${deferredTrips.keys} keys (at most one write a minute per key, batched).`,
   );
   console.log(
-    `\n${table(cpuRows)}\n* for health: bare Hono with one route\n\n${table(stageRows)}\n\n${table(verifyStageRows)}`,
+    `gateway_*: GET and PUT of ${OBJECT_BYTES / 1024} KiB through the S3 gateway (KeyVerifier over the service binding) against bench/gateway-floor.ts (signature checked inline); R2 local.`,
   );
   console.log(
-    `\nbundle: ${kib(production.bytes)} KiB, ${kib(production.gzipBytes)} KiB gzip (budget 100 KiB: ${verdict(production.gzipBytes <= BUDGETS.bundle_gzip_bytes)}); D1 round trips ${verdict(tripsOk)}; ${seconds.toFixed(0)} s\n`,
+    `\n${table(cpuRows)}\n* for health: bare Hono with one route\n\n${table(stageRows)}\n\n${table(verifyStageRows)}`,
+  );
+  console.log(`\n${table(gatewayRows)}\n\n${table(gatewayStageRows)}`);
+  console.log(
+    `\nbundle: ${kib(production.bytes)} KiB, ${kib(production.gzipBytes)} KiB gzip (budget 100 KiB: ${verdict(production.gzipBytes <= BUDGETS.bundle_gzip_bytes)}); gateway bundle ${kib(gatewayBuild.gzipBytes)} KiB gzip; D1 round trips ${verdict(tripsOk)}; ${seconds.toFixed(0)} s\n`,
   );
 
   const byEndpoint = (pick) =>
@@ -604,7 +1048,9 @@ function report({ results, roundTrips, deferredTrips, profile, production, secon
       p99_ms: byEndpoint((r) => r.app.p99),
       floor_p99_ms: byEndpoint((r) => r.floor.p99),
       cpu_us: profile.requests,
+      gateway_us: gatewayProfile.requests,
       bundle_gzip_bytes: production.gzipBytes,
+      gateway_bundle_gzip_bytes: gatewayBuild.gzipBytes,
       mode: quick ? "quick" : "full",
     }),
   );
