@@ -39,10 +39,8 @@ const verified = async (key: { key: string }, secret: string, uncached = true) =
 describe("expiry", () => {
   it("is set at creation, listed, and normalised to UTC", async () => {
     const at = new Date(Date.now() + 86_400_000);
-    const offset = `${at
-      .toISOString()
-      .slice(0, 19)
-      .replace(/T(\d\d)/, (_, h) => `T${String((Number(h) + 2) % 24).padStart(2, "0")}`)}+02:00`;
+    // The same instant written at +02:00: the wall-clock time two hours ahead, then the offset.
+    const offset = new Date(at.getTime() + 2 * 3_600_000).toISOString().replace("Z", "+02:00");
     const response = await call("POST", `/repo/${repoId}/apikey`, {
       as: admin,
       body: { name: "expiring", accessType: "READ", expiresAt: offset },
