@@ -24,9 +24,8 @@ async function verify(input: unknown) {
   return response.body;
 }
 
-/** The same secret with one character changed, its checksum made right again. */
-function forgedLike(): string {
-  // A fresh, well-formed secret nobody issued: the checksum is public, so forging one is easy.
+/** A well-formed secret nobody issued: the checksum is public, so anyone can forge one. */
+function unissuedSecret(): string {
   return newAiCredentials().secret;
 }
 
@@ -72,7 +71,7 @@ describe("an AI secret", () => {
   });
 
   it("is INVALID when forged with a correct checksum (one indexed read, then remembered)", async () => {
-    const forged = forgedLike();
+    const forged = unissuedSecret();
     const { db, roundTrips } = countingDb();
     const counted = { ...(env as Bindings), DB: db };
     expect((await verifyAiSecret(counted, { secret: forged }, ignoreWaitUntil)).code).toBe(
