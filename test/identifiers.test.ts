@@ -1,0 +1,158 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { call, createWorkspace, expectError, newUser, team } from "./support/api";
+import { createAiKey, createStorageKey } from "./support/keys";
+
+const users = (workspaceId: string) => `/workspace/${workspaceId}/users`;
+
+async function rowCount(table: string): Promise<number> {
+  const row = await env.DB.prepare(`SELECT count(*) AS n FROM ${table}`).first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+// Each of these would be a member distinct from "alice" that reads as "alice", or one that can
+// never be named again (a lone surrogate is stored as U+FFFD).
+const SPOOFING_IDS: [string, string, RegExp][] = [
+  ["a lone high surrogate", "\ud800", /well-formed/],
+  ["a lone low surrogate after text", "alice\udc00", /well-formed/],
+  ["a zero-width space", "alice\u200b", /control or format/],
+  ["a zero-width joiner", "al\u200dice", /control or format/],
+  ["a right-to-left override", "\u202eecila", /control or format/],
+  ["a first-strong isolate", "\u2068alice", /control or format/],
+  ["a byte-order mark", "\ufeffalice", /whitespace|control or format/],
+  ["a soft hyphen", "al\u00adice", /control or format/],
+  ["a NUL", "ali\u0000ce", /control or format/],
+  ["a leading space", " alice", /whitespace/],
+  ["a trailing tab", "alice\t", /whitespace/],
+  ["a trailing no-break space", "alice\u00a0", /whitespace/],
+  ["a trailing newline", "alice\n", /whitespace/],
+  ["nothing but spaces", "   ", /blank/],
+  ["nothing", "", /empty/],
+  ["a decomposed é (not NFC)", "rene\u0301", /NFC/],
+];
+
+describe("a member's user id", () => {
+  for (const [what, userId, message] of SPOOFING_IDS) {
+    it(`is refused (400) with ${what}, and nobody is added`, async () => {
+      const { admin, workspaceId } = await team();
+      const before = await rowCount("workspace_members");
+      const response = await call("POST", users(workspaceId), {
+        as: admin,
+        body: { userId, role: "ADMIN" },
+      });
+      expectError(response, 400);
+      expect(response.body.issues).toEqual([{ path: "userId", message: expect.any(String) }]);
+      expect(response.body.issues[0].message).toMatch(message);
+      expect(await rowCount("workspace_members")).toBe(before);
+    });
+  }
+
+  it("that is a lone surrogate cannot be made ADMIN, so the last real ADMIN cannot leave", async () => {
+    const admin = newUser("admin");
+    const workspaceId = await createWorkspace(admin);
+    const added = await call("POST", users(workspaceId), {
+      as: admin,
+      body: { userId: "\ud800", role: "ADMIN" },
+    });
+    expectError(added, 400, /well-formed/);
+    const leave = await call("DELETE", `${users(workspaceId)}/${encodeURIComponent(admin)}`, {
+      as: admin,
+    });
+    expectError(leave, 409);
+    const listed = await call("GET", users(workspaceId), { as: admin });
+    expect(listed.body.users.map((u: { userId: string }) => u.userId)).toEqual([admin]);
+  });
+
+  it("is refused in a path too: a role change for 'alice\\u200b' is 400, not a lookup", async () => {
+    const { admin, workspaceId } = await team();
+    const response = await call(
+      "PUT",
+      `${users(workspaceId)}/${encodeURIComponent("alice\u200b")}`,
+      {
+        as: admin,
+        body: { role: "READ" },
+      },
+    );
+    expectError(response, 400, /control or format/);
+  });
+
+  it("may be any script, with inner spaces and punctuation", async () => {
+    const { admin, workspaceId } = await team();
+    for (const userId of ["ユーザー-1", "auth0|5f2b", "Zoë Ångström", "user@example.com", "é"]) {
+      const response = await call("POST", users(workspaceId), {
+        as: admin,
+        body: { userId, role: "READ" },
+      });
+      expect(response.status, `${userId}: ${response.text}`).toBe(200);
+    }
+    const listed = await call("GET", users(workspaceId), { as: admin });
+    const ids = listed.body.users.map((u: { userId: string }) => u.userId);
+    expect(ids).toEqual(expect.arrayContaining(["ユーザー-1", "Zoë Ångström", "é"]));
+  });
+});
+
+const HIDING_NAMES: [string, string, RegExp][] = [
+  ["a right-to-left override", "invoice\u202efdp.exe", /bidi/],
+  ["a left-to-right embedding", "\u202aname", /bidi/],
+  ["a pop directional formatting", "name\u202c", /bidi/],
+  ["a right-to-left isolate", "a\u2067b", /bidi/],
+  ["a pop directional isolate", "a\u2069", /bidi/],
+  ["a lone surrogate", "key \ud83d", /well-formed/],
+  ["a control character", "a\u0007b", /control/],
+];
+
+// Emoji ZWJ sequences, right-to-left scripts with their marks, CJK: all ordinary names.
+const FINE_NAMES = ["👩‍💻 Deploy bot", "מפתח ראשי", "عربي\u200f", "日本語のキー", "Ünïcödé"];
+
+describe("names of workspaces, repos and keys", () => {
+  for (const [what, name, message] of HIDING_NAMES) {
+    it(`are refused (400) with ${what}, and nothing is written`, async () => {
+      const { admin, workspaceId, repoId } = await team();
+      const key = await createStorageKey(admin, repoId);
+      const aiKey = await createAiKey(admin, repoId);
+      const counts = async () =>
+        Promise.all(["workspaces", "repos", "storage_keys", "ai_keys"].map(rowCount));
+      const before = await counts();
+      const attempts = [
+        call("POST", "/workspace", { as: admin, body: { name } }),
+        call("POST", "/repo", { as: admin, body: { name, workspaceId } }),
+        call("POST", `/repo/${repoId}/apikey`, { as: admin, body: { name, accessType: "READ" } }),
+        call("POST", `/repo/${repoId}/ai/apikey`, { as: admin, body: { name, aiType: "OPENAI" } }),
+        call("PUT", `/repo/${repoId}/apikey/${key.id}`, { as: admin, body: { name } }),
+        call("PUT", `/repo/${repoId}/ai/apikey/${aiKey.id}`, { as: admin, body: { name } }),
+      ];
+      for (const response of await Promise.all(attempts)) {
+        expectError(response, 400);
+        expect(response.body.issues?.[0]).toEqual({ path: "name", message: expect.any(String) });
+        expect(response.body.issues[0].message).toMatch(message);
+      }
+      expect(await counts()).toEqual(before);
+      const listed = await call("GET", `/repo/${repoId}/apikey`, { as: admin });
+      expect(listed.body.keys.map((k: { name: string }) => k.name)).toEqual(["CI Bot"]);
+    });
+  }
+
+  it("may be any script, emoji with zero-width joiners, and right-to-left marks", async () => {
+    const { admin, workspaceId, repoId } = await team();
+    for (const name of FINE_NAMES) {
+      const workspace = await call("POST", "/workspace", { as: admin, body: { name } });
+      expect(workspace.body.name).toBe(name);
+      const repo = await call("POST", "/repo", { as: admin, body: { name, workspaceId } });
+      expect(repo.status, repo.text).toBe(200);
+      const shown = await call("GET", `/repo/${repo.body.id}`, { as: admin });
+      expect(shown.body.repo.name).toBe(name);
+      const key = await createStorageKey(admin, repoId, { name });
+      const aiKey = await createAiKey(admin, repoId, { name });
+      const renamed = await call("PUT", `/repo/${repoId}/apikey/${key.id}`, {
+        as: admin,
+        body: { name: `${name} 2` },
+      });
+      expect(renamed.status, renamed.text).toBe(200);
+      expect(aiKey.id).toBeTruthy();
+    }
+    const keys = await call("GET", `/repo/${repoId}/ai/apikey`, { as: admin });
+    expect(keys.body.apiKeys.map((k: { name: string }) => k.name).sort()).toEqual(
+      [...FINE_NAMES].sort(),
+    );
+  });
+});
