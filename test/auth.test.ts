@@ -107,6 +107,31 @@ describe("a protected endpoint", () => {
     }
   });
 
+  it("refuses a token whose sub is blank, ill-formed, padded or hides characters", async () => {
+    const subs = [
+      "   ",
+      "\ud800",
+      "alice\udc00",
+      " alice",
+      "alice\t",
+      "alice\u200b",
+      "\u202eecila",
+    ];
+    for (const sub of subs) {
+      const response = await asCaller(await bearer(signToken(testSecret, { claims: { sub } })));
+      expectInvalidToken(response, /sub claim is not a valid user id/);
+    }
+    // The same claims with a plain sub are accepted: the refusals above are the sub's.
+    const plain = await asCaller(await bearer(signToken(testSecret, { claims: { sub: "alice" } })));
+    expect(plain.status, plain.text).toBe(200);
+  });
+
+  it("refuses a token whose sub is not a number or string", async () => {
+    for (const sub of [42, ["alice"], { id: "alice" }, null]) {
+      expectInvalidToken(await asCaller(await bearer(signToken(testSecret, { claims: { sub } }))));
+    }
+  });
+
   it("refuses a token without an exp", async () => {
     const token = signToken(testSecret, { claims: { exp: undefined } });
     expectInvalidToken(await asCaller(await bearer(token)), /exp/);
@@ -115,6 +140,76 @@ describe("a protected endpoint", () => {
   it("refuses an HS512 token: only the algorithm the key is meant for is accepted", async () => {
     const token = signToken(testSecret, { alg: "HS512" });
     expectInvalidToken(await asCaller(await bearer(token)), /algorithm/);
+  });
+});
+
+describe("token lifetime", () => {
+  const lifetime = async (claims: Record<string, unknown>) =>
+    asCaller(await bearer(signToken(testSecret, { claims })));
+
+  it("accepts a token living exactly the default maximum, 86400 seconds", async () => {
+    const iat = nowSeconds();
+    const response = await lifetime({ iat, exp: iat + 86_400 });
+    expect(response.status, response.text).toBe(200);
+  });
+
+  it("refuses a token living one second longer than the default maximum", async () => {
+    const iat = nowSeconds();
+    expectInvalidToken(await lifetime({ iat, exp: iat + 86_401 }), /maximum of 86400 seconds/);
+  });
+
+  it("refuses a token that expires in the year 9999, and does not remember it", async () => {
+    const token = await signToken(testSecret, { claims: { exp: 253_402_300_799 } });
+    expectInvalidToken(await asCaller(`Bearer ${token}`), /lifetime/);
+    // Asked again, the same string is refused again: nothing remembered it as valid.
+    expectInvalidToken(await asCaller(`Bearer ${token}`), /lifetime/);
+  });
+
+  it("measures a token without iat from now: exp − now over the maximum is refused", async () => {
+    const within = await lifetime({ iat: undefined, exp: nowSeconds() + 86_000 });
+    expect(within.status, within.text).toBe(200);
+    expectInvalidToken(await lifetime({ iat: undefined, exp: nowSeconds() + 90_000 }), /lifetime/);
+  });
+
+  it("refuses a token issued in the future beyond the clock tolerance", async () => {
+    const iat = nowSeconds() + 120;
+    expectInvalidToken(await lifetime({ iat, exp: iat + 600 }), /iat claim is in the future/);
+  });
+
+  it("accepts a token issued 10 seconds in the future (clock skew)", async () => {
+    const iat = nowSeconds() + 10;
+    const response = await lifetime({ iat, exp: iat + 600 });
+    expect(response.status, response.text).toBe(200);
+  });
+
+  it("follows JWT_MAX_LIFETIME_SECONDS", async () => {
+    const iat = nowSeconds();
+    const hour = await signToken(testSecret, { claims: { iat, exp: iat + 3600 } });
+    const tenMinutes = await signToken(testSecret, { claims: { iat, exp: iat + 600 } });
+    const strict = { JWT_MAX_LIFETIME_SECONDS: "900" };
+    const refused = await callConfigured(strict, "/workspace", `Bearer ${hour}`);
+    expectInvalidToken(refused, /maximum of 900 seconds/);
+    const accepted = await callConfigured(strict, "/workspace", `Bearer ${tenMinutes}`);
+    expect(accepted.status, accepted.text).toBe(200);
+    const week = await signToken(testSecret, { claims: { iat, exp: iat + 7 * 86_400 } });
+    const lenient = await callConfigured(
+      { JWT_MAX_LIFETIME_SECONDS: String(30 * 86_400) },
+      "/workspace",
+      `Bearer ${week}`,
+    );
+    expect(lenient.status, lenient.text).toBe(200);
+  });
+
+  it("fails closed with 503 when JWT_MAX_LIFETIME_SECONDS is not a whole number of seconds", async () => {
+    const token = await tokenFor("alice");
+    for (const setting of ["1d", "-5", "0", "59", "31536001", "1e5", "86400.5"]) {
+      const response = await callConfigured(
+        { JWT_MAX_LIFETIME_SECONDS: setting },
+        "/workspace",
+        `Bearer ${token}`,
+      );
+      expectError(response, 503, /JWT_MAX_LIFETIME_SECONDS/);
+    }
   });
 });
 

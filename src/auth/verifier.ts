@@ -15,6 +15,9 @@ import { UserIdSchema } from "../http/schemas";
 /** Seconds of clock skew allowed on exp/nbf/iat. */
 export const CLOCK_TOLERANCE_SECONDS = 30;
 
+/** The longest lifetime (exp − iat) a token may have unless JWT_MAX_LIFETIME_SECONDS says. */
+export const DEFAULT_MAX_LIFETIME_SECONDS = 86_400;
+
 const HMAC_ALGORITHMS = ["HS256", "HS384", "HS512"];
 const ASYMMETRIC_ALGORITHMS = [
   "RS256",
@@ -45,6 +48,8 @@ export interface Caller {
 export interface Verifier {
   /** Resolves to the token's caller or throws a 401 ApiError. */
   verify(token: string): Promise<Caller>;
+  /** The caller of a token this verifier accepted before and that has not expired; no crypto. */
+  remembered(token: string): Caller | undefined;
 }
 
 /** Reads `scope` as RFC 9068 writes it (a space-separated string); an array of strings too. */
@@ -295,6 +300,7 @@ export function buildVerifier(env: Bindings, { now = Date.now }: VerifierOptions
     );
   }
 
+  const maxLifetime = maxLifetimeOf(env);
   const options = {
     algorithms,
     issuer: env.JWT_ISSUER || undefined,
@@ -306,6 +312,9 @@ export function buildVerifier(env: Bindings, { now = Date.now }: VerifierOptions
   const verified = new VerifiedTokens();
 
   return {
+    remembered(token) {
+      return verified.callerOf(token, Math.floor(now() / 1000));
+    },
     async verify(token) {
       const nowMs = now();
       const known = verified.callerOf(token, Math.floor(nowMs / 1000));
@@ -326,15 +335,38 @@ export function buildVerifier(env: Bindings, { now = Date.now }: VerifierOptions
       const subject = UserIdSchema.safeParse(payload.sub);
       if (!subject.success)
         throw invalidToken("The access token's sub claim is not a valid user id");
+      // jose checked that iat, when present, and exp are numbers.
+      const nowSeconds = nowMs / 1000;
+      const { iat, exp } = payload as { iat?: number; exp: number };
+      if (iat !== undefined && iat > nowSeconds + CLOCK_TOLERANCE_SECONDS) {
+        throw invalidToken("The access token's iat claim is in the future");
+      }
+      // Without iat, what is left of its life is measured, with the clock tolerance.
+      const lifetime = iat !== undefined ? exp - iat : exp - nowSeconds - CLOCK_TOLERANCE_SECONDS;
+      if (lifetime > maxLifetime) {
+        throw invalidToken(
+          `The access token's lifetime (exp - iat) is over this server's maximum of ${maxLifetime} seconds`,
+        );
+      }
       const caller = {
         subject: subject.data,
         gateway: scopesOf(payload.scope).includes(VERIFY_SCOPE),
       };
-      // requiredClaims made jose check that exp is there and a number.
-      verified.remember(token, caller, payload.exp as number);
+      verified.remember(token, caller, exp);
       return caller;
     },
   };
+}
+
+/** JWT_MAX_LIFETIME_SECONDS: a whole number of seconds, 60 to 31,536,000 (a year). */
+function maxLifetimeOf(env: Bindings): number {
+  const setting = env.JWT_MAX_LIFETIME_SECONDS?.trim();
+  if (!setting) return DEFAULT_MAX_LIFETIME_SECONDS;
+  const seconds = /^\d{1,9}$/.test(setting) ? Number(setting) : Number.NaN;
+  if (!(seconds >= 60 && seconds <= 31_536_000)) {
+    misconfigured("JWT_MAX_LIFETIME_SECONDS must be a whole number of seconds, 60 to 31536000");
+  }
+  return seconds;
 }
 
 function describe(error: unknown): string {
@@ -371,6 +403,7 @@ export function verifierFor(env: Bindings): Verifier {
     env.JWT_ALGORITHMS,
     env.JWT_ISSUER,
     env.JWT_AUDIENCE,
+    env.JWT_MAX_LIFETIME_SECONDS,
   ].join("\u0000");
   if (cached?.fingerprint !== fingerprint) {
     let verifier: Verifier | Misconfigured;
