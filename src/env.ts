@@ -14,6 +14,8 @@ export interface Bindings {
   JWT_ALGORITHMS?: string;
   JWT_ISSUER?: string;
   JWT_AUDIENCE?: string;
+  /** Longest accepted token lifetime, exp − iat, in seconds (default 86400). */
+  JWT_MAX_LIFETIME_SECONDS?: string;
   /** Versioned AES-256 keys: "v2:<base64>,v1:<base64>"; the first seals, all open. */
   ENCRYPTION_KEYS?: string;
   STORAGE_KEY_QUOTA?: string;
@@ -25,6 +27,8 @@ export interface Bindings {
   VERIFY_CACHE_TTL_SECONDS?: string;
   /** When set, S3 signatures must be scoped to this region; any region otherwise. */
   S3_REGION?: string;
+  /** Workers Rate Limiting binding counting failed authentications per client address. */
+  AUTH_FAILURES?: RateLimit;
   /** Workers Rate Limiting binding counting failed verifications per key and per client. */
   VERIFY_FAILURES?: RateLimit;
 }

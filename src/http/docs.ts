@@ -12,13 +12,14 @@ const INFO = {
 };
 
 /** Statuses any operation may answer, beyond those its definition lists. */
-type DocumentedStatus = ErrorStatus | 500 | 503;
+type DocumentedStatus = ErrorStatus | 429 | 500 | 503;
 
 interface ErrorResponse {
   /** Its name under components.responses, where each is written once and referenced. */
   name: string;
   description: string;
   example: Record<string, unknown>;
+  headers?: Record<string, { description: string; schema: Record<string, unknown> }>;
 }
 
 /** Each error status: what it means, and one envelope as the API really sends it. */
@@ -65,6 +66,21 @@ const ERRORS: Record<DocumentedStatus, ErrorResponse> = {
       message:
         'Request body must be JSON, sent with "Content-Type: application/json" (got "text/plain")',
       code: "UNSUPPORTED_MEDIA_TYPE",
+    },
+  },
+  429: {
+    name: "TooManyRequests",
+    description:
+      "Too many failed authentications from this client address (AUTH_FAILURES, default 100 a minute); wait Retry-After seconds",
+    example: {
+      message: "Too many failed authentications from this address; try again in 60 seconds",
+      code: "RATE_LIMITED",
+    },
+    headers: {
+      "Retry-After": {
+        description: "Seconds to wait before trying again",
+        schema: { type: "integer", minimum: 1 },
+      },
     },
   },
   500: {
@@ -118,7 +134,7 @@ const json = (schema: JsonSchema) => ({ "application/json": { schema } });
 
 /** The error statuses an operation can answer, in order. */
 function errorStatuses(op: Operation): DocumentedStatus[] {
-  const statuses = new Set<DocumentedStatus>([401, 500, 503, ...(op.errors ?? [])]);
+  const statuses = new Set<DocumentedStatus>([401, 429, 500, 503, ...(op.errors ?? [])]);
   if (!op.everyUser) statuses.add(403);
   // Only input can be refused as invalid: with no path, query or body there is nothing to refuse.
   if (op.params || op.query || op.body) statuses.add(400);
@@ -132,10 +148,11 @@ function errorStatuses(op: Operation): DocumentedStatus[] {
 /** The error responses, each with an example envelope, for components.responses. */
 function errorResponses() {
   return Object.fromEntries(
-    Object.values(ERRORS).map(({ name, description, example }) => [
+    Object.values(ERRORS).map(({ name, description, example, headers }) => [
       name,
       {
         description,
+        ...(headers ? { headers } : {}),
         content: {
           "application/json": {
             schema: { $ref: `${COMPONENT_PREFIX}Error` },
