@@ -41,9 +41,11 @@ interface Env extends VerifyEnv {
 const MEMBERSHIP_SQL =
   'select "workspace_members"."role" as "role", "repos"."workspace_id" as "workspaceId" from "repos" inner join "workspace_members" on ("workspace_members"."workspace_id" = "repos"."workspace_id" and "workspace_members"."user_id" = ?) where "repos"."id" = ? limit ?';
 const LIST_STORAGE_KEYS_SQL =
-  'select "id" as "id", "name" as "name", "access_type" as "accessType", "key" as "key", "created_at" as "createdAt", "created_by" as "createdBy", "last_used_at" as "lastUsedAt", "status" as "status", "expires_at" as "expiresAt", "previous_secret_expires_at" as "previousSecretExpiresAt" from "storage_keys" where ("storage_keys"."repo_id" = ? and "storage_keys"."deleted_at" is null) order by "storage_keys"."created_at" desc, "storage_keys"."id" desc';
+  'select "id" as "id", "name" as "name", "access_type" as "accessType", "key" as "key", "created_at" as "createdAt", "created_by" as "createdBy", "last_used_at" as "lastUsedAt", "status" as "status", "expires_at" as "expiresAt", "previous_secret_expires_at" as "previousSecretExpiresAt" from "storage_keys" where (("storage_keys"."repo_id" = ? and "storage_keys"."deleted_at" is null) and EXISTS (SELECT 1 FROM "repos" INNER JOIN "workspace_members" ON "workspace_members"."workspace_id" = "repos"."workspace_id" WHERE ("repos"."id" = ? and "workspace_members"."user_id" = ?) AND "workspace_members"."role" IN (SELECT value FROM json_each(?)))) order by "storage_keys"."created_at" desc, "storage_keys"."id" desc';
 const LIST_AI_KEYS_SQL =
-  'select "id" as "id", "name" as "name", "repo_id" as "repoId", "key" as "key", "ai_type" as "aiType", "created_at" as "createdAt", "deleted_at" as "deletedAt", "status" as "status", "expires_at" as "expiresAt", "last_used_at" as "lastUsedAt", "previous_secret_expires_at" as "previousSecretExpiresAt" from "ai_keys" where ("ai_keys"."repo_id" = ? and "ai_keys"."deleted_at" is null) order by "ai_keys"."created_at" desc, "ai_keys"."id" desc';
+  'select "id" as "id", "name" as "name", "repo_id" as "repoId", "key" as "key", "ai_type" as "aiType", "created_at" as "createdAt", "deleted_at" as "deletedAt", "status" as "status", "expires_at" as "expiresAt", "last_used_at" as "lastUsedAt", "previous_secret_expires_at" as "previousSecretExpiresAt" from "ai_keys" where (("ai_keys"."repo_id" = ? and "ai_keys"."deleted_at" is null) and EXISTS (SELECT 1 FROM "repos" INNER JOIN "workspace_members" ON "workspace_members"."workspace_id" = "repos"."workspace_id" WHERE ("repos"."id" = ? and "workspace_members"."user_id" = ?) AND "workspace_members"."role" IN (SELECT value FROM json_each(?)))) order by "ai_keys"."created_at" desc, "ai_keys"."id" desc';
+// The lists read rows only for a caller who may list them (src/access/policy.ts: READ and up).
+const READERS = '["READ","WRITE","ADMIN"]';
 // The insert re-checks quota and the creator's role, so it runs in one batch with the read.
 const INSERT_STORAGE_KEY_SQL =
   'INSERT INTO "storage_keys" ("id", "repo_id", "name", "key", "sealed_secret", "created_by", "created_at", "updated_at", "expires_at", "access_type") SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE (SELECT count(*) FROM "storage_keys" WHERE "storage_keys"."repo_id" = ? AND "storage_keys"."deleted_at" IS NULL) < ? AND EXISTS (SELECT 1 FROM "repos" INNER JOIN "workspace_members" ON "workspace_members"."workspace_id" = "repos"."workspace_id" WHERE ("repos"."id" = ? and "workspace_members"."user_id" = ?) AND "workspace_members"."role" IN (SELECT value FROM json_each(?)))';
@@ -51,7 +53,11 @@ const INSERT_STORAGE_KEY_SQL =
 const RANK: Record<string, number> = { READ: 1, WRITE: 2, ADMIN: 3 };
 const rankOf = (role: string | undefined): number => (role && RANK[role]) || 0;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i;
-const CONTROL_CHARACTERS = /\p{Cc}/u;
+// src/http/schemas.ts's rules in one pattern each: a user id with no lone surrogate, control or
+// format character and no whitespace at either end; a name with no lone surrogate, control
+// character or bidi override/isolate.
+const USER_ID = /^(?!\s)[^\p{Cs}\p{Cc}\p{Cf}]+(?<!\s)$/u;
+const NAME = /^[^\p{Cs}\p{Cc}\u202A-\u202E\u2066-\u2069]+$/u;
 const UPPER_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 const BASE64_STANDARD = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const encoder = new TextEncoder();
@@ -122,7 +128,15 @@ async function verifiedCaller(request: Request, env: Env, gateway: boolean): Pro
         requiredClaims: ["exp", "sub"],
       });
       const sub = payload.sub as string;
-      if (sub.length > 255 || CONTROL_CHARACTERS.test(sub)) throw new Error("bad sub");
+      if (sub.length > 255 || !USER_ID.test(sub) || sub.normalize("NFC") !== sub) {
+        throw new Error("bad sub");
+      }
+      const now = Date.now() / 1000;
+      const exp = payload.exp as number;
+      if (payload.iat !== undefined && payload.iat > now + 30) throw new Error("future iat");
+      if ((payload.iat !== undefined ? exp - payload.iat : exp - now - 30) > 86_400) {
+        throw new Error("lifetime over the maximum");
+      }
       const scope = payload.scope;
       const scopes =
         typeof scope === "string" ? scope.split(" ") : Array.isArray(scope) ? scope : [];
@@ -190,7 +204,7 @@ function asListed(rows: ListedRow[]): ListedRow[] {
 async function listStorageKeys(env: Env, userId: string, repoId: string): Promise<Response> {
   const [membership, keys] = await env.DB.batch<ListedRow>([
     env.DB.prepare(MEMBERSHIP_SQL).bind(userId, repoId, 1),
-    env.DB.prepare(LIST_STORAGE_KEYS_SQL).bind(repoId),
+    env.DB.prepare(LIST_STORAGE_KEYS_SQL).bind(repoId, repoId, userId, READERS),
   ]);
   const role = (membership?.results[0] as MembershipRow | undefined)?.role;
   if (rankOf(role) < rankOf("READ")) throw new Refusal(403, "Insufficient permissions");
@@ -200,7 +214,7 @@ async function listStorageKeys(env: Env, userId: string, repoId: string): Promis
 async function listAiKeys(env: Env, userId: string, repoId: string): Promise<Response> {
   const [membership, keys] = await env.DB.batch<ListedRow>([
     env.DB.prepare(MEMBERSHIP_SQL).bind(userId, repoId, 1),
-    env.DB.prepare(LIST_AI_KEYS_SQL).bind(repoId),
+    env.DB.prepare(LIST_AI_KEYS_SQL).bind(repoId, repoId, userId, READERS),
   ]);
   const role = (membership?.results[0] as MembershipRow | undefined)?.role;
   if (rankOf(role) < rankOf("READ")) throw new Refusal(403, "Insufficient permissions");
@@ -237,7 +251,7 @@ function createBody(
   if (Object.keys(unknown).length > 0) throw new Refusal(400, "unknown fields");
   if (typeof name !== "string") throw new Refusal(400, "name must be a string");
   const trimmed = name.trim();
-  if (trimmed.length === 0 || [...trimmed].length > 128 || CONTROL_CHARACTERS.test(trimmed)) {
+  if (trimmed.length === 0 || [...trimmed].length > 128 || !NAME.test(trimmed)) {
     throw new Refusal(400, "name is not acceptable");
   }
   if (typeof accessType !== "string" || !Object.hasOwn(RANK, accessType)) {

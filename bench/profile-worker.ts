@@ -12,12 +12,20 @@ import { verifierFor } from "../src/auth/verifier";
 import { isWellFormedAiSecret } from "../src/crypto/credentials";
 import { keyringFrom } from "../src/crypto/seal";
 import { database } from "../src/db/client";
-import { activeKeysOf } from "../src/db/key-rows";
+import { activeKeysOf, activeKeysRead } from "../src/db/key-rows";
 import { asListed } from "../src/db/key-state";
 import { readBatch } from "../src/db/prepared";
 import { storageKeys } from "../src/db/schema";
 import type { Bindings } from "../src/env";
-import { activeStorageKeys, storageKeyListColumns } from "../src/keys/routes";
+import { storageKeyListColumns } from "../src/keys/routes";
+
+// The storage key list's read, as src/keys/list.ts prepares it (READ and up may list).
+const activeStorageKeys = activeKeysRead(storageKeys, storageKeyListColumns, [
+  "READ",
+  "WRITE",
+  "ADMIN",
+]);
+
 import {
   CreateStorageKeyBodySchema,
   KeyListQuerySchema,
@@ -223,7 +231,7 @@ export default {
     const listBody = { success: true, keys };
     const [, listedRows] = await readBatch(replayEnv.DB, [
       repoMembership(replayEnv.DB, { userId: input.userId, repoId }),
-      activeStorageKeys(replayEnv.DB, { repoId }),
+      activeStorageKeys(replayEnv.DB, { repoId, userId: input.userId }),
     ]);
     const verifier = verifierFor(env);
     const stages = {
@@ -247,7 +255,7 @@ export default {
       "prepared reads: readBatch (bind only; as src/keys/routes.ts)": await timed(n, () =>
         readBatch(replayEnv.DB, [
           repoMembership(replayEnv.DB, { userId: input.userId, repoId }),
-          activeStorageKeys(replayEnv.DB, { repoId }),
+          activeStorageKeys(replayEnv.DB, { repoId, userId: input.userId }),
         ]),
       ),
       "json: stringify 100 keys": await timed(n, () => JSON.stringify(listBody)),

@@ -81,3 +81,37 @@ export function holdsRepoRole(
     eq(workspaceMembers.userId, userId),
   )} AND ${workspaceMembers.role} IN (SELECT value FROM json_each(${rolesJson})))`;
 }
+
+/**
+ * `repoId` while `userId` holds one of `roles` in the workspace that owns it, else NULL: what a
+ * read compares its rows' repo id to. SQLite computes it once, before its first row, and a NULL
+ * reads no row at all, so a repo the caller may not read costs what a repo that does not exist
+ * costs. The roles are fixed per read.
+ */
+export function readableRepo(
+  repoId: string | Placeholder,
+  userId: string | Placeholder,
+  roles: readonly Role[],
+): SQL {
+  return sql`(SELECT ${repos.id} FROM ${repos} INNER JOIN ${workspaceMembers} ON ${eq(
+    workspaceMembers.workspaceId,
+    repos.workspaceId,
+  )} WHERE ${and(
+    eq(repos.id, repoId),
+    eq(workspaceMembers.userId, userId),
+    inArray(workspaceMembers.role, roles),
+  )})`;
+}
+
+/** `workspaceId` while `userId` holds one of `roles` in it, else NULL: as `readableRepo`. */
+export function readableWorkspace(
+  workspaceId: string,
+  userId: string,
+  roles: readonly Role[],
+): SQL {
+  return sql`(SELECT ${workspaceMembers.workspaceId} FROM ${workspaceMembers} WHERE ${and(
+    eq(workspaceMembers.workspaceId, workspaceId),
+    eq(workspaceMembers.userId, userId),
+    inArray(workspaceMembers.role, roles),
+  )})`;
+}

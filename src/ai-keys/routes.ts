@@ -108,19 +108,23 @@ export const deleteAiKey = defineOperation({
 });
 
 /** A repo's active AI keys as the wire's `RepoAiApiKey`, never the sealed secret. */
-const listAiKeyRows = keyLister(aiKeys, {
-  id: aiKeys.id,
-  name: aiKeys.name,
-  repoId: aiKeys.repoId,
-  key: aiKeys.key,
-  aiType: aiKeys.aiType,
-  createdAt: aiKeys.createdAt,
-  deletedAt: aiKeys.deletedAt,
-  status: aiKeys.status,
-  expiresAt: aiKeys.expiresAt,
-  lastUsedAt: aiKeys.lastUsedAt,
-  previousSecretExpiresAt: aiKeys.previousSecretExpiresAt,
-});
+const listAiKeyRows = keyLister(
+  aiKeys,
+  {
+    id: aiKeys.id,
+    name: aiKeys.name,
+    repoId: aiKeys.repoId,
+    key: aiKeys.key,
+    aiType: aiKeys.aiType,
+    createdAt: aiKeys.createdAt,
+    deletedAt: aiKeys.deletedAt,
+    status: aiKeys.status,
+    expiresAt: aiKeys.expiresAt,
+    lastUsedAt: aiKeys.lastUsedAt,
+    previousSecretExpiresAt: aiKeys.previousSecretExpiresAt,
+  },
+  "aiApikey.list",
+);
 
 const aiKeyKind = {
   sealedAs: "ai",
@@ -146,7 +150,6 @@ export const aiKeyRoutes = [
       c.env.DB,
       { userId: c.var.userId, repoId: input.params.repoId },
       input.query,
-      "aiApikey.list",
     );
     return { success: true as const, apiKeys, nextCursor };
   }),

@@ -11,7 +11,8 @@ import {
   sql,
 } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
-import { holdsRepoRole } from "../access/membership";
+import { holdsRepoRole, readableRepo } from "../access/membership";
+import type { Role } from "../access/roles";
 import type { Database } from "./client";
 import { forgetKey } from "./key-memory";
 import {
@@ -27,26 +28,29 @@ import { aiKeys, storageKeys } from "./schema";
 export type KeyTable = typeof storageKeys | typeof aiKeys;
 
 /** A repo's active keys; matches the partial index that serves the newest-first listing. */
-export function activeKeysOf(table: KeyTable, repoId: string | Placeholder) {
+export function activeKeysOf(table: KeyTable, repoId: string | Placeholder | SQL) {
   return and(eq(table.repoId, repoId), isNull(table.deletedAt));
 }
 
 /**
  * A repo's active keys as `columns`, newest first (ties broken by id): the list endpoints' read,
- * served by the partial index, prepared once per isolate and shaped as the wire's rows.
+ * served by the partial index, prepared once per isolate and shaped as the wire's rows. Rows
+ * come only while `userId` holds one of `readers` there: a refused caller's read touches no
+ * key, so a repo it cannot reach costs what a repo that does not exist costs.
  */
 export function activeKeysRead<C extends Record<string, SQLiteColumn>>(
   table: KeyTable,
   columns: C,
+  readers: readonly Role[],
 ) {
   // Drizzle cannot infer a select over a union of tables; the row is what asFields selects.
   return preparedRead(
-    ["repoId"],
+    ["repoId", "userId"],
     (db, p) =>
       db
         .select(asFields(columns))
         .from(table as typeof storageKeys)
-        .where(activeKeysOf(table, p.repoId))
+        .where(activeKeysOf(table, readableRepo(p.repoId, p.userId, readers)))
         .orderBy(desc(table.createdAt), desc(table.id)) as unknown as SelectQuery & {
         _: { result: FieldsRow<C>[] };
       },
@@ -55,19 +59,20 @@ export function activeKeysRead<C extends Record<string, SQLiteColumn>>(
 
 /**
  * One page of a repo's active keys, in the same order: those after (beforeAt, beforeId), at
- * most `limit` of them. Served by the same partial index.
+ * most `limit` of them. Served by the same partial index, guarded like `activeKeysRead`.
  */
 export function activeKeysPageRead<C extends Record<string, SQLiteColumn>>(
   table: KeyTable,
   columns: C,
+  readers: readonly Role[],
 ) {
-  return preparedRead(["repoId", "beforeAt", "beforeId", "limit"], (db, p) => {
+  return preparedRead(["repoId", "userId", "beforeAt", "beforeId", "limit"], (db, p) => {
     const ordered = db
       .select(asFields(columns))
       .from(table as typeof storageKeys)
       .where(
         and(
-          activeKeysOf(table, p.repoId),
+          activeKeysOf(table, readableRepo(p.repoId, p.userId, readers)),
           or(
             lt(table.createdAt, p.beforeAt),
             and(eq(table.createdAt, p.beforeAt), lt(table.id, p.beforeId)),

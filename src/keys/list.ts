@@ -1,6 +1,6 @@
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { asMember, repoMembership } from "../access/membership";
-import { authorize } from "../access/policy";
+import { authorize, rolesThatMay } from "../access/policy";
 import { activeKeysPageRead, activeKeysRead, type KeyTable } from "../db/key-rows";
 import { asListed, type KeyLifecycle } from "../db/key-state";
 import { readBatch } from "../db/prepared";
@@ -20,14 +20,19 @@ interface ListedRow extends KeyLifecycle {
  * Flashback's client reads), otherwise one page and the cursor of the next. Either way the
  * membership and the rows come in one round trip, and each key's state is what it is now.
  */
-export function keyLister<C extends Record<string, SQLiteColumn>>(table: KeyTable, columns: C) {
-  const whole = activeKeysRead(table, columns);
-  const page = activeKeysPageRead(table, columns);
+export function keyLister<C extends Record<string, SQLiteColumn>>(
+  table: KeyTable,
+  columns: C,
+  action: "apikey.list" | "aiApikey.list",
+) {
+  // Only those who may list read rows: a refused caller's read touches no key.
+  const readers = rolesThatMay(action);
+  const whole = activeKeysRead(table, columns, readers);
+  const page = activeKeysPageRead(table, columns, readers);
   return async (
     d1: D1Database,
     { userId, repoId }: { userId: string; repoId: string },
     query: { limit?: number; cursor?: string },
-    action: "apikey.list" | "aiApikey.list",
   ) => {
     const paged = query.limit !== undefined || query.cursor !== undefined;
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
@@ -35,7 +40,9 @@ export function keyLister<C extends Record<string, SQLiteColumn>>(table: KeyTabl
     const [membership, rows] = await readBatch(d1, [
       repoMembership(d1, { userId, repoId }),
       // One more than the page: whether there is a next page, without a count.
-      paged ? page(d1, { repoId, beforeAt, beforeId, limit: limit + 1 }) : whole(d1, { repoId }),
+      paged
+        ? page(d1, { repoId, userId, beforeAt, beforeId, limit: limit + 1 })
+        : whole(d1, { repoId, userId }),
     ]);
     authorize(asMember(userId, membership), action);
     const now = new Date().toISOString();

@@ -6,13 +6,7 @@ import { publishAudit } from "../audit/publish";
 import { newStorageCredentials } from "../crypto/credentials";
 import { database, now } from "../db/client";
 import { forgetKey } from "../db/key-memory";
-import {
-  activeKey,
-  activeKeysRead,
-  insertStorageKey,
-  quotaSetting,
-  softDeleteKey,
-} from "../db/key-rows";
+import { activeKey, insertStorageKey, quotaSetting, softDeleteKey } from "../db/key-rows";
 import { storageKeys } from "../db/schema";
 import { ApiError } from "../http/error";
 import { defineOperation, route } from "../http/operation";
@@ -122,8 +116,7 @@ export const storageKeyListColumns = {
   previousSecretExpiresAt: storageKeys.previousSecretExpiresAt,
 };
 
-export const activeStorageKeys = activeKeysRead(storageKeys, storageKeyListColumns);
-const listKeys = keyLister(storageKeys, storageKeyListColumns);
+const listKeys = keyLister(storageKeys, storageKeyListColumns, "apikey.list");
 
 const rollStorage: RollKind<{ accessType: typeof storageKeys.accessType }> = {
   table: storageKeys,
@@ -150,12 +143,11 @@ const storageKeyKind = {
 
 export const storageKeyRoutes = [
   route(listStorageKeys, async (c, input) => {
-    // Access check and listing in one round trip; the rows are dropped if access is refused.
+    // Access check and listing in one round trip; a refused caller's read finds no rows.
     const { keys, nextCursor } = await listKeys(
       c.env.DB,
       { userId: c.var.userId, repoId: input.params.repoId },
       input.query,
-      "apikey.list",
     );
     return { success: true as const, keys, nextCursor };
   }),
