@@ -14,8 +14,10 @@ export const gatewayUrl = inject("gatewayUrl");
  * A development token for `userId`, as `npm run --silent token -- <userId>` prints it; with
  * `{ scope: "keys:verify" }` a gateway's, as `npm run --silent token -- --scope keys:verify <id>`.
  */
-export const tokenFor = (userId: string, options: { scope?: string } = {}): Promise<string> =>
-  devToken(userId, options);
+export const tokenFor = (
+  userId: string,
+  options: { scope?: string; claims?: Record<string, unknown> } = {},
+): Promise<string> => devToken(userId, options);
 
 let counter = 0;
 /** A user id unique to this run. */
