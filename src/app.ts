@@ -1,5 +1,4 @@
 import { Hono } from "hono";
-import { requestId } from "hono/request-id";
 import { aiKeyRoutes } from "./ai-keys/routes";
 import { auditRoutes } from "./audit/routes";
 import { authenticate, authenticateGateway } from "./auth/middleware";
@@ -11,6 +10,7 @@ import { mountDocs } from "./http/docs";
 import { notFound, onError } from "./http/on-error";
 import { mount, type Route } from "./http/operation";
 import { privateResponses } from "./http/private-responses";
+import { requestId } from "./http/request-id";
 import { storageKeyRoutes } from "./keys/routes";
 import { repoRoutes } from "./repos/routes";
 import { verifyRoutes } from "./verify/routes";
@@ -31,7 +31,7 @@ export function createApp() {
 
   // First: a browser's preflight is answered before anything asks it for a token or a body.
   app.use(corsFromSettings);
-  app.use(requestId({ headerName: "X-Request-Id" }));
+  app.use(requestId);
   app.use(privateResponses);
   // A wrong method on a known path is 405 before a token is asked for. Bodies are read (size,
   // media type, JSON) only by the operations that take one (src/http/json-body.ts).

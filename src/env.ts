@@ -34,7 +34,10 @@ export interface Bindings {
 }
 
 export interface Variables {
+  /** The service's own id of the request (src/http/request-id.ts). */
   requestId: string;
+  /** The client's X-Request-Id, when it sent a well-formed one. */
+  clientRequestId?: string;
   /** The verified JWT `sub`. */
   userId: string;
 }

@@ -346,7 +346,10 @@ export interface components {
       /** Format: uuid */
       repoId?: string;
       targetId?: string;
+      /** @description The service's id of the request that made the change (its X-Request-Id) */
       requestId: string;
+      /** @description The X-Request-Id the client sent, when it was 1 to 128 characters of A-Z a-z 0-9 . _ : / + = - */
+      clientRequestId?: string;
       ip: string | null;
       userAgent: string | null;
       changes?: {
@@ -618,7 +621,10 @@ export interface components {
         /** Format: uuid */
         repoId?: string;
         targetId?: string;
+        /** @description The service's id of the request that made the change (its X-Request-Id) */
         requestId: string;
+        /** @description The X-Request-Id the client sent, when it was 1 to 128 characters of A-Z a-z 0-9 . _ : / + = - */
+        clientRequestId?: string;
         ip: string | null;
         userAgent: string | null;
         changes?: {

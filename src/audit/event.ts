@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { CLIENT_REQUEST_ID } from "../http/request-id";
 
 export const AUDIT_EVENT_TYPES = [
   "workspace.created",
@@ -50,7 +51,13 @@ export const AuditEventSchema = z
     workspaceId: z.uuid(),
     repoId: z.uuid().optional(),
     targetId: z.string().min(1).optional(),
-    requestId: z.string().min(1),
+    requestId: z.string().min(1).meta({
+      description: "The service's id of the request that made the change (its X-Request-Id)",
+    }),
+    clientRequestId: z.string().regex(CLIENT_REQUEST_ID).optional().meta({
+      description:
+        "The X-Request-Id the client sent, when it was 1 to 128 characters of A-Z a-z 0-9 . _ : / + = -",
+    }),
     ip: z.string().nullable(),
     userAgent: z.string().nullable(),
     changes: AuditChangesSchema.optional(),

@@ -22,6 +22,8 @@ export function publishAudit(c: Context<AppEnv>, draft: AuditDraft): void {
     at: now(),
     actorId: c.var.userId,
     requestId: c.var.requestId,
+    ...(c.var.clientRequestId ? { clientRequestId: c.var.clientRequestId } : {}),
+    // Set by Cloudflare's edge, which replaces any value a client sent.
     ip: c.req.header("CF-Connecting-IP") ?? null,
     userAgent: c.req.header("User-Agent") ?? null,
     ...draft,

@@ -87,6 +87,7 @@ function toPage(rows: AuditRow[], limit: number) {
       ...(row.repoId ? { repoId: row.repoId } : {}),
       ...(row.targetId ? { targetId: row.targetId } : {}),
       requestId: row.requestId,
+      ...(row.clientRequestId ? { clientRequestId: row.clientRequestId } : {}),
       ip: row.ip,
       userAgent: row.userAgent,
       ...(row.changes ? { changes: AuditChangesSchema.parse(JSON.parse(row.changes)) } : {}),

@@ -3,7 +3,7 @@ import { now } from "../db/client";
 import { auditEvents } from "../db/schema";
 import type { AuditEvent } from "./event";
 
-// D1 binds at most 100 parameters per statement; an audit row has 13 columns.
+// D1 binds at most 100 parameters per statement; an audit row has 14 columns.
 const ROWS_PER_STATEMENT = 7;
 
 /**
@@ -26,6 +26,7 @@ export async function storeAuditEvents(
     repoId: event.repoId ?? null,
     targetId: event.targetId ?? null,
     requestId: event.requestId,
+    clientRequestId: event.clientRequestId ?? null,
     ip: event.ip,
     userAgent: event.userAgent,
     changes: event.changes ? JSON.stringify(event.changes) : null,

@@ -137,6 +137,8 @@ export const auditEvents = sqliteTable(
     repoId: text("repo_id"),
     targetId: text("target_id"),
     requestId: text("request_id").notNull(),
+    /** The client's own X-Request-Id, when it sent a well-formed one. */
+    clientRequestId: text("client_request_id"),
     ip: text("ip"),
     userAgent: text("user_agent"),
     /** JSON of before/after non-secret fields. */
