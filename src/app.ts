@@ -7,6 +7,7 @@ import type { AppEnv } from "./env";
 import { allowedMethods } from "./http/allowed-methods";
 import { corsFromSettings } from "./http/cors";
 import { mountDocs } from "./http/docs";
+import { requestLog } from "./http/log";
 import { notFound, onError } from "./http/on-error";
 import { mount, type Route } from "./http/operation";
 import { privateResponses } from "./http/private-responses";
@@ -29,9 +30,10 @@ export const routes: Route[] = [
 export function createApp() {
   const app = new Hono<AppEnv>();
 
-  // First: a browser's preflight is answered before anything asks it for a token or a body.
+  // Every answer, a preflight's too, has the service's request id and one log line.
+  app.use(requestId, requestLog);
+  // A browser's preflight is answered before anything asks it for a token or a body.
   app.use(corsFromSettings);
-  app.use(requestId);
   app.use(privateResponses);
   // A wrong method on a known path is 405 before a token is asked for. Bodies are read (size,
   // media type, JSON) only by the operations that take one (src/http/json-body.ts).

@@ -1,5 +1,6 @@
 import { database } from "../db/client";
 import type { Bindings } from "../env";
+import { log } from "../http/log";
 import { type AuditEvent, AuditEventSchema } from "./event";
 import { storeAuditEvents } from "./store";
 
@@ -26,15 +27,11 @@ export async function consumeAudit(batch: MessageBatch<unknown>, env: Bindings):
       continue;
     }
     // The body is not logged: a malformed message is no place to trust that nothing secret is in it.
-    console.error(
-      JSON.stringify({
-        level: "error",
-        message: "audit message dropped: not a valid audit event",
-        queue: batch.queue,
-        messageId: message.id,
-        issues: parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`),
-      }),
-    );
+    log.error("audit message dropped: not a valid audit event", {
+      queue: batch.queue,
+      messageId: message.id,
+      issues: parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`),
+    });
     message.ack();
   }
   if (valid.length === 0) return;
@@ -46,17 +43,13 @@ export async function consumeAudit(batch: MessageBatch<unknown>, env: Bindings):
       deadLettered,
     );
   } catch (error) {
-    console.error(
-      JSON.stringify({
-        level: "error",
-        message: "audit events not stored; retrying",
-        queue: batch.queue,
-        count: valid.length,
-        error: String(error),
-        // On the dead-letter queue a failure may be the last chance: keep the events in the logs.
-        ...(deadLettered ? { events: valid.map(({ event }) => event) } : {}),
-      }),
-    );
+    log.error("audit events not stored; retrying", {
+      queue: batch.queue,
+      count: valid.length,
+      error,
+      // On the dead-letter queue a failure may be the last chance: keep the events in the logs.
+      ...(deadLettered ? { events: valid.map(({ event }) => event) } : {}),
+    });
     for (const { message } of valid) {
       message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
     }

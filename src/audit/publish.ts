@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { database, now } from "../db/client";
 import type { AppEnv, Bindings } from "../env";
+import { log } from "../http/log";
 import type { AuditChanges, AuditEvent, AuditEventType } from "./event";
 import { storeAuditEvents } from "./store";
 
@@ -45,26 +46,19 @@ export async function deliverAudit(
   } catch (queueError) {
     try {
       await storeAuditEvents(database(env.DB), [event]);
-      console.warn(
-        JSON.stringify({
-          level: "warn",
-          message: "audit queue send failed; event stored directly in D1",
-          eventId: event.id,
-          requestId: event.requestId,
-          error: String(queueError),
-        }),
-      );
+      log.warn("audit queue send failed; event stored directly in D1", {
+        eventId: event.id,
+        requestId: event.requestId,
+        error: queueError,
+      });
       return "d1";
     } catch (storeError) {
-      console.error(
-        JSON.stringify({
-          level: "error",
-          message: "audit event could not be delivered; kept here",
-          event,
-          queueError: String(queueError),
-          storeError: String(storeError),
-        }),
-      );
+      // The whole event, deliberately: its schema admits no secret, and this line is its last copy.
+      log.error("audit event could not be delivered; kept here", {
+        event,
+        queueError,
+        storeError,
+      });
       return "log";
     }
   }

@@ -1,6 +1,7 @@
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../env";
 import { ApiError } from "../http/error";
+import { log } from "../http/log";
 import { KeyringError, keyringFrom } from "./seal";
 
 /**
@@ -12,13 +13,7 @@ export const requireKeyring = createMiddleware<AppEnv>(async (c, next) => {
     keyringFrom(c.env.ENCRYPTION_KEYS);
   } catch (error) {
     if (!(error instanceof KeyringError)) throw error;
-    console.error(
-      JSON.stringify({
-        level: "error",
-        message: `encryption keyring refused: ${error.message}`,
-        requestId: c.var.requestId,
-      }),
-    );
+    log.error("encryption keyring refused", { requestId: c.var.requestId, reason: error.message });
     // The reason stays in the logs: callers cannot fix it, and it names the secret's layout.
     throw new ApiError(
       "SERVICE_UNAVAILABLE",

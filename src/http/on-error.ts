@@ -2,6 +2,7 @@ import type { ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "../env";
 import { ApiError, type ErrorCode } from "./error";
+import { log, routeOf } from "./log";
 
 const CODE_FOR_STATUS: Record<number, ErrorCode> = {
   400: "BAD_REQUEST",
@@ -33,19 +34,16 @@ export const onError: ErrorHandler<AppEnv> = (error, c) => {
   const requestId = c.get("requestId");
   const apiError = asApiError(error);
   if (!apiError) {
-    console.error(
-      JSON.stringify({
-        level: "error",
-        message: "unhandled error",
-        requestId,
-        method: c.req.method,
-        path: c.req.path,
-        error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-        stack: error instanceof Error ? error.stack : undefined,
-      }),
-    );
+    // The route pattern, not the path: the caller chose the path and could have put anything in it.
+    log.error("unhandled error", {
+      requestId,
+      method: c.req.method,
+      route: routeOf(c),
+      error,
+      stack: error instanceof Error ? error.stack : undefined,
+    });
   } else if (apiError.code === "SERVICE_UNAVAILABLE") {
-    console.error(JSON.stringify({ level: "error", message: apiError.message, requestId }));
+    log.error(apiError.message, { requestId });
   }
   const failure = apiError ?? new ApiError("INTERNAL", "Internal server error; try again later");
   if (failure.code === "UNAUTHORIZED") {

@@ -4,6 +4,7 @@ import { database } from "../db/client";
 import type { KeyTable } from "../db/key-rows";
 import { aiKeys, storageKeys } from "../db/schema";
 import type { Bindings } from "../env";
+import { log } from "../http/log";
 
 const TABLES: { kind: SecretKind; table: KeyTable; digested: boolean }[] = [
   { kind: "storage", table: storageKeys, digested: false },
@@ -151,15 +152,11 @@ async function openOne(
   try {
     return await keyring.open(row.sealedSecret, { kind, repoId: row.repoId, keyId: row.id, slot });
   } catch (error) {
-    console.error(
-      JSON.stringify({
-        level: "error",
-        message: "a sealed secret cannot be opened with ENCRYPTION_KEYS; left as it is",
-        kind,
-        keyId: row.id,
-        reason: error instanceof Error ? error.message : String(error),
-      }),
-    );
+    log.error("a sealed secret cannot be opened with ENCRYPTION_KEYS; left as it is", {
+      kind,
+      keyId: row.id,
+      reason: error,
+    });
     return undefined;
   }
 }
@@ -168,6 +165,6 @@ async function openOne(
 export async function scheduledReseal(env: Bindings): Promise<void> {
   const report = await resealSecrets(env);
   if (report.resealed > 0 || report.unopenable > 0 || report.more) {
-    console.log(JSON.stringify({ level: "info", message: "re-seal sweep", ...report }));
+    log.info("re-seal sweep", { ...report });
   }
 }

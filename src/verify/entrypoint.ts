@@ -3,6 +3,7 @@ import type * as z from "zod";
 import { KeyringError, keyringFrom } from "../crypto/seal";
 import type { Bindings } from "../env";
 import { ApiError } from "../http/error";
+import { log } from "../http/log";
 import { validationError } from "../http/validation-error";
 import { verifyAiSecret } from "./ai";
 import { verifyS3Request } from "./s3";
@@ -63,14 +64,7 @@ export class KeyVerifier extends WorkerEntrypoint<Bindings> {
               )
             : undefined;
       if (!failure) {
-        console.error(
-          JSON.stringify({
-            level: "error",
-            message: "unhandled error in KeyVerifier",
-            requestId,
-            error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-          }),
-        );
+        log.error("unhandled error in KeyVerifier", { requestId, error });
       }
       const answer = failure ?? new ApiError("INTERNAL", "Internal server error; try again later");
       return {

@@ -1,4 +1,5 @@
 import type { Bindings } from "../env";
+import { log } from "../http/log";
 
 /** How long a subject stays refused once its failures hit the limit (the binding's period). */
 const BLOCK_MS = 60_000;
@@ -48,14 +49,10 @@ export async function countFailure(
     limited = true;
     const subject = subjects[i] as string;
     if (!blocked.has(subject)) {
-      console.warn(
-        JSON.stringify({
-          level: "warn",
-          message: "repeated verification failures: refused for a minute",
-          subject,
-          lastFailure: code,
-        }),
-      );
+      log.warn("repeated verification failures: refused for a minute", {
+        subject,
+        lastFailure: code,
+      });
     }
     if (blocked.size >= MAX_BLOCKED) {
       const oldest = blocked.keys().next().value;

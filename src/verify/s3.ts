@@ -4,6 +4,7 @@ import { keyMemory } from "../db/key-memory";
 import { previousSecretLive, UNUSABLE, unusable } from "../db/key-state";
 import type { Bindings } from "../env";
 import { ApiError } from "../http/error";
+import { log } from "../http/log";
 import { countFailure, isBlocked, subjectsOf } from "./failures";
 import type { S3Refusal, VerifyS3Request, VerifyS3Response } from "./schemas";
 import { S3_REFUSALS } from "./schemas";
@@ -163,14 +164,10 @@ export async function verifyS3Request(
       (await signedWith("current")) ||
       (previousSecretLive(record, new Date(now).toISOString()) && (await signedWith("previous")));
   } catch (error) {
-    console.error(
-      JSON.stringify({
-        level: "error",
-        message: "a storage key's sealed secret cannot be opened",
-        keyId: record.id,
-        reason: error instanceof Error ? error.message : String(error),
-      }),
-    );
+    log.error("a storage key's sealed secret cannot be opened", {
+      keyId: record.id,
+      reason: error,
+    });
     throw new ApiError("SERVICE_UNAVAILABLE", "This key cannot be verified right now");
   }
   // What became of a key is told only to whoever proved its secret.

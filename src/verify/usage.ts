@@ -1,4 +1,5 @@
 import type { Bindings } from "../env";
+import { log } from "../http/log";
 
 /** A key's lastUsedAt is written at most this often. */
 export const USE_RECORDED_EVERY_MS = 60_000;
@@ -30,14 +31,7 @@ async function flush(env: Bindings): Promise<void> {
   } catch (error) {
     // A lost lastUsedAt is not worth failing anything for; the next minute writes it again.
     for (const { table, keyId } of uses) lastRecorded.delete(`${table}:${keyId}`);
-    console.error(
-      JSON.stringify({
-        level: "error",
-        message: "recording key use failed",
-        keys: uses.length,
-        reason: error instanceof Error ? error.message : String(error),
-      }),
-    );
+    log.error("recording key use failed", { keys: uses.length, reason: error });
   }
 }
 
