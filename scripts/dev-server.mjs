@@ -26,9 +26,11 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * `npm run dev -- --port <free> --gateway-port <free> --persist-to <temp dir>` (and free devtools
  * ports), ready when the API's GET /health and the S3 gateway answer. Resolves to
- * `{ baseUrl, gatewayUrl, output(), stop() }`.
+ * `{ baseUrl, gatewayUrl, statePath, output(), stop() }`: `output()` is everything it printed
+ * (stdout and stderr, the Workers' logs among it); `statePath` its local state, which stop()
+ * removes unless `keepState` (then the caller reads it and removes it).
  */
-export async function startDevServer({ extraArgs = [] } = {}) {
+export async function startDevServer({ extraArgs = [], keepState = false } = {}) {
   const [port, gatewayPort] = [await freePort(), await freePort()];
   const state = await mkdtemp(join(tmpdir(), "flashgate-dev-state-"));
   const args = ["run", "dev", "--", "--port", String(port), "--gateway-port", String(gatewayPort)];
@@ -45,6 +47,12 @@ export async function startDevServer({ extraArgs = [] } = {}) {
       // Its own registry of local Workers: the gateway binds to this API, not to another
       // `npm run dev` a developer has running.
       WRANGLER_REGISTRY_PATH: join(state, "registry"),
+      // wrangler's own debug log files, kept with the rest of this run's local state.
+      WRANGLER_LOG_PATH: join(state, "wrangler-logs"),
+      // wrangler dev records every request's full URL, query string and all, in a local trace
+      // store under the state directory, whatever wrangler.toml's [observability] says. This is
+      // its only switch; a plain `npm run dev` keeps the store unless it is set there too.
+      X_LOCAL_OBSERVABILITY: "false",
     },
   });
   let log = "";
@@ -73,13 +81,14 @@ export async function startDevServer({ extraArgs = [] } = {}) {
       await exit;
       clearTimeout(timer);
     }
-    await rm(state, { recursive: true, force: true });
+    if (!keepState) await rm(state, { recursive: true, force: true });
   };
 
   const deadline = Date.now() + STARTUP_MS;
   while (Date.now() < deadline) {
     if (exited !== null) {
       await stop();
+      await rm(state, { recursive: true, force: true });
       throw new Error(`npm run dev exited with ${exited} before it was ready:\n${log}`);
     }
     try {
@@ -87,10 +96,11 @@ export async function startDevServer({ extraArgs = [] } = {}) {
       // Any answer from the gateway (an S3 error for "/") means it is up.
       const gateway = await fetch(`${gatewayUrl}/`);
       await gateway.arrayBuffer();
-      if (api.ok) return { baseUrl, gatewayUrl, output: () => log, stop };
+      if (api.ok) return { baseUrl, gatewayUrl, statePath: state, output: () => log, stop };
     } catch {}
     await sleep(250);
   }
   await stop();
+  await rm(state, { recursive: true, force: true });
   throw new Error(`npm run dev was not ready within ${STARTUP_MS / 1000} s:\n${log}`);
 }
