@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { basename, join, relative } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { startDevServer } from "../../scripts/dev-server.mjs";
 import { newAiCredentials } from "../../src/crypto/credentials";
 import { tokenFor } from "./support/http";
@@ -92,117 +92,119 @@ async function sealedValuesIn(files: { path: string; bytes: Buffer }[]): Promise
   return values;
 }
 
-beforeAll(async () => {
-  const server = await startDevServer({ keepState: true });
-  try {
-    /** Node's fetch against this server, noting every token sent and every secret answered. */
-    const request = async (
-      method: string,
-      path: string,
-      headers: Record<string, string>,
-      body?: string,
-    ) => {
-      const response = await fetch(`${server.baseUrl}${path}`, { method, headers, body });
-      const text = await response.text();
-      const json =
-        text && response.headers.get("content-type")?.includes("json")
-          ? JSON.parse(text)
-          : undefined;
-      for (const secret of secretsIn(json)) secrets.add(secret);
-      answers.push({
-        requestId: response.headers.get("x-request-id") ?? "",
-        method,
-        status: response.status,
-      });
-      return {
-        status: response.status,
-        headers: Object.fromEntries(response.headers),
-        text,
-        body: json,
-      };
+/**
+ * Every documented operation as the README's journey walks them, then credentials where none
+ * belongs; notes every token sent, every secret answered and every answer's request id.
+ */
+async function useEveryEndpoint(baseUrl: string): Promise<void> {
+  /** Node's fetch; notes the secrets answered and the answer's request id. */
+  const request = async (
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body?: string,
+  ) => {
+    const response = await fetch(`${baseUrl}${path}`, { method, headers, body });
+    const text = await response.text();
+    const json =
+      text && response.headers.get("content-type")?.includes("json") ? JSON.parse(text) : undefined;
+    for (const secret of secretsIn(json)) secrets.add(secret);
+    answers.push({
+      requestId: response.headers.get("x-request-id") ?? "",
+      method,
+      status: response.status,
+    });
+    return {
+      status: response.status,
+      headers: Object.fromEntries(response.headers),
+      text,
+      body: json,
     };
-    const send: Send = (method, path, { token, body }) => {
-      const headers: Record<string, string> = {};
-      if (token) {
-        tokens.add(token);
-        headers.Authorization = `Bearer ${token}`;
-      }
-      if (body !== undefined) headers["Content-Type"] = "application/json";
-      return request(method, path, headers, body === undefined ? undefined : JSON.stringify(body));
-    };
+  };
+  const send: Send = (method, path, { token, body }) => {
+    const headers: Record<string, string> = {};
+    if (token) {
+      tokens.add(token);
+      headers.Authorization = `Bearer ${token}`;
+    }
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    return request(method, path, headers, body === undefined ? undefined : JSON.stringify(body));
+  };
 
-    // Every documented operation, as the README's journey walks them.
-    await fullJourney(send);
+  // Every documented operation, as the README's journey walks them.
+  await fullJourney(send);
 
-    // Then credentials where no credential belongs.
-    const token = await tokenFor("no-secrets-user");
-    const gateway = await tokenFor("no-secrets-gateway", { scope: "keys:verify" });
-    const [header, payload, signature] = token.split(".") as [string, string, string];
-    const forged = `${header}.${payload}.${signature.slice(0, -4)}AAAA`;
-    const basic = btoa(`user:${token}`);
-    // Well-formed, checksum and all, but never issued: it is looked up, then refused.
-    const wrongAiSecret = newAiCredentials().secret;
-    tokens.add(token).add(gateway).add(forged).add(basic).add(wrongAiSecret);
-    const refused = [
-      await request("GET", `/workspace?access_token=${token}`, {}),
-      await request("GET", `/repo?workspaceId=${crypto.randomUUID()}&access_token=${token}`, {}),
-      await request("GET", "/workspace", { Authorization: `Bearer ${forged}` }),
-      await request("GET", "/workspace", { Authorization: token }),
-      await request("GET", "/workspace", { Authorization: `Basic ${basic}` }),
-      await request(
-        "POST",
-        "/workspace",
-        { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-        `{"name": "${token}`,
-      ),
-      await request(
-        "POST",
-        "/workspace",
-        { Authorization: `Bearer ${token}`, "Content-Type": "text/plain" },
-        token,
-      ),
-      await request(
-        "POST",
-        "/verify/ai",
-        { Authorization: `Bearer ${gateway}`, "Content-Type": "application/json" },
-        `{"secret": "${wrongAiSecret}`,
-      ),
-      await request(
-        "POST",
-        "/verify/s3",
-        { Authorization: `Bearer ${gateway}`, "Content-Type": "application/json" },
-        `{"method": "GET", "url": "https://x.test/a?X-Amz-Signature=${token}"`,
-      ),
-    ];
-    expect(refused.map((answer) => answer.status)).toEqual([
-      401, 401, 401, 401, 401, 400, 415, 400, 400,
-    ]);
-    // The forged AI secret in a well-formed body: refused in the answer, never written down.
-    const verified = await request(
+  // Then credentials where no credential belongs.
+  const token = await tokenFor("no-secrets-user");
+  const gateway = await tokenFor("no-secrets-gateway", { scope: "keys:verify" });
+  const [header, payload, signature] = token.split(".") as [string, string, string];
+  const forged = `${header}.${payload}.${signature.slice(0, -4)}AAAA`;
+  const basic = btoa(`user:${token}`);
+  // Well-formed, checksum and all, but never issued: it is looked up, then refused.
+  const wrongAiSecret = newAiCredentials().secret;
+  tokens.add(token).add(gateway).add(forged).add(basic).add(wrongAiSecret);
+  const refused = [
+    await request("GET", `/workspace?access_token=${token}`, {}),
+    await request("GET", `/repo?workspaceId=${crypto.randomUUID()}&access_token=${token}`, {}),
+    await request("GET", "/workspace", { Authorization: `Bearer ${forged}` }),
+    await request("GET", "/workspace", { Authorization: token }),
+    await request("GET", "/workspace", { Authorization: `Basic ${basic}` }),
+    await request(
+      "POST",
+      "/workspace",
+      { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      `{"name": "${token}`,
+    ),
+    await request(
+      "POST",
+      "/workspace",
+      { Authorization: `Bearer ${token}`, "Content-Type": "text/plain" },
+      token,
+    ),
+    await request(
       "POST",
       "/verify/ai",
       { Authorization: `Bearer ${gateway}`, "Content-Type": "application/json" },
-      JSON.stringify({ secret: wrongAiSecret }),
-    );
-    expect(verified.body).toMatchObject({ valid: false });
-    // The last audit events reach D1 through the local queue within a couple of seconds.
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+      `{"secret": "${wrongAiSecret}`,
+    ),
+    await request(
+      "POST",
+      "/verify/s3",
+      { Authorization: `Bearer ${gateway}`, "Content-Type": "application/json" },
+      `{"method": "GET", "url": "https://x.test/a?X-Amz-Signature=${token}"`,
+    ),
+  ];
+  expect(refused.map((answer) => answer.status)).toEqual([
+    401, 401, 401, 401, 401, 400, 415, 400, 400,
+  ]);
+  // The forged AI secret in a well-formed body: refused in the answer, never written down.
+  const verified = await request(
+    "POST",
+    "/verify/ai",
+    { Authorization: `Bearer ${gateway}`, "Content-Type": "application/json" },
+    JSON.stringify({ secret: wrongAiSecret }),
+  );
+  expect(verified.body).toMatchObject({ valid: false });
+  // The last audit events reach D1 through the local queue within a couple of seconds.
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+}
+
+beforeAll(async () => {
+  const server = await startDevServer({ keepState: true });
+  try {
+    try {
+      await useEveryEndpoint(server.baseUrl);
+    } finally {
+      await server.stop();
+    }
+    output = server.output();
+    stateFiles = await filesUnder(server.statePath);
+    projectFiles = await filesUnder(join(ROOT, ".wrangler"));
+    for (const value of await sealedValuesIn(stateFiles)) sealed.add(value);
   } finally {
-    await server.stop();
+    await rm(server.statePath, { recursive: true, force: true });
   }
-  output = server.output();
-  stateFiles = await filesUnder(server.statePath);
-  projectFiles = await filesUnder(join(ROOT, ".wrangler"));
-
-  for (const value of await sealedValuesIn(stateFiles)) sealed.add(value);
-  await rm(server.statePath, { recursive: true, force: true });
 }, 300_000);
-
-afterAll(() => {
-  tokens.clear();
-  secrets.clear();
-  sealed.clear();
-});
 
 describe("a full run of every endpoint over npm run dev", () => {
   it("handled real tokens, secrets and ciphertexts (so the checks below check something)", () => {
