@@ -1,7 +1,13 @@
 import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
 import * as z from "zod";
-import { asMember, repoMembershipQuery, workspaceMembershipQuery } from "../access/membership";
-import { authorize } from "../access/policy";
+import {
+  asMember,
+  readableRepo,
+  readableWorkspace,
+  repoMembershipQuery,
+  workspaceMembershipQuery,
+} from "../access/membership";
+import { authorize, rolesThatMay } from "../access/policy";
 import { type Database, database } from "../db/client";
 import { auditEvents } from "../db/schema";
 import { defineOperation, route } from "../http/operation";
@@ -97,6 +103,11 @@ function toPage(rows: AuditRow[], limit: number) {
   };
 }
 
+// Only those who may read a trail read its rows: a refused read touches no event, so a repo or
+// workspace the caller cannot reach costs what one that does not exist costs.
+const REPO_AUDIT_READERS = rolesThatMay("repo.readAudit");
+const WORKSPACE_AUDIT_READERS = rolesThatMay("workspace.readAudit");
+
 export const auditRoutes = [
   route(listRepoAudit, async (c, input) => {
     const { repoId } = input.params;
@@ -105,7 +116,12 @@ export const auditRoutes = [
     const db = database(c.env.DB);
     const [membership, rows] = await db.batch([
       repoMembershipQuery(db, userId, repoId),
-      pageQuery(db, eq(auditEvents.repoId, repoId), limit, cursor),
+      pageQuery(
+        db,
+        eq(auditEvents.repoId, readableRepo(repoId, userId, REPO_AUDIT_READERS)),
+        limit,
+        cursor,
+      ),
     ]);
     authorize(asMember(userId, membership), "repo.readAudit");
     return toPage(rows, limit);
@@ -117,7 +133,15 @@ export const auditRoutes = [
     const db = database(c.env.DB);
     const [membership, rows] = await db.batch([
       workspaceMembershipQuery(db, userId, workspaceId),
-      pageQuery(db, eq(auditEvents.workspaceId, workspaceId), limit, cursor),
+      pageQuery(
+        db,
+        eq(
+          auditEvents.workspaceId,
+          readableWorkspace(workspaceId, userId, WORKSPACE_AUDIT_READERS),
+        ),
+        limit,
+        cursor,
+      ),
     ]);
     authorize(asMember(userId, membership), "workspace.readAudit");
     return toPage(rows, limit);
