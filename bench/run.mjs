@@ -42,6 +42,8 @@ const settings = quick
   : { rounds: 4, seconds: 6, warmupSeconds: 2, connections: 8, profileIterations: 2000 };
 
 const BUDGETS = {
+  // A refused read of an existing repo against one of an absent repo: medians within this.
+  refusal_difference_ms: 0.1,
   list_ratio: 0.85,
   ai_list_ratio: 0.85,
   create_ratio: 0.8,
@@ -85,6 +87,8 @@ const OBJECT_BYTES = 1024 * 1024;
 // S3 refuses a signature more than 15 minutes from its clock: the bench signs its /verify/s3
 // body at the start, and signs it again before a round once it is this old.
 const RESIGN_AFTER_MS = 10 * 60 * 1000;
+// Refused reads timed per case (existing repo, absent repo), one at a time.
+const REFUSAL_SAMPLES = 600;
 // Verifications counted through the counting Worker: 3 per kind of key (see countRoundTrips).
 const COUNTED_VERIFICATIONS = 6;
 
@@ -428,6 +432,8 @@ async function main() {
       s3Body: s3Signed.body,
       aiBody,
     });
+    log(`timing refused reads: ${REFUSAL_SAMPLES} of an existing repo and of an absent one`);
+    const refusals = await refusalTiming(app, await jwt("bench-outsider", {}), listedRepoId);
     log("profiling CPU per request with D1 replayed");
     const profile = await (
       await fetch(profiler, {
@@ -501,6 +507,7 @@ async function main() {
     }
     report({
       results,
+      refusals,
       roundTrips,
       deferredTrips,
       profile,
@@ -917,6 +924,7 @@ async function deferredRoundTrips(counted) {
 
 function report({
   results,
+  refusals,
   roundTrips,
   deferredTrips,
   profile,
@@ -1013,6 +1021,18 @@ function report({
   }
 
   const tripsOk = Object.keys(roundTrips).every(tripsWithin);
+  const refusalRows = [
+    ["refused read (outsider, 403), median ms", "existing repo", "absent repo", "difference"],
+  ];
+  for (const [name, t] of Object.entries(refusals)) {
+    const within = Math.abs(t.difference_ms) <= BUDGETS.refusal_difference_ms;
+    refusalRows.push([
+      name,
+      String(t.existing_ms),
+      String(t.absent_ms),
+      `${t.difference_ms} (|d| <= ${BUDGETS.refusal_difference_ms} ${verdict(within)})`,
+    ]);
+  }
   const kib = (bytes) => (bytes / 1024).toFixed(1);
   console.log(
     `\nflashgate bench (${quick ? "quick" : "full"}: ${settings.rounds} rounds x ${settings.seconds}s, ${settings.connections} connections, workerd via Miniflare)\n`,
@@ -1030,6 +1050,7 @@ function report({
     `\n${table(cpuRows)}\n* for health: bare Hono with one route\n\n${table(stageRows)}\n\n${table(verifyStageRows)}`,
   );
   console.log(`\n${table(gatewayRows)}\n\n${table(gatewayStageRows)}`);
+  console.log(`\n${table(refusalRows)}`);
   console.log(
     `\nbundle: ${kib(production.bytes)} KiB, ${kib(production.gzipBytes)} KiB gzip (budget 100 KiB: ${verdict(production.gzipBytes <= BUDGETS.bundle_gzip_bytes)}); gateway bundle ${kib(gatewayBuild.gzipBytes)} KiB gzip; D1 round trips ${verdict(tripsOk)}; ${seconds.toFixed(0)} s\n`,
   );
@@ -1042,6 +1063,7 @@ function report({
       rps: byEndpoint((r) => r.app.rps),
       ...ratios,
       d1_round_trips: roundTrips,
+      refused_read_ms: refusals,
       // Not on the request path: the lastUsedAt batch the counted verifications scheduled.
       d1_deferred_round_trips: deferredTrips,
       p50_ms: byEndpoint((r) => r.app.p50),
@@ -1054,6 +1076,52 @@ function report({
       mode: quick ? "quick" : "full",
     }),
   );
+}
+
+/**
+ * Refused reads, timed one request at a time: an outsider's list and audit reads of the seeded
+ * repo (keys and events to read) against those of a repo that does not exist, interleaved, the
+ * median of each. Both are 403, and should cost the same: a refused read touches no row
+ * (src/access/membership.ts, readableRepo); else the time would tell which repos exist.
+ */
+async function refusalTiming(app, outsiderToken, repoId) {
+  const absentId = crypto.randomUUID();
+  const headers = { Authorization: `Bearer ${outsiderToken}` };
+  const reads = {
+    list: (id) => `/repo/${id}/apikey`,
+    audit: (id) => `/repo/${id}/audit`,
+  };
+  const timed = async (path) => {
+    const started = performance.now();
+    const response = await fetch(new URL(path, app), { headers });
+    await response.arrayBuffer();
+    if (response.status !== 403) throw new Error(`${path}: ${response.status}, expected 403`);
+    return performance.now() - started;
+  };
+  const median = (samples) => samples.sort((a, b) => a - b)[Math.floor(samples.length / 2)];
+  const ms = (value) => Number(value.toFixed(3));
+  const timing = {};
+  for (const [name, path] of Object.entries(reads)) {
+    for (let i = 0; i < 50; i++) {
+      await timed(path(repoId));
+      await timed(path(absentId));
+    }
+    const existing = [];
+    const absent = [];
+    for (let i = 0; i < REFUSAL_SAMPLES; i++) {
+      // Which goes first alternates, so neither gains from the other's warm caches.
+      if (i % 2 === 0) {
+        existing.push(await timed(path(repoId)));
+        absent.push(await timed(path(absentId)));
+      } else {
+        absent.push(await timed(path(absentId)));
+        existing.push(await timed(path(repoId)));
+      }
+    }
+    const [e, a] = [median(existing), median(absent)];
+    timing[name] = { existing_ms: ms(e), absent_ms: ms(a), difference_ms: ms(e - a) };
+  }
+  return timing;
 }
 
 /** Rows of cells as aligned columns, the first row a header. */
