@@ -123,7 +123,8 @@ describe("GET /openapi.json", () => {
       it("documents its error statuses, each with the error envelope and a real example", () => {
         const responses = entry().responses as Json;
         const errors = Object.keys(responses).filter((status) => !status.startsWith("2"));
-        const expected = ["401", "500", "503", ...(op.errors ?? []).map(String)];
+        // 429: repeated failed authentications from one address (AUTH_FAILURES).
+        const expected = ["401", "429", "500", "503", ...(op.errors ?? []).map(String)];
         if (!op.everyUser) expected.push("403");
         if (op.params || op.query || op.body) expected.push("400");
         if (op.body) expected.push("413", "415");
@@ -136,6 +137,10 @@ describe("GET /openapi.json", () => {
           expect(ErrorBodySchema.safeParse(content.example).success, status).toBe(true);
           expect(response.description.length).toBeGreaterThan(0);
         }
+        expect(resolve(responses["429"]).headers["Retry-After"].schema).toEqual({
+          type: "integer",
+          minimum: 1,
+        });
       });
     },
   );
