@@ -1,5 +1,6 @@
 import type { Bindings } from "../env";
 import { ApiError } from "../http/error";
+import { log } from "../http/log";
 
 /** How long an address stays refused once its failures hit the limit (the binding's period). */
 const BLOCK_MS = 60_000;
@@ -36,13 +37,9 @@ export async function countAuthFailure(
       const oldest = blocked.keys().next().value;
       if (oldest !== undefined) blocked.delete(oldest);
     }
-    console.warn(
-      JSON.stringify({
-        level: "warn",
-        message: "repeated authentication failures: address refused for a minute",
-        address,
-      }),
-    );
+    log.warn("repeated authentication failures: address refused for a minute", {
+      subject: `ip:${address}`,
+    });
   }
   blocked.set(address, now + BLOCK_MS);
   return BLOCK_MS / 1000;

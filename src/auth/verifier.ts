@@ -10,6 +10,7 @@ import {
 import { base64ToBytes } from "../crypto/base64";
 import type { Bindings } from "../env";
 import { ApiError } from "../http/error";
+import { log } from "../http/log";
 import { UserIdSchema } from "../http/schemas";
 
 /** Seconds of clock skew allowed on exp/nbf/iat. */
@@ -226,9 +227,7 @@ function remoteKeySet(url: URL): JWTVerifyGetKey {
         throw error;
       }
       const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      console.error(
-        JSON.stringify({ level: "error", message: "JWKS fetch failed", url: url.href, reason }),
-      );
+      log.error("JWKS fetch failed", { jwksUrl: url.href, reason });
       throw new KeySetUnavailable(reason);
     }
   };
