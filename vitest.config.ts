@@ -16,6 +16,9 @@ export default defineConfig(async () => ({
     }),
   ],
   test: {
+    // The Worker's one line per request (src/http/log.ts) would bury everything else; tests that
+    // check it spy on console themselves.
+    onConsoleLog: (line: string) => !line.startsWith('{"level":"info","message":"request"'),
     setupFiles: ["./test/support/apply-migrations.ts"],
     include: ["test/**/*.test.ts"],
     // The end-to-end suite drives `npm run dev` from Node: test/e2e/vitest.config.ts.

@@ -45,7 +45,14 @@ const persist =
 const WRANGLER = fileURLToPath(
   new URL("../node_modules/wrangler/bin/wrangler.js", import.meta.url),
 );
-const wrangler = (args, options) => [process.execPath, [WRANGLER, ...args], options];
+// X_LOCAL_OBSERVABILITY=false: wrangler dev otherwise keeps a local trace store of every request's
+// full URL under its state directory, whatever wrangler.toml's [observability] says, and a URL can
+// carry a credential (a refused ?access_token=, a presigned URL's signature).
+const wrangler = (args, options) => [
+  process.execPath,
+  [WRANGLER, ...args],
+  { ...options, env: { ...process.env, X_LOCAL_OBSERVABILITY: "false" } },
+];
 const migrated =
   spawnSync(
     ...wrangler(["d1", "migrations", "apply", "DB", "--local", ...persist], { stdio: "inherit" }),
