@@ -49,10 +49,8 @@ export async function startDevServer({ extraArgs = [], keepState = false } = {})
       WRANGLER_REGISTRY_PATH: join(state, "registry"),
       // wrangler's own debug log files, kept with the rest of this run's local state.
       WRANGLER_LOG_PATH: join(state, "wrangler-logs"),
-      // wrangler dev records every request's full URL, query string and all, in a local trace
-      // store under the state directory, whatever wrangler.toml's [observability] says. This is
-      // its only switch; a plain `npm run dev` keeps the store unless it is set there too.
-      X_LOCAL_OBSERVABILITY: "false",
+      // Not X_LOCAL_OBSERVABILITY: `npm run dev` itself turns wrangler's local trace store off
+      // (scripts/dev.mjs), and test/e2e/no-secrets-in-logs.test.ts checks that it did.
     },
   });
   let log = "";
