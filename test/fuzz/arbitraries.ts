@@ -16,7 +16,8 @@ export class Ref {
     readonly upper = false,
   ) {}
   [fc.toStringMethod]() {
-    return `${this.upper ? "UPPER " : ""}<${this.name} #${this.pick}>`;
+    const fallback = this.fallback instanceof Huge ? this.fallback : fc.stringify(this.fallback);
+    return `${this.upper ? "UPPER " : ""}<${this.name} #${this.pick}, else ${fallback}>`;
   }
 }
 
@@ -155,6 +156,43 @@ const uuid = fc.oneof(
   { weight: 1, arbitrary: fc.constant("00000000-0000-0000-0000-000000000000") },
 );
 
+/** Pieces of text that are easy to mishandle: invisible, reordering, unpaired, decomposed. */
+const TRICKY_PIECES = [
+  "\ud800",
+  "\udc00",
+  "\u200b",
+  "\u200d",
+  "\u202e",
+  "\u2066",
+  "\u2069",
+  "\u061c",
+  "\ufeff",
+  " ",
+  "\u00a0",
+  "\u3000",
+  "e\u0301",
+  "\u00e9",
+  "\u{1F469}\u200d\u{1F4BB}",
+  "\ufb01",
+  "\u0130",
+  "'",
+  '"',
+  "--",
+  "%",
+  "\\",
+];
+
+/** Free text of a plausible length mixing plain characters with the tricky pieces. */
+const trickyText = fc
+  .array(
+    fc.oneof(
+      { weight: 3, arbitrary: fc.string({ unit: "grapheme-ascii", minLength: 1, maxLength: 4 }) },
+      { weight: 2, arbitrary: fc.constantFrom(...TRICKY_PIECES) },
+    ),
+    { minLength: 1, maxLength: 6 },
+  )
+  .map((parts) => parts.join(""));
+
 function patternOf(schema: JsonSchema): RegExp | undefined {
   if (typeof schema.pattern !== "string") return undefined;
   try {
@@ -180,24 +218,34 @@ function stringFor(schema: JsonSchema): fc.Arbitrary<string> {
     { weight: 3, arbitrary: fc.string({ unit: "grapheme-ascii", minLength, maxLength }) },
     { weight: 1, arbitrary: fc.string({ unit: "grapheme", minLength, maxLength }) },
     { weight: 1, arbitrary: fc.string({ unit: "binary", minLength, maxLength }) },
+    {
+      weight: 6,
+      arbitrary: trickyText.filter((s) => [...s].length >= minLength && [...s].length <= maxLength),
+    },
   );
 }
 
+/** Names that stand for ids (the document's path parameters: repoId, userId…). */
+export type IdNames = ReadonlySet<string>;
+
 /**
  * A value for `schema`, mostly valid, sometimes hostile. `name` is the field or parameter it
- * fills: a string named like an id the test knows (repoId…) is often that real id.
+ * fills: a string named like an id (one of `ids`) is often a real one the test knows.
  */
-export function valueFor(schema: JsonSchema, name?: string): fc.Arbitrary<unknown> {
+export function valueFor(schema: JsonSchema, ids: IdNames, name?: string): fc.Arbitrary<unknown> {
   return fc.oneof(
-    { weight: 9, arbitrary: validFor(schema, name) },
+    {
+      weight: 9,
+      arbitrary: validFor(schema, ids, name !== undefined && ids.has(name) ? name : undefined),
+    },
     { weight: 1, arbitrary: hostileValue },
   );
 }
 
-function validFor(schema: JsonSchema, name?: string): fc.Arbitrary<unknown> {
+function validFor(schema: JsonSchema, ids: IdNames, name?: string): fc.Arbitrary<unknown> {
   if (Array.isArray(schema.anyOf) || Array.isArray(schema.oneOf)) {
     const branches = (schema.anyOf ?? schema.oneOf) as JsonSchema[];
-    return fc.oneof(...branches.map((branch) => validFor(branch, name)));
+    return fc.oneof(...branches.map((branch) => validFor(branch, ids, name)));
   }
   if ("const" in schema) return fc.constant(schema.const);
   if (Array.isArray(schema.enum)) return fc.constantFrom(...(schema.enum as unknown[]));
@@ -224,12 +272,12 @@ function validFor(schema: JsonSchema, name?: string): fc.Arbitrary<unknown> {
       );
     }
     case "array":
-      return fc.array(valueFor(schema.items ?? {}), {
+      return fc.array(valueFor(schema.items ?? {}, ids), {
         minLength: schema.minItems ?? 0,
         maxLength: Math.min(schema.maxItems ?? 3, 3),
       });
     case "object":
-      return objectFor(schema);
+      return objectFor(schema, ids);
     default:
       return fc.jsonValue({ maxDepth: 2 });
   }
@@ -242,11 +290,11 @@ function refTo(name: string, fallback: fc.Arbitrary<string>): fc.Arbitrary<Ref> 
 }
 
 /** The schema's properties (required ones always, optional ones sometimes), then maybe a twist. */
-function objectFor(schema: JsonSchema): fc.Arbitrary<Record<string, unknown>> {
+function objectFor(schema: JsonSchema, ids: IdNames): fc.Arbitrary<Record<string, unknown>> {
   const properties = (schema.properties ?? {}) as Record<string, JsonSchema>;
   const required = (schema.required ?? []) as string[];
   const shape = Object.fromEntries(
-    Object.entries(properties).map(([key, property]) => [key, valueFor(property, key)]),
+    Object.entries(properties).map(([key, property]) => [key, valueFor(property, ids, key)]),
   );
   let object: fc.Arbitrary<Record<string, unknown>> = fc.record(shape, {
     requiredKeys: required.filter((key) => key in shape),
@@ -255,7 +303,7 @@ function objectFor(schema: JsonSchema): fc.Arbitrary<Record<string, unknown>> {
   if (extra && typeof extra === "object") {
     const keys = stringFor({ type: "string", ...(schema.propertyNames ?? {}) });
     object = fc
-      .tuple(object, fc.dictionary(keys, valueFor(extra), { maxKeys: 4 }))
+      .tuple(object, fc.dictionary(keys, valueFor(extra, ids), { maxKeys: 4 }))
       .map(([known, more]) => ({ ...more, ...known }));
   }
   const twists: fc.WeightedArbitrary<Record<string, unknown>>[] = [
@@ -299,11 +347,11 @@ const RAW_PATH_PIECES = [
   "%27%20OR%201%3D1%20--",
 ];
 
-function pathPiece(parameter: Parameter): fc.Arbitrary<PathPiece> {
+function pathPiece(parameter: Parameter, ids: IdNames): fc.Arbitrary<PathPiece> {
   return fc.oneof(
     {
       weight: 8,
-      arbitrary: valueFor(parameter.schema, parameter.name).map((encode) => ({ encode })),
+      arbitrary: valueFor(parameter.schema, ids, parameter.name).map((encode) => ({ encode })),
     },
     { weight: 1, arbitrary: fc.constantFrom(...RAW_PATH_PIECES).map((raw) => ({ raw })) },
   );
@@ -311,16 +359,15 @@ function pathPiece(parameter: Parameter): fc.Arbitrary<PathPiece> {
 
 const EXTRA_QUERY_NAMES = [...PROTOTYPE_KEYS, "limit", "cursor", "workspaceId", "x"];
 
-function queryFor(operation: DocumentedOperation): fc.Arbitrary<[string, unknown][]> {
+function queryFor(operation: DocumentedOperation, ids: IdNames): fc.Arbitrary<[string, unknown][]> {
   const documented = operation.query.map((parameter) =>
     fc.oneof(
       { weight: 3, arbitrary: fc.constant(null) },
       {
         weight: 2,
-        arbitrary: valueFor(parameter.schema, parameter.name).map((value): [string, unknown] => [
-          parameter.name,
-          value,
-        ]),
+        arbitrary: valueFor(parameter.schema, ids, parameter.name).map(
+          (value): [string, unknown] => [parameter.name, value],
+        ),
       },
     ),
   );
@@ -359,7 +406,7 @@ const MALFORMED_BODIES = [
   "name=form&encoded=1",
 ];
 
-function bodyFor(operation: DocumentedOperation): fc.Arbitrary<BodyPlan> {
+function bodyFor(operation: DocumentedOperation, ids: IdNames): fc.Arbitrary<BodyPlan> {
   const json = (value: fc.Arbitrary<unknown>) =>
     value.map((v): BodyPlan => ({ kind: "json", value: v }));
   const twisted = [
@@ -381,7 +428,10 @@ function bodyFor(operation: DocumentedOperation): fc.Arbitrary<BodyPlan> {
   if (!operation.body) {
     return fc.oneof({ weight: 12, arbitrary: fc.constant<BodyPlan>({ kind: "none" }) }, ...twisted);
   }
-  return fc.oneof({ weight: 16, arbitrary: json(valueFor(operation.body.schema)) }, ...twisted);
+  return fc.oneof(
+    { weight: 16, arbitrary: json(valueFor(operation.body.schema, ids)) },
+    ...twisted,
+  );
 }
 
 /** Who sends it: a user of the test's world, its gateway, or someone with a bad or no token. */
@@ -395,6 +445,13 @@ export type CallerPlan =
   | "anonymous"
   | { subject: string | Huge }
   | { authorization: string };
+
+/**
+ * Whom "principal" stands for: a gateway on the verification plane (src/app.ts mounts /verify/*
+ * with authenticateGateway), the workspace's ADMIN everywhere else.
+ */
+export const principalOf = (operation: DocumentedOperation): "gateway" | "admin" =>
+  operation.path.startsWith("/verify/") ? "gateway" : "admin";
 
 const BAD_AUTHORIZATIONS = [
   "Bearer",
@@ -473,10 +530,19 @@ export interface RequestPlan {
   headers: [string, string][];
 }
 
-/** Requests for `operation`, derived from its documented parameters and body. */
-export function requestFor(operation: DocumentedOperation): fc.Arbitrary<RequestPlan> {
+/**
+ * Requests for `operation`, derived from its documented parameters and body; `operations` (the
+ * whole document) says which names are ids: those of path parameters.
+ */
+export function requestFor(
+  operation: DocumentedOperation,
+  operations: DocumentedOperation[],
+): fc.Arbitrary<RequestPlan> {
+  const ids: IdNames = new Set(operations.flatMap((o) => o.params.map((p) => p.name)));
   const params = fc.record(
-    Object.fromEntries(operation.params.map((parameter) => [parameter.name, pathPiece(parameter)])),
+    Object.fromEntries(
+      operation.params.map((parameter) => [parameter.name, pathPiece(parameter, ids)]),
+    ),
   );
   return fc
     .record({
@@ -488,8 +554,8 @@ export function requestFor(operation: DocumentedOperation): fc.Arbitrary<Request
         },
       ),
       params,
-      query: queryFor(operation),
-      body: bodyFor(operation),
+      query: queryFor(operation, ids),
+      body: bodyFor(operation, ids),
       contentType: fc.oneof(
         { weight: 12, arbitrary: fc.constant<"default">("default") },
         { weight: 1, arbitrary: fc.constantFrom(...CONTENT_TYPES) },

@@ -127,7 +127,10 @@ describe("the generator", () => {
     for (const name of ["workspaceId", "repoId", "apikeyId", "userId"]) {
       world.remember(name, "/", "11111111-1111-4111-8111-111111111111");
     }
-    const plans: RequestPlan[] = fc.sample(requestFor(operation(id)), { numRuns: count, seed: 42 });
+    const plans: RequestPlan[] = fc.sample(requestFor(operation(id), operations), {
+      numRuns: count,
+      seed: 42,
+    });
     const sent = await Promise.all(plans.map((plan) => world.materialize(plan)));
     const bodies = sent.map((s) => (s.body ? new TextDecoder().decode(s.body) : ""));
     return { plans, sent, bodies };

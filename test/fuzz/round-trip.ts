@@ -39,7 +39,10 @@ export function fieldProblems(
   return Object.entries(sent)
     .filter(([key]) => Object.hasOwn(item, key))
     .filter(([key, value]) => !readsBackAs(value, properties[key] ?? {}, item[key]))
-    .map(([key, value]) => `${key}: sent ${show(value)}, read back ${show(item[key])}`);
+    .map(([key, value]) => {
+      const trimmed = typeof value === "string" && value.trim() !== value;
+      return `${key}: sent ${show(value)}${trimmed ? " (should read back trimmed, or be refused)" : ""}, read back ${show(item[key])}`;
+    });
 }
 
 /** The items of a list answer: its first array-valued field (workspaces, users, keys…). */

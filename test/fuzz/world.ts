@@ -64,12 +64,16 @@ function asText(value: unknown): string {
  */
 export class World {
   private readonly known = new Map<string, { collection: string; id: string }[]>();
-  private sequence = 0;
+  /** Shared by every world of a run, so no two requests send the same X-Request-Id. */
+  private static sequence = 0;
 
   constructor(
     readonly operations: DocumentedOperation[],
-    /** The Authorization header for a caller; undefined for none. */
-    private readonly authorizationFor: (caller: CallerPlan) => Promise<string | undefined>,
+    /** The Authorization header for a caller of an operation; undefined for none. */
+    private readonly authorizationFor: (
+      caller: CallerPlan,
+      operation: DocumentedOperation,
+    ) => Promise<string | undefined>,
   ) {}
 
   /** `id` is a `name` (apikeyId…) made in `collection` (the concrete path it was posted to). */
@@ -98,21 +102,40 @@ export class World {
     return ref.upper ? entry.id.toUpperCase() : entry.id;
   }
 
-  /** `value` with every Ref and Huge made concrete; own `__proto__` keys stay own keys. */
-  private concrete(value: unknown, pathValues: Record<string, unknown>, key?: string): unknown {
+  /**
+   * `value` with every Ref and Huge made concrete; own `__proto__` keys stay own keys. `fresh`
+   * names the field that is the identity of what a create makes (userId when adding a member):
+   * a known one would only conflict, so it is mostly the schema's own value.
+   */
+  private concrete(
+    value: unknown,
+    pathValues: Record<string, unknown>,
+    fresh?: string,
+    key?: string,
+  ): unknown {
     if (value instanceof Huge) return value.value;
     if (value instanceof Ref) {
       // A body field named like a path parameter (repoId) usually repeats the path's value.
       if (key !== undefined && key in pathValues) return pathValues[key];
+      if (key !== undefined && key === fresh && value.pick % 4 !== 0) {
+        return value.fallback instanceof Huge ? value.fallback.value : value.fallback;
+      }
       return this.idFor(value);
     }
     if (Array.isArray(value)) return value.map((item) => this.concrete(item, pathValues));
     if (value !== null && typeof value === "object") {
       return Object.fromEntries(
-        Object.entries(value).map(([k, v]) => [k, this.concrete(v, pathValues, k)]),
+        Object.entries(value).map(([k, v]) => [k, this.concrete(v, pathValues, fresh, k)]),
       );
     }
     return value;
+  }
+
+  /** The body field naming what a create makes, when the document shows one (userId). */
+  private createdField(operation: DocumentedOperation): string | undefined {
+    const collection = readBackOf(operation, this.operations);
+    if (operation.method !== "POST" || collection !== operation.path) return undefined;
+    return this.itemParamOf(collection);
   }
 
   /** The request `plan` stands for, with real ids, a token, and its body's bytes. */
@@ -150,13 +173,13 @@ export class World {
     const target = fill(plan.operation.path, segments) + (query ? `?${query}` : "");
 
     const headers: [string, string][] = [];
-    const authorization = await this.authorizationFor(plan.caller);
+    const authorization = await this.authorizationFor(plan.caller, plan.operation);
     if (authorization !== undefined) headers.push(["Authorization", authorization]);
     for (const [name, value] of plan.headers) {
       // Unique, so an audit event's request id names one request.
-      headers.push([name, name === "X-Request-Id" ? `${value}-${++this.sequence}` : value]);
+      headers.push([name, name === "X-Request-Id" ? `${value}-${++World.sequence}` : value]);
     }
-    const { body, json } = this.bodyOf(plan.body, pathValues);
+    const { body, json } = this.bodyOf(plan.body, pathValues, this.createdField(plan.operation));
     const contentType =
       plan.contentType === "default"
         ? body === undefined
@@ -167,12 +190,12 @@ export class World {
     return { method: plan.method, target, headers, body, json, segments };
   }
 
-  private bodyOf(plan: BodyPlan, pathValues: Record<string, unknown>) {
+  private bodyOf(plan: BodyPlan, pathValues: Record<string, unknown>, fresh?: string) {
     switch (plan.kind) {
       case "none":
         return { body: undefined, json: undefined };
       case "json": {
-        const json = this.concrete(plan.value, pathValues);
+        const json = this.concrete(plan.value, pathValues, fresh);
         // JSON.stringify writes a lone surrogate as the escape \ud800: the server parses it back.
         return { body: new TextEncoder().encode(JSON.stringify(json)), json };
       }
