@@ -36,7 +36,7 @@ export class Huge {
 }
 
 /** Text the API must refuse or store exactly as sent, never choke on. */
-export const HOSTILE_STRINGS = [
+const HOSTILE_STRINGS = [
   // Lone surrogates: not text at all; JSON carries them escaped, paths as %ED%A0%80.
   "\ud800",
   "a\udc00b",
@@ -114,12 +114,12 @@ const hugeString = fc.constantFrom(
   new Huge("x", 20_000),
 );
 
-export const hostileString: fc.Arbitrary<string | Huge> = fc.oneof(
+const hostileString: fc.Arbitrary<string | Huge> = fc.oneof(
   { weight: 8, arbitrary: fc.constantFrom(...HOSTILE_STRINGS) },
   { weight: 1, arbitrary: hugeString },
 );
 
-export const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
+const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 3, arbitrary: hostileString },
   { weight: 1, arbitrary: fc.constantFrom(...WRONG_TYPES) },
 );
@@ -226,13 +226,13 @@ function stringFor(schema: JsonSchema): fc.Arbitrary<string> {
 }
 
 /** Names that stand for ids (the document's path parameters: repoId, userId…). */
-export type IdNames = ReadonlySet<string>;
+type IdNames = ReadonlySet<string>;
 
 /**
  * A value for `schema`, mostly valid, sometimes hostile. `name` is the field or parameter it
  * fills: a string named like an id (one of `ids`) is often a real one the test knows.
  */
-export function valueFor(schema: JsonSchema, ids: IdNames, name?: string): fc.Arbitrary<unknown> {
+function valueFor(schema: JsonSchema, ids: IdNames, name?: string): fc.Arbitrary<unknown> {
   return fc.oneof(
     {
       weight: 9,
@@ -350,7 +350,7 @@ const RAW_PATH_PIECES = [
 function pathPiece(parameter: Parameter, ids: IdNames): fc.Arbitrary<PathPiece> {
   return fc.oneof(
     {
-      weight: 8,
+      weight: 14,
       arbitrary: valueFor(parameter.schema, ids, parameter.name).map((encode) => ({ encode })),
     },
     { weight: 1, arbitrary: fc.constantFrom(...RAW_PATH_PIECES).map((raw) => ({ raw })) },
@@ -530,6 +530,14 @@ export interface RequestPlan {
   headers: [string, string][];
 }
 
+// A plan prints as the request it stands for, not as the whole operation it was made from.
+const planToString = function (this: RequestPlan) {
+  const { operation, ...rest } = this;
+  return `${operation.id} ${fc.stringify(rest)}`;
+};
+const printable = (plan: RequestPlan): RequestPlan =>
+  Object.defineProperty(plan, fc.toStringMethod, { value: planToString, enumerable: false });
+
 /**
  * Requests for `operation`, derived from its documented parameters and body; `operations` (the
  * whole document) says which names are ids: those of path parameters.
@@ -568,11 +576,3 @@ export function requestFor(
     })
     .map((plan) => printable({ operation, ...plan }));
 }
-
-// A plan prints as the request it stands for, not as the whole operation it was made from.
-const planToString = function (this: RequestPlan) {
-  const { operation, ...rest } = this;
-  return `${operation.id} ${fc.stringify(rest)}`;
-};
-export const printable = (plan: RequestPlan): RequestPlan =>
-  Object.defineProperty(plan, fc.toStringMethod, { value: planToString, enumerable: false });

@@ -121,3 +121,22 @@ export function readBackOf(
   }
   return undefined;
 }
+
+/** Whether `operation` creates an item in the collection it posts to (POST /repo, not /roll). */
+export const isCreate = (operation: DocumentedOperation, operations: DocumentedOperation[]) =>
+  operation.method === "POST" && readBackOf(operation, operations) === operation.path;
+
+/** The parameter naming one item of a collection: /repo/{repoId}/apikey → apikeyId. */
+export function itemParamOf(
+  collection: string,
+  operations: DocumentedOperation[],
+): string | undefined {
+  const item = operations.find((o) => o.path.startsWith(`${collection}/{`));
+  return item ? paramsOf(item.path.slice(collection.length))[0] : undefined;
+}
+
+/** `schema` or, for `anyOf` (nullable), its branches, flattened. */
+export function branchesOf(schema: JsonSchema): JsonSchema[] {
+  const branches = schema.anyOf ?? schema.oneOf;
+  return Array.isArray(branches) ? branches.flatMap(branchesOf) : [schema];
+}

@@ -12,15 +12,23 @@ import { type CallerPlan, Huge, principalOf, type RequestPlan, requestFor } from
 import {
   type DocumentedOperation,
   documentedOperations,
+  isCreate,
+  itemParamOf,
   readBackOf,
 } from "./documented-operations";
 import { checkProperty } from "./replay";
 import { fieldProblems, isItem, itemsOf, show } from "./round-trip";
 import { createdId, fill, type Sent, World } from "./world";
 
-// Every operation the API documents, fuzzed from its own schemas (GET /openapi.json): a new
-// operation is fuzzed without a change here. Each run is one request; the properties are the
-// ones any request must keep, whatever it carries. Replaying a failure: see ./replay.ts.
+// Every operation the API documents (GET /openapi.json), fuzzed from its own schemas: a new
+// operation is fuzzed without a change here. Each run is one request, which must keep:
+//  - never a 5xx; always X-Request-Id; an error is the JSON envelope {success:false, message,
+//    code, requestId}, a success JSON (or what the document says), a 204 or HEAD bodyless;
+//  - a refused request (4xx), or a read, changes no row of any domain table;
+//  - an accepted create or update reads back as sent, an accepted delete is gone;
+//  - no audit event carries a refused request's id: the queue consumer writes the trail after
+//    the answer, so that is checked once at the end, when the trail has stopped growing.
+// Replaying a failure: see ./replay.ts.
 
 const worker = (exports as unknown as { default: Fetcher }).default;
 const ORIGIN = "https://flashgate.test";
@@ -54,7 +62,7 @@ async function send(sent: Sent): Promise<Received> {
   return { status: response.status, header: (name) => response.headers.get(name), text, body };
 }
 
-/** The domain tables, read off the Drizzle schema. The audit trail is fed by a queue, later. */
+/** The domain tables, read off the Drizzle schema; the audit trail has its own check below. */
 const domainTables = (Object.values(schema) as unknown[])
   .filter((value): value is SQLiteTable => is(value, SQLiteTable))
   .map((table) => getTableName(table))
@@ -126,16 +134,15 @@ const describeSent = (sent: Sent) =>
  * for at or above the operation's path), and an accepted delete is gone from it.
  */
 async function roundTripProblems(
-  world: World,
   operation: DocumentedOperation,
   sent: Sent,
   answer: Received,
 ): Promise<string[]> {
   const collection = readBackOf(operation, operations);
   if (!collection) return [];
-  const itemParam = world.itemParamOf(collection);
+  const itemParam = itemParamOf(collection, operations);
   if (!itemParam) return [];
-  const isCreate = operation.method === "POST" && collection === operation.path;
+  const create = isCreate(operation, operations);
   const isDelete = operation.method === "DELETE";
   if (!isDelete && !operation.body) return [];
   const idSchema =
@@ -143,7 +150,7 @@ async function roundTripProblems(
     operations.flatMap((o) => o.params).find((p) => p.name === itemParam)?.schema ??
     {};
   let identity: unknown;
-  if (isCreate) identity = createdId(answer.body, sent.json, itemParam);
+  if (create) identity = createdId(answer.body, sent.json, itemParam);
   else {
     const segment = sent.segments[itemParam] ?? "";
     try {
@@ -195,7 +202,7 @@ async function checkOne(world: World, plan: RequestPlan): Promise<void> {
 
   const accepted = answer.status >= 200 && answer.status < 300;
   if (accepted && sent.method.toUpperCase() === operation.method && problems.length === 0) {
-    problems.push(...(await roundTripProblems(world, operation, sent, answer)));
+    problems.push(...(await roundTripProblems(operation, sent, answer)));
     world.rememberCreated(operation, sent, answer.body);
   }
   if (problems.length > 0) {

@@ -1,5 +1,4 @@
-import type { JsonSchema } from "./documented-operations";
-import { branchesOf } from "./world";
+import { branchesOf, type JsonSchema } from "./documented-operations";
 
 const formatsOf = (schema: JsonSchema) => branchesOf(schema).map((branch) => branch.format);
 

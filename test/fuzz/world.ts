@@ -1,10 +1,5 @@
 import { type BodyPlan, type CallerPlan, Huge, Ref, type RequestPlan } from "./arbitraries";
-import {
-  type DocumentedOperation,
-  type JsonSchema,
-  paramsOf,
-  readBackOf,
-} from "./documented-operations";
+import { type DocumentedOperation, isCreate, itemParamOf } from "./documented-operations";
 
 /** A request as it goes on the wire. */
 export interface Sent {
@@ -59,7 +54,7 @@ function asText(value: unknown): string {
 }
 
 /**
- * The ids the test has made (workspaces, repos, keys, members) and the tokens of its users:
+ * The ids the test has made (workspaces, repos, keys, members) and how its callers sign in:
  * what turns a symbolic plan into a request that reaches the handlers.
  */
 export class World {
@@ -81,15 +76,6 @@ export class World {
     const list = this.known.get(name) ?? [];
     list.push({ collection, id });
     this.known.set(name, list);
-  }
-
-  /** The item parameter of a collection template: /repo/{repoId}/apikey → apikeyId. */
-  itemParamOf(collection: string): string | undefined {
-    for (const operation of this.operations) {
-      if (!operation.path.startsWith(`${collection}/{`)) continue;
-      return paramsOf(operation.path.slice(collection.length))[0];
-    }
-    return undefined;
   }
 
   /** A real id for `ref`, preferring those made in `collection`; the fallback when none. */
@@ -131,13 +117,6 @@ export class World {
     return value;
   }
 
-  /** The body field naming what a create makes, when the document shows one (userId). */
-  private createdField(operation: DocumentedOperation): string | undefined {
-    const collection = readBackOf(operation, this.operations);
-    if (operation.method !== "POST" || collection !== operation.path) return undefined;
-    return this.itemParamOf(collection);
-  }
-
   /** The request `plan` stands for, with real ids, a token, and its body's bytes. */
   async materialize(plan: RequestPlan): Promise<Sent> {
     const segments: Record<string, string> = {};
@@ -176,10 +155,15 @@ export class World {
     const authorization = await this.authorizationFor(plan.caller, plan.operation);
     if (authorization !== undefined) headers.push(["Authorization", authorization]);
     for (const [name, value] of plan.headers) {
-      // Unique, so an audit event's request id names one request.
+      // Unique: were a client's id ever taken as the request's own, the audit check could
+      // still tell requests apart.
       headers.push([name, name === "X-Request-Id" ? `${value}-${++World.sequence}` : value]);
     }
-    const { body, json } = this.bodyOf(plan.body, pathValues, this.createdField(plan.operation));
+    const { operation } = plan;
+    const created = isCreate(operation, this.operations)
+      ? itemParamOf(operation.path, this.operations)
+      : undefined;
+    const { body, json } = this.bodyOf(plan.body, pathValues, created);
     const contentType =
       plan.contentType === "default"
         ? body === undefined
@@ -208,12 +192,11 @@ export class World {
 
   /** After an accepted create: remember what it made, so later requests can use it. */
   rememberCreated(operation: DocumentedOperation, sent: Sent, answer: unknown): void {
-    const collection = readBackOf(operation, this.operations);
-    if (collection !== operation.path || operation.method !== "POST") return;
-    const itemParam = this.itemParamOf(collection);
+    if (!isCreate(operation, this.operations)) return;
+    const itemParam = itemParamOf(operation.path, this.operations);
     if (!itemParam) return;
     const id = createdId(answer, sent.json, itemParam);
-    if (typeof id === "string") this.remember(itemParam, fill(collection, sent.segments), id);
+    if (typeof id === "string") this.remember(itemParam, fill(operation.path, sent.segments), id);
   }
 }
 
@@ -222,10 +205,4 @@ export function createdId(answer: unknown, sent: unknown, itemParam: string): un
   const id = (answer as Record<string, unknown> | null)?.id;
   if (typeof id === "string") return id;
   return (sent as Record<string, unknown> | undefined)?.[itemParam];
-}
-
-/** `schema` or, for `anyOf` (nullable), its branches, flattened. */
-export function branchesOf(schema: JsonSchema): JsonSchema[] {
-  const branches = schema.anyOf ?? schema.oneOf;
-  return Array.isArray(branches) ? branches.flatMap(branchesOf) : [schema];
 }
