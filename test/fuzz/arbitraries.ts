@@ -133,18 +133,25 @@ function withKey(object: Record<string, unknown>, key: string, value: unknown) {
   return copy;
 }
 
-/** An ISO 8601 date-time from a month ago to 11 years ahead, never within an hour of now. */
+/**
+ * An ISO 8601 date-time in Z, an offset or with milliseconds: mostly from 2 hours to 10 years
+ * ahead (an expiry the API takes), sometimes in the past month or just over 10 years ahead.
+ */
 const dateTime = fc
   .tuple(
-    fc.integer({ min: -30 * 24, max: 11 * 366 * 24 }),
+    fc.oneof(
+      { weight: 8, arbitrary: fc.integer({ min: 2, max: 10 * 365 * 24 }) },
+      { weight: 1, arbitrary: fc.integer({ min: -30 * 24, max: -2 }) },
+      { weight: 1, arbitrary: fc.integer({ min: 10 * 366 * 24 + 48, max: 11 * 366 * 24 }) },
+    ),
     fc.integer({ min: 0, max: 3599 }),
     fc.constantFrom("Z", "+02:00", "-05:30", "ms"),
   )
   .map(([hours, seconds, zone]) => {
-    const shifted = hours >= -1 && hours <= 1 ? hours + 3 : hours;
-    const at = new Date(Date.now() + shifted * 3_600_000 + seconds * 1000);
+    const at = new Date(Date.now() + hours * 3_600_000 + seconds * 1000);
     if (zone === "ms") return at.toISOString();
     if (zone === "Z") return `${at.toISOString().slice(0, 19)}Z`;
+    // The same instant, written as the local time of that offset.
     const sign = zone.startsWith("-") ? -1 : 1;
     const [h, m] = zone.slice(1).split(":").map(Number) as [number, number];
     const local = new Date(at.getTime() + sign * (h * 60 + m) * 60_000);
@@ -267,7 +274,7 @@ function validFor(schema: JsonSchema, ids: IdNames, name?: string): fc.Arbitrary
       const plain = stringFor(schema);
       if (!name) return plain;
       return fc.oneof(
-        { weight: 4, arbitrary: refTo(name, plain) },
+        { weight: 9, arbitrary: refTo(name, plain) },
         { weight: 1, arbitrary: plain },
       );
     }

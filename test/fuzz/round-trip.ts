@@ -39,8 +39,10 @@ export function fieldProblems(
     .filter(([key]) => Object.hasOwn(item, key))
     .filter(([key, value]) => !readsBackAs(value, properties[key] ?? {}, item[key]))
     .map(([key, value]) => {
-      const trimmed = typeof value === "string" && value.trim() !== value;
-      return `${key}: sent ${show(value)}${trimmed ? " (should read back trimmed, or be refused)" : ""}, read back ${show(item[key])}`;
+      // Stored as sent, edges and all: names are trimmed and ids with edge spaces refused.
+      const untrimmed = typeof value === "string" && value !== value.trim() && item[key] === value;
+      const why = untrimmed ? " (not trimmed, nor refused)" : "";
+      return `${key}: sent ${show(value)}, read back ${show(item[key])}${why}`;
     });
 }
 

@@ -81,7 +81,10 @@ export class World {
   /** A real id for `ref`, preferring those made in `collection`; the fallback when none. */
   private idFor(ref: Ref, collection?: string): unknown {
     const all = this.known.get(ref.name) ?? [];
-    const here = all.filter((entry) => entry.collection === collection);
+    // Ids in the path may be sent in upper case; the collection is the same one.
+    const here = all.filter(
+      (entry) => entry.collection.toLowerCase() === collection?.toLowerCase(),
+    );
     const pool = here.length > 0 ? here : all;
     const entry = pool[ref.pick % Math.max(pool.length, 1)];
     if (!entry) return ref.fallback instanceof Huge ? ref.fallback.value : ref.fallback;
