@@ -92,7 +92,8 @@ function parseResponse(bytes: Buffer, { dechunk }: { dechunk: boolean }): Answer
     rest = Buffer.concat(parts);
   }
   // Clients that offer gzip (Python's requests does) get it from wrangler dev and the edge alike.
-  const encoding = dechunk ? headers["content-encoding"] : undefined;
+  // wrangler dev names the encoding on bodyless answers too (a 204, a HEAD): nothing to decode.
+  const encoding = dechunk && rest.length > 0 ? headers["content-encoding"] : undefined;
   if (encoding === "gzip") rest = gunzipSync(rest);
   else if (encoding === "deflate") rest = inflateSync(rest);
   return answer(status, headers, rest.toString("utf8"));
