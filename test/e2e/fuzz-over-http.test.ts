@@ -43,7 +43,9 @@ function answeredByRuntime(sent: Sent, answer: Answer): boolean {
   if (answer.status === 501 && answer.text === "ERROR: Unrecognized request method.") {
     return !RUNTIME_METHODS.has(sent.method);
   }
-  if (answer.status === 414 && answer.text === "URI too long") {
+  // An answer to HEAD has no body, this one included.
+  const text = sent.method === "HEAD" && answer.text === "" ? "URI too long" : answer.text;
+  if (answer.status === 414 && text === "URI too long") {
     return sent.target.length > RUNTIME_MAX_TARGET;
   }
   return false;
@@ -165,9 +167,10 @@ describe("every documented operation, fuzzed over real HTTP", () => {
       "text/plain",
       "URI too long",
     ]);
-    // Just under the limit, the Worker answers, with its envelope.
+    // Just under the limit, the Worker answers, with its envelope: 401 for the missing token,
+    // or 429 once this address has failed authentication too often (AUTH_FAILURES).
     const under = await rawRequest("GET", `/repo/${"x".repeat(RUNTIME_MAX_TARGET)}`, []);
-    expect(under.status).toBe(401);
-    expect(under.headers["x-request-id"]).toBeTruthy();
+    expect([401, 429]).toContain(under.status);
+    expect(under.body).toMatchObject({ success: false, requestId: under.headers["x-request-id"] });
   });
 });
