@@ -1,10 +1,15 @@
+import { getTableColumns } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { now } from "../db/client";
 import { auditEvents } from "../db/schema";
 import type { AuditEvent } from "./event";
 
-// D1 binds at most 100 parameters per statement; an audit row has 14 columns.
-const ROWS_PER_STATEMENT = 7;
+// D1 binds at most 100 parameters per statement (local SQLite allows far more, so only the
+// deployed service would fail): as many rows as fit, from the table's own column count.
+export const D1_MAX_BOUND_PARAMETERS = 100;
+export const ROWS_PER_STATEMENT = Math.floor(
+  D1_MAX_BOUND_PARAMETERS / Object.keys(getTableColumns(auditEvents)).length,
+);
 
 /**
  * Stores events in one D1 round trip. Keyed by event id with INSERT OR IGNORE, so a
