@@ -21,6 +21,8 @@ export interface Bindings {
   STORAGE_KEY_QUOTA?: string;
   AI_KEY_QUOTA?: string;
   AUDIT_DEAD_LETTER_QUEUE?: string;
+  /** Days audit events are kept (default 400; 0 keeps them all); older ones are purged by cron. */
+  AUDIT_RETENTION_DAYS?: string;
   /** Origins browsers may call the API from: comma-separated, or "*". Unset: none. */
   CORS_ORIGINS?: string;
   /** Seconds a verified key is remembered per isolate (0–300, default 10): the revocation bound. */

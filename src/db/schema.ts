@@ -150,5 +150,7 @@ export const auditEvents = sqliteTable(
   (t) => [
     index("audit_events_repo_idx").on(t.repoId, t.at, t.id),
     index("audit_events_workspace_idx").on(t.workspaceId, t.at, t.id),
+    // The retention purge walks it oldest first (src/audit/retention.ts).
+    index("audit_events_at_idx").on(t.at),
   ],
 );

@@ -50,6 +50,11 @@ export interface LogFields {
   resealed?: number;
   unopenable?: number;
   more?: boolean;
+
+  // The audit retention purge (src/audit/retention.ts).
+  /** Events older than this instant were purged. */
+  before?: string;
+  purged?: number;
 }
 
 /**
