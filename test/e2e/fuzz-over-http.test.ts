@@ -87,13 +87,14 @@ beforeAll(async () => {
   };
   const admin = tokens.admin as string;
   const authorizationFor = async (caller: CallerPlan, operation: DocumentedOperation) => {
-    if (caller === "anonymous") return undefined;
-    if (typeof caller === "object") {
-      if ("authorization" in caller) return caller.authorization;
-      const subject = caller.subject instanceof Huge ? caller.subject.value : caller.subject;
+    const who = caller === "principal" ? principalOf(operation) : caller;
+    if (who === "anonymous") return undefined;
+    if (typeof who === "object") {
+      if ("authorization" in who) return who.authorization;
+      const subject = who.subject instanceof Huge ? who.subject.value : who.subject;
       return `Bearer ${await tokenFor(subject)}`;
     }
-    return `Bearer ${tokens[caller === "principal" ? principalOf(operation) : caller]}`;
+    return `Bearer ${tokens[who]}`;
   };
   world = new World(operations, authorizationFor);
 

@@ -367,17 +367,13 @@ function pathPiece(parameter: Parameter, ids: IdNames): fc.Arbitrary<PathPiece> 
 const EXTRA_QUERY_NAMES = [...PROTOTYPE_KEYS, "limit", "cursor", "workspaceId", "x"];
 
 function queryFor(operation: DocumentedOperation, ids: IdNames): fc.Arbitrary<[string, unknown][]> {
-  const documented = operation.query.map((parameter) =>
-    fc.oneof(
-      { weight: 3, arbitrary: fc.constant(null) },
-      {
-        weight: 2,
-        arbitrary: valueFor(parameter.schema, ids, parameter.name).map(
-          (value): [string, unknown] => [parameter.name, value],
-        ),
-      },
-    ),
-  );
+  const documented = operation.query.map((parameter) => {
+    const present = valueFor(parameter.schema, ids, parameter.name).map(
+      (value): [string, unknown] => [parameter.name, value],
+    );
+    if (parameter.required) return present;
+    return fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 2, arbitrary: present });
+  });
   const extra = fc.array(
     fc.tuple(
       fc.constantFrom(...EXTRA_QUERY_NAMES),
@@ -400,6 +396,8 @@ export type BodyPlan =
   | { kind: "text"; text: string }
   | { kind: "bytes"; bytes: number[] };
 
+const NO_BODY: BodyPlan = { kind: "none" };
+
 const MALFORMED_BODIES = [
   "{",
   '{"name": }',
@@ -417,7 +415,7 @@ function bodyFor(operation: DocumentedOperation, ids: IdNames): fc.Arbitrary<Bod
   const json = (value: fc.Arbitrary<unknown>) =>
     value.map((v): BodyPlan => ({ kind: "json", value: v }));
   const twisted = [
-    { weight: 1, arbitrary: fc.constant<BodyPlan>({ kind: "none" }) },
+    { weight: 1, arbitrary: fc.constant(NO_BODY) },
     {
       weight: 1,
       arbitrary: fc
@@ -433,12 +431,15 @@ function bodyFor(operation: DocumentedOperation, ids: IdNames): fc.Arbitrary<Bod
     { weight: 1, arbitrary: json(hostileValue) },
   ];
   if (!operation.body) {
-    return fc.oneof({ weight: 12, arbitrary: fc.constant<BodyPlan>({ kind: "none" }) }, ...twisted);
+    return fc.oneof({ weight: 12, arbitrary: fc.constant(NO_BODY) }, ...twisted);
   }
-  return fc.oneof(
+  const bodies = [
     { weight: 16, arbitrary: json(valueFor(operation.body.schema, ids)) },
     ...twisted,
-  );
+  ];
+  // A body the document lets a client leave out (a roll with the defaults) is often left out.
+  if (!operation.body.required) bodies.push({ weight: 3, arbitrary: fc.constant(NO_BODY) });
+  return fc.oneof(...bodies);
 }
 
 /** Who sends it: a user of the test's world, its gateway, or someone with a bad or no token. */
@@ -454,11 +455,14 @@ export type CallerPlan =
   | { authorization: string };
 
 /**
- * Whom "principal" stands for: a gateway on the verification plane (src/app.ts mounts /verify/*
- * with authenticateGateway), the workspace's ADMIN everywhere else.
+ * Whom "principal" stands for: nobody on a public operation (the document gives it no
+ * security), a gateway on the verification plane (src/app.ts mounts /verify/* with
+ * authenticateGateway), the workspace's ADMIN everywhere else.
  */
-export const principalOf = (operation: DocumentedOperation): "gateway" | "admin" =>
-  operation.path.startsWith("/verify/") ? "gateway" : "admin";
+export const principalOf = (operation: DocumentedOperation): "anonymous" | "gateway" | "admin" => {
+  if (!operation.secured) return "anonymous";
+  return operation.path.startsWith("/verify/") ? "gateway" : "admin";
+};
 
 const BAD_AUTHORIZATIONS = [
   "Bearer",
