@@ -63,10 +63,7 @@ export async function purgeAuditEvents(
     .limit(limits.batchSize);
   let purged = 0;
   for (let batch = 0; batch < limits.maxBatches; batch++) {
-    const result = await db
-      .delete(auditEvents)
-      .where(sql`${auditEvents.id} IN ${oldest}`)
-      .run();
+    const result = await db.delete(auditEvents).where(sql`${auditEvents.id} IN ${oldest}`).run();
     const deleted = result.meta.changes ?? 0;
     purged += deleted;
     if (deleted < limits.batchSize) return { before, purged, more: false };
