@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { type ApiResponse, call, expectError, tokenFor } from "../support/api";
+import {
+  type ApiResponse,
+  call,
+  expectError,
+  tokenFor,
+  withinOneRateLimitWindow,
+} from "../support/api";
 
 // wrangler.toml: AUTH_FAILURES allows 100 failures a minute per address.
 const LIMIT = 100;
@@ -15,6 +21,7 @@ const from = (address: string | undefined, authorization?: string) =>
   });
 
 async function failTimes(address: string | undefined, times: number): Promise<ApiResponse[]> {
+  await withinOneRateLimitWindow();
   const answers: ApiResponse[] = [];
   for (let i = 0; i < times; i++) answers.push(await from(address, "Bearer not-a-token"));
   return answers;

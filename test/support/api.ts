@@ -121,3 +121,13 @@ export async function team() {
   const repoId = await createRepo(admin, workspaceId);
   return { admin, writer, reader, outsider, workspaceId, repoId };
 }
+
+/**
+ * Waits, when fewer than `needMs` are left, for the next window of the Rate Limiting bindings:
+ * locally their windows are aligned to the wall clock (60 s), so a test that counts to a limit
+ * must do it inside one window or its count restarts midway.
+ */
+export async function withinOneRateLimitWindow(needMs = 10_000, periodMs = 60_000): Promise<void> {
+  const left = periodMs - (Date.now() % periodMs);
+  if (left < needMs) await new Promise((resolve) => setTimeout(resolve, left + 100));
+}

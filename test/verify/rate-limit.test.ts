@@ -3,7 +3,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { Bindings } from "../../src/env";
 import { verifyAiSecret } from "../../src/verify/ai";
 import { verifyS3Request } from "../../src/verify/s3";
-import { team } from "../support/api";
+import { team, withinOneRateLimitWindow } from "../support/api";
 import { createAiKey, createStorageKey } from "../support/keys";
 import { signedS3Request, verifyAiHttp } from "./support";
 
@@ -25,6 +25,7 @@ describe("failed verifications", () => {
   it("are limited per client address with the Rate Limiting binding, then SlowDown for everything from it", async () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     const key = await createStorageKey(admin, repoId);
+    await withinOneRateLimitWindow();
     const good = await signedS3Request(key, { path: `/${repoId}/a` });
     const wrongSecret = await signedS3Request(
       { key: key.key, secret: "x".repeat(40) },
@@ -57,6 +58,7 @@ describe("failed verifications", () => {
   it("are limited per access key id too, whoever sends them, yet the key's holder still gets in", async () => {
     vi.spyOn(console, "warn").mockImplementation(() => {});
     const key = await createStorageKey(admin, repoId);
+    await withinOneRateLimitWindow();
     const wrongSecret = await signedS3Request(
       { key: key.key, secret: "y".repeat(40) },
       { path: `/${repoId}/a` },
@@ -83,6 +85,7 @@ describe("failed verifications", () => {
     vi.spyOn(console, "warn").mockImplementation(() => {});
     const key = await createAiKey(admin, repoId);
     const clientIp = "192.0.2.55";
+    await withinOneRateLimitWindow();
     for (let i = 0; i <= LIMIT; i++) {
       await verifyAiSecret(env as Bindings, { secret: "fbai_sk_nope", clientIp }, ignoreWaitUntil);
     }
