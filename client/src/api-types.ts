@@ -800,6 +800,8 @@ export interface components {
     /** @description Invalid request: malformed JSON, unknown or missing fields, wrong types or values */
     BadRequest: {
       headers: {
+        /** @description The database position reached; sent back, later reads are at least as fresh */
+        "X-D1-Bookmark"?: string;
         [name: string]: unknown;
       };
       content: {
@@ -840,6 +842,8 @@ export interface components {
     /** @description Insufficient permissions (also for resources that do not exist) */
     Forbidden: {
       headers: {
+        /** @description The database position reached; sent back, later reads are at least as fresh */
+        "X-D1-Bookmark"?: string;
         [name: string]: unknown;
       };
       content: {
@@ -857,6 +861,8 @@ export interface components {
     /** @description Not found */
     NotFound: {
       headers: {
+        /** @description The database position reached; sent back, later reads are at least as fresh */
+        "X-D1-Bookmark"?: string;
         [name: string]: unknown;
       };
       content: {
@@ -874,6 +880,8 @@ export interface components {
     /** @description Conflict with the current state (duplicate, last admin, quota) */
     Conflict: {
       headers: {
+        /** @description The database position reached; sent back, later reads are at least as fresh */
+        "X-D1-Bookmark"?: string;
         [name: string]: unknown;
       };
       content: {
@@ -891,6 +899,8 @@ export interface components {
     /** @description Request body over 64 KiB */
     PayloadTooLarge: {
       headers: {
+        /** @description The database position reached; sent back, later reads are at least as fresh */
+        "X-D1-Bookmark"?: string;
         [name: string]: unknown;
       };
       content: {
@@ -908,6 +918,8 @@ export interface components {
     /** @description Request body is not application/json */
     UnsupportedMediaType: {
       headers: {
+        /** @description The database position reached; sent back, later reads are at least as fresh */
+        "X-D1-Bookmark"?: string;
         [name: string]: unknown;
       };
       content: {
@@ -944,6 +956,8 @@ export interface components {
     /** @description Unexpected failure; nothing to fix on the caller's side, try again */
     InternalError: {
       headers: {
+        /** @description The database position reached; sent back, later reads are at least as fresh */
+        "X-D1-Bookmark"?: string;
         [name: string]: unknown;
       };
       content: {
@@ -1058,6 +1072,8 @@ export interface operations {
       /** @description The caller's workspaces */
       200: {
         headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
           [name: string]: unknown;
         };
         content: {
@@ -1086,6 +1102,8 @@ export interface operations {
       /** @description Created */
       200: {
         headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
           [name: string]: unknown;
         };
         content: {
@@ -1115,6 +1133,8 @@ export interface operations {
       /** @description Members, oldest first */
       200: {
         headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
           [name: string]: unknown;
         };
         content: {
@@ -1147,6 +1167,8 @@ export interface operations {
       /** @description Added */
       200: {
         headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
           [name: string]: unknown;
         };
         content: {
@@ -1183,6 +1205,8 @@ export interface operations {
       /** @description Updated */
       200: {
         headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
           [name: string]: unknown;
         };
         content: {
@@ -1216,6 +1240,8 @@ export interface operations {
       /** @description Removed */
       200: {
         headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
           [name: string]: unknown;
         };
         content: {
@@ -1247,6 +1273,8 @@ export interface operations {
       /** @description Reachable repositories */
       200: {
         headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
           [name: string]: unknown;
         };
         content: {
@@ -1276,6 +1304,8 @@ export interface operations {
       /** @description Created */
       200: {
         headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
           [name: string]: unknown;
         };
         content: {
@@ -1307,6 +1337,8 @@ export interface operations {
       /** @description The repository */
       200: {
         headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
           [name: string]: unknown;
         };
         content: {
@@ -1340,6 +1372,8 @@ export interface operations {
       /** @description Active keys (all of them, or a page); never their secrets */
       200: {
         headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
           [name: string]: unknown;
         };
         content: {
@@ -1372,6 +1406,8 @@ export interface operations {
       /** @description The new key and its secret (shown once) */
       200: {
         headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
           [name: string]: unknown;
         };
         content: {
@@ -1408,6 +1444,8 @@ export interface operations {
       /** @description Updated */
       200: {
         headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
           [name: string]: unknown;
         };
         content: {
@@ -1441,6 +1479,8 @@ export interface operations {
       /** @description Revoked */
       200: {
         headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
           [name: string]: unknown;
         };
         content: {
@@ -1475,6 +1515,8 @@ export interface operations {
       /** @description The new secret (shown once) and until when the previous one works */
       200: {
         headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
           [name: string]: unknown;
         };
         content: {
@@ -1512,6 +1554,8 @@ export interface operations {
       /** @description Active AI keys (all of them, or a page); never their secrets */
       200: {
         headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
           [name: string]: unknown;
         };
         content: {
@@ -1544,6 +1588,8 @@ export interface operations {
       /** @description The new AI key and its secret (shown once) */
       201: {
         headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
           [name: string]: unknown;
         };
         content: {
@@ -1580,6 +1626,8 @@ export interface operations {
       /** @description Renamed */
       200: {
         headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
           [name: string]: unknown;
         };
         content: {
@@ -1612,6 +1660,8 @@ export interface operations {
       /** @description Deleted */
       200: {
         headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
           [name: string]: unknown;
         };
         content: {
@@ -1646,6 +1696,8 @@ export interface operations {
       /** @description The new secret (shown once) and until when the previous one works */
       200: {
         headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
           [name: string]: unknown;
         };
         content: {
@@ -1683,6 +1735,8 @@ export interface operations {
       /** @description One page of events */
       200: {
         headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
           [name: string]: unknown;
         };
         content: {
@@ -1716,6 +1770,8 @@ export interface operations {
       /** @description One page of events */
       200: {
         headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
           [name: string]: unknown;
         };
         content: {
@@ -1746,6 +1802,8 @@ export interface operations {
       /** @description The decision: valid with the key's repo and access level, or refused with the S3 error to answer; never a secret */
       200: {
         headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
           [name: string]: unknown;
         };
         content: {
@@ -1778,6 +1836,8 @@ export interface operations {
       /** @description The decision: valid with the key's repo and AI type, or refused; never a secret */
       200: {
         headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
           [name: string]: unknown;
         };
         content: {

@@ -1,10 +1,11 @@
 import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
+import { BOOKMARK_HEADER } from "../db/session";
 import type { AppEnv } from "../env";
 
-const ALLOWED_HEADERS = ["Authorization", "Content-Type", "X-Request-Id"];
-// Browsers hide other response headers from scripts; these two a client needs to read.
-const EXPOSED_HEADERS = ["X-Request-Id", "WWW-Authenticate"];
+const ALLOWED_HEADERS = ["Authorization", "Content-Type", "X-Request-Id", BOOKMARK_HEADER];
+// Browsers hide other response headers from scripts; these a client needs to read.
+const EXPOSED_HEADERS = ["X-Request-Id", "WWW-Authenticate", BOOKMARK_HEADER];
 
 let built: { setting: string; middleware: MiddlewareHandler } | undefined;
 

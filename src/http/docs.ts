@@ -1,5 +1,6 @@
 import type { Hono } from "hono";
 import * as z from "zod";
+import { BOOKMARK, BOOKMARK_HEADER, MAX_BOOKMARK_LENGTH } from "../db/session";
 import type { AppEnv } from "../env";
 import type { ErrorStatus, Operation } from "./operation";
 
@@ -8,7 +9,8 @@ const INFO = {
   version: "1.0.0",
   description:
     "Storage keys (S3-style access key + secret) and AI keys for Flashback-style repositories. " +
-    "Authenticate with `Authorization: Bearer <JWT>`. Secrets are returned once, at creation.",
+    "Authenticate with `Authorization: Bearer <JWT>`. Secrets are returned once, at creation. " +
+    `Reads may come from a replica: send back the last answer's \`${BOOKMARK_HEADER}\` to read your writes.`,
 };
 
 /** Statuses any operation may answer, beyond those its definition lists. */
@@ -145,14 +147,26 @@ function errorStatuses(op: Operation): DocumentedStatus[] {
   return [...statuses].sort((a, b) => a - b);
 }
 
+/** The D1 bookmark an answer carries once its operation has started (src/db/session.ts). */
+const bookmarkHeader = {
+  [BOOKMARK_HEADER]: {
+    description: "The database position reached; sent back, later reads are at least as fresh",
+    schema: { type: "string", pattern: BOOKMARK.source, maxLength: MAX_BOOKMARK_LENGTH },
+  },
+};
+/** Refusals by authentication or configuration, before any operation opens a D1 session. */
+const BEFORE_ANY_SESSION: DocumentedStatus[] = [401, 429, 503];
+
 /** The error responses, each with an example envelope, for components.responses. */
 function errorResponses() {
   return Object.fromEntries(
-    Object.values(ERRORS).map(({ name, description, example, headers }) => [
-      name,
-      {
+    Object.entries(ERRORS).map(([status, { name, description, example, headers }]) => {
+      const all = BEFORE_ANY_SESSION.includes(Number(status) as DocumentedStatus)
+        ? headers
+        : { ...headers, ...bookmarkHeader };
+      const response = {
         description,
-        ...(headers ? { headers } : {}),
+        ...(all ? { headers: all } : {}),
         content: {
           "application/json": {
             schema: { $ref: `${COMPONENT_PREFIX}Error` },
@@ -163,8 +177,9 @@ function errorResponses() {
             },
           },
         },
-      },
-    ]),
+      };
+      return [name, response];
+    }),
   );
 }
 
@@ -228,6 +243,7 @@ export function openApiDocument(operations: Operation[]) {
     const responses: Record<string, unknown> = {
       [op.success.status]: {
         description: op.success.description,
+        headers: bookmarkHeader,
         content: json(schemaOf(op.success.schema, "output")),
       },
     };

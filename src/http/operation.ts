@@ -2,7 +2,9 @@ import { zValidator } from "@hono/zod-validator";
 import type { Context, Hono, MiddlewareHandler } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type * as z from "zod";
+import { BOOKMARK_HEADER, inSession, isBookmark } from "../db/session";
 import type { AppEnv } from "../env";
+import { ApiError } from "./error";
 import { jsonBody } from "./json-body";
 import { validationError } from "./validation-error";
 
@@ -29,7 +31,16 @@ export interface Operation {
   errors?: ErrorStatus[];
   /** Any signed-in user may call it on their own data: it never answers 403. */
   everyUser?: true;
+  /**
+   * A POST that only reads (a verification): like a GET, its reads may come from a replica.
+   * Bookkeeping after the answer (a key's lastUsedAt) does not make it a write.
+   */
+  readOnly?: true;
 }
+
+/** Whether `operation` only reads, so its D1 session may start on any replica. */
+const onlyReads = (operation: Operation) =>
+  operation.method === "get" || operation.readOnly === true;
 
 /** Declares an operation; `const` keeps its schemas' types for the handler. */
 export const defineOperation = <const O extends Operation>(operation: O): O => operation;
@@ -60,6 +71,35 @@ function validate(target: "param" | "query", schema: z.ZodType): MiddlewareHandl
   ) as MiddlewareHandler<AppEnv>;
 }
 
+/**
+ * One D1 session per request (src/db/session.ts): the handler's `c.env.DB` runs in it. A write
+ * starts on the primary, whatever bookmark came with it (the primary is at least as fresh as
+ * any). A read starts at the caller's X-D1-Bookmark, or on the nearest replica without one.
+ * The answer, success or error, carries the session's latest bookmark when D1 has given one.
+ */
+function d1Session(operation: Operation): MiddlewareHandler<AppEnv> {
+  const reads = onlyReads(operation);
+  return async (c, next) => {
+    // An empty header is no bookmark (D1's own examples answer "" when there is none).
+    const sent = c.req.header(BOOKMARK_HEADER) || undefined;
+    if (sent !== undefined && !isBookmark(sent)) {
+      throw new ApiError(
+        "BAD_REQUEST",
+        `${BOOKMARK_HEADER} is not a bookmark this API sent: send back the last one received, or none`,
+      );
+    }
+    const { env, session } = inSession(
+      c.env,
+      reads ? (sent ?? "first-unconstrained") : "first-primary",
+    );
+    c.env = env;
+    await next();
+    // Only what this check accepts is handed out, so a client sending it back is never refused.
+    const bookmark = session.getBookmark();
+    if (bookmark && isBookmark(bookmark)) c.header(BOOKMARK_HEADER, bookmark);
+  };
+}
+
 /** An operation and the handler that performs it. */
 export interface Route<O extends Operation = Operation> {
   operation: O;
@@ -74,17 +114,21 @@ export const route = <const O extends Operation>(
 /** /repo/{repoId}/apikey as hono writes it: /repo/:repoId/apikey */
 export const honoPathOf = (path: string) => path.replace(/\{(\w+)\}/g, ":$1");
 
-/** Registers a route on `app`: validation of path, query and body, then the handler's JSON. */
+/**
+ * Registers a route on `app`: its D1 session, validation of path, query and body, then the
+ * handler's JSON.
+ */
 export function mount<O extends Operation>(
   app: Hono<AppEnv>,
   { operation, handler }: Route<O>,
 ): void {
-  const validators: MiddlewareHandler<AppEnv>[] = [];
-  if (operation.params) validators.push(validate("param", operation.params));
-  if (operation.query) validators.push(validate("query", operation.query));
+  // The session first, so every answer after it (validation errors too) has its bookmark.
+  const before: MiddlewareHandler<AppEnv>[] = [d1Session(operation)];
+  if (operation.params) before.push(validate("param", operation.params));
+  if (operation.query) before.push(validate("query", operation.query));
   // Only an operation that takes a body reads one; the others ignore whatever was sent.
   if (operation.body) {
-    validators.push(jsonBody(operation.body, { optional: operation.bodyOptional === true }));
+    before.push(jsonBody(operation.body, { optional: operation.bodyOptional === true }));
   }
   const honoPath = honoPathOf(operation.path);
   const status = operation.success.status as ContentfulStatusCode;
@@ -98,5 +142,5 @@ export function mount<O extends Operation>(
     } as OperationInput<O>;
     return c.json(await handler(c, input), status);
   };
-  app.on([operation.method.toUpperCase()], [honoPath], ...validators, respond);
+  app.on([operation.method.toUpperCase()], [honoPath], ...before, respond);
 }

@@ -1,6 +1,7 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type * as z from "zod";
 import { KeyringError, keyringFrom } from "../crypto/seal";
+import { inSession } from "../db/session";
 import type { Bindings } from "../env";
 import { ApiError } from "../http/error";
 import { log } from "../http/log";
@@ -28,31 +29,36 @@ export interface VerifyFailure {
  * `env.KEY_VERIFIER.verifyS3Request(input)` with no network hop and no token (the binding is
  * the authorization). Each method answers exactly what its HTTP endpoint answers; a request
  * the endpoint would refuse (400, 503) comes back as that error envelope.
+ *
+ * Like the endpoints, each call reads from the nearest D1 replica (a session started
+ * `first-unconstrained`; RPC carries no bookmark). A revocation reaches a verification within
+ * VERIFY_CACHE_TTL_SECONDS (the per-isolate key memory) plus the replica's lag behind the primary.
  */
 export class KeyVerifier extends WorkerEntrypoint<Bindings> {
   verifyS3Request(input: unknown): Promise<VerifyS3Response | VerifyFailure> {
-    return this.#run(VerifyS3RequestSchema, input, (valid, waitUntil) =>
-      verifyS3Request(this.env, valid, waitUntil),
-    );
+    return this.#run(VerifyS3RequestSchema, input, verifyS3Request);
   }
 
   verifyAiSecret(input: unknown): Promise<VerifyAiResponse | VerifyFailure> {
-    return this.#run(VerifyAiRequestSchema, input, (valid, waitUntil) =>
-      verifyAiSecret(this.env, valid, waitUntil),
-    );
+    return this.#run(VerifyAiRequestSchema, input, verifyAiSecret);
   }
 
   async #run<S extends z.ZodType, R>(
     schema: S,
     input: unknown,
-    verify: (valid: z.output<S>, waitUntil: (promise: Promise<unknown>) => void) => Promise<R>,
+    verify: (
+      env: Bindings,
+      valid: z.output<S>,
+      waitUntil: (promise: Promise<unknown>) => void,
+    ) => Promise<R>,
   ): Promise<R | VerifyFailure> {
     const requestId = crypto.randomUUID();
     try {
       keyringFrom(this.env.ENCRYPTION_KEYS);
       const parsed = schema.safeParse(input, { reportInput: true });
       if (!parsed.success) throw validationError(parsed.error, "json", schema);
-      return await verify(parsed.data, (promise) => this.ctx.waitUntil(promise));
+      const { env } = inSession(this.env, "first-unconstrained");
+      return await verify(env, parsed.data, (promise) => this.ctx.waitUntil(promise));
     } catch (error) {
       const failure =
         error instanceof ApiError

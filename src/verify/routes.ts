@@ -10,6 +10,9 @@ import {
 
 const tags = ["Verification (gateways)"];
 
+// Both only read (readOnly), from the nearest D1 replica: a revocation reaches them within
+// VERIFY_CACHE_TTL_SECONDS (the per-isolate key memory) plus that replica's lag.
+
 export const verifyS3 = defineOperation({
   method: "post",
   path: "/verify/s3",
@@ -18,6 +21,7 @@ export const verifyS3 = defineOperation({
     "Check an S3 request's SigV4 signature (header or presigned) against its storage key; needs a gateway token (scope keys:verify)",
   tags,
   body: VerifyS3RequestSchema,
+  readOnly: true,
   success: {
     status: 200,
     schema: VerifyS3ResponseSchema,
@@ -33,6 +37,7 @@ export const verifyAi = defineOperation({
   summary: "Check an AI bearer secret (fbai_sk_…); needs a gateway token (scope keys:verify)",
   tags,
   body: VerifyAiRequestSchema,
+  readOnly: true,
   success: {
     status: 200,
     schema: VerifyAiResponseSchema,
