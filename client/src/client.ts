@@ -33,14 +33,22 @@ interface CallInput<Id extends OperationId> {
   body?: RequestBody<Id>;
 }
 
+/** The API's database position header: answered on every call, sent back on the next. */
+const BOOKMARK_HEADER = "X-D1-Bookmark";
+
 /**
  * A typed client for the Flashgate API. Every method returns the API's JSON answer as is
  * (e.g. `{ success, keys }`) and throws a `FlashgateError` for any status outside 2xx.
+ *
+ * Each instance reads its own writes: it remembers the newest `X-D1-Bookmark` the API answered
+ * and sends it with every later call, so a read after a write is at least that fresh even when
+ * a database replica answers it.
  */
 export class FlashgateClient {
   readonly #accessToken: string;
   readonly #baseUrl: string;
   readonly #fetch: FetchLike;
+  #bookmark: string | undefined;
 
   constructor(options: FlashgateClientOptions) {
     if (!options.accessToken) throw new TypeError("FlashgateClient: accessToken is required");
@@ -171,6 +179,7 @@ export class FlashgateClient {
       Authorization: `Bearer ${this.#accessToken}`,
       Accept: "application/json",
     };
+    if (this.#bookmark) headers[BOOKMARK_HEADER] = this.#bookmark;
     // Only a request with a body says what the body is; GET and DELETE carry neither.
     let body: string | undefined;
     if (input.body !== undefined) {
@@ -179,6 +188,9 @@ export class FlashgateClient {
     }
 
     const response = await this.#fetch(url.href, { method, headers, body });
+    // Bookmarks sort oldest to newest; calls answered out of order never move it back.
+    const bookmark = response.headers.get(BOOKMARK_HEADER);
+    if (bookmark && (!this.#bookmark || bookmark > this.#bookmark)) this.#bookmark = bookmark;
     const text = await response.text();
     const isJson = response.headers.get("Content-Type")?.includes("application/json") ?? false;
     if (!response.ok) {
