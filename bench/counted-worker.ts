@@ -16,7 +16,7 @@ const ROUND_TRIPS_HEADER = "X-Bench-D1-Round-Trips";
 const CACHE_TTL_HEADER = "X-Bench-Verify-Cache-Ttl";
 const DEFERRED_PATH = "/__bench/deferred-round-trips";
 
-function counting(db: D1Database, count: () => void): D1Database {
+function counting<D extends D1Database | D1DatabaseSession>(db: D, count: () => void): D {
   // D1's batch needs its own statement objects, so each proxy remembers the statement it wraps.
   const originals = new WeakMap<D1PreparedStatement, D1PreparedStatement>();
   const counted = (statement: D1PreparedStatement): D1PreparedStatement => {
@@ -42,6 +42,10 @@ function counting(db: D1Database, count: () => void): D1Database {
   return new Proxy(db, {
     get(target, property) {
       if (property === "prepare") return (query: string) => counted(target.prepare(query));
+      // The Worker opens a D1 session per request (src/db/session.ts): its statements are counted.
+      if (property === "withSession") {
+        return (start?: string) => counting((target as D1Database).withSession(start), count);
+      }
       if (property === "batch") {
         return (statements: D1PreparedStatement[]) => {
           count();

@@ -51,7 +51,7 @@ describe("with CORS_ORIGINS listing origins", () => {
     expect(response.headers.get("Access-Control-Allow-Origin")).toBe(APP_ORIGIN);
     expect(response.headers.get("Access-Control-Allow-Methods")).toBe("GET,POST,PUT,DELETE");
     expect(response.headers.get("Access-Control-Allow-Headers")).toBe(
-      "Authorization,Content-Type,X-Request-Id",
+      "Authorization,Content-Type,X-Request-Id,X-D1-Bookmark",
     );
     expect(response.headers.get("Access-Control-Allow-Credentials")).toBeNull();
     expect(response.headers.get("Vary")).toContain("Origin");
@@ -72,7 +72,9 @@ describe("with CORS_ORIGINS listing origins", () => {
     });
     expect(ok.status).toBe(200);
     expect(ok.headers.get("Access-Control-Allow-Origin")).toBe(APP_ORIGIN);
-    expect(ok.headers.get("Access-Control-Expose-Headers")).toBe("X-Request-Id,WWW-Authenticate");
+    expect(ok.headers.get("Access-Control-Expose-Headers")).toBe(
+      "X-Request-Id,WWW-Authenticate,X-D1-Bookmark",
+    );
 
     const refused = await fetchWith(origins, "/workspace", { headers: { Origin: APP_ORIGIN } });
     expect(refused.status).toBe(401);

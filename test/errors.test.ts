@@ -4,6 +4,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../src/app";
 import type { Bindings } from "../src/env";
 import { type ApiResponse, call, expectError, newUser, team, tokenFor } from "./support/api";
+import { sessionsThrough } from "./support/sessions";
 
 let admin: string;
 let workspaceId: string;
@@ -476,17 +477,19 @@ describe("X-Request-Id", () => {
 
 describe("an unexpected failure", () => {
   /** The real D1, except that every statement fails the way a broken database would. */
-  const brokenDb = new Proxy(env.DB, {
-    get(target, property) {
-      if (property === "prepare" || property === "batch") {
-        return () => {
-          throw new Error("D1_ERROR: no such table: workspace_members: SQLITE_ERROR");
-        };
-      }
-      const value = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
+  const brokenDb = sessionsThrough(
+    new Proxy(env.DB, {
+      get(target, property) {
+        if (property === "prepare" || property === "batch") {
+          return () => {
+            throw new Error("D1_ERROR: no such table: workspace_members: SQLITE_ERROR");
+          };
+        }
+        const value = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    }),
+  );
 
   it("is a JSON 500 with a generic message: no stack trace, no SQL", async () => {
     const logged = vi.spyOn(console, "error").mockImplementation(() => {});

@@ -11,6 +11,7 @@ import {
   team,
 } from "./support/api";
 import { callWith, countingDb, dbWithConcurrentWrite } from "./support/keys";
+import { sessionsThrough } from "./support/sessions";
 
 const users = (workspaceId: string) => `/workspace/${workspaceId}/users`;
 const member = (workspaceId: string, userId: string) =>
@@ -437,19 +438,21 @@ function dbChangedBeforeFirstWrite(meanwhile: () => Promise<unknown>): D1Databas
     self.bind = (...values: unknown[]) => tracked(bind(...values), query);
     return statement;
   };
-  return new Proxy(env.DB, {
-    get(target, property) {
-      if (property === "prepare") return (query: string) => tracked(target.prepare(query), query);
-      if (property === "batch") {
-        return async (statements: D1PreparedStatement[]) => {
-          await beforeWrite(statements);
-          return target.batch(statements);
-        };
-      }
-      const value = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
+  return sessionsThrough(
+    new Proxy(env.DB, {
+      get(target, property) {
+        if (property === "prepare") return (query: string) => tracked(target.prepare(query), query);
+        if (property === "batch") {
+          return async (statements: D1PreparedStatement[]) => {
+            await beforeWrite(statements);
+            return target.batch(statements);
+          };
+        }
+        const value = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    }),
+  );
 }
 
 const setRole = (workspaceId: string, userId: string, role: Role) => () =>

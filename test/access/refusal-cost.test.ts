@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { addMember, expectError, newUser } from "../support/api";
 import { auditEvent, quietWorkspace, seedEvents } from "../support/audit";
 import { callWith, createAiKey, createStorageKey, unknownId } from "../support/keys";
+import { sessionsThrough } from "../support/sessions";
 
 /**
  * The real D1 database, adding up the rows SQLite read (D1's `meta.rows_read`) in every batch:
@@ -23,7 +24,7 @@ function rowsReadDb(): { db: D1Database; rowsRead: () => number } {
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
-  return { db, rowsRead: () => rows };
+  return { db: sessionsThrough(db), rowsRead: () => rows };
 }
 
 const KEYS = 30;

@@ -7,6 +7,7 @@ import type { Bindings } from "../../src/env";
 import { log } from "../../src/http/log";
 import { team, tokenFor } from "../support/api";
 import { auditEvent } from "../support/audit";
+import { sessionsThrough } from "../support/sessions";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -47,17 +48,19 @@ const requestLines = (lines: { text: string }[]) =>
 
 /** The real D1, except that every statement fails with `message`. */
 function dbFailingWith(message: string): D1Database {
-  return new Proxy(env.DB, {
-    get(target, property) {
-      if (property === "prepare" || property === "batch") {
-        return () => {
-          throw new Error(message);
-        };
-      }
-      const value = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
+  return sessionsThrough(
+    new Proxy(env.DB, {
+      get(target, property) {
+        if (property === "prepare" || property === "batch") {
+          return () => {
+            throw new Error(message);
+          };
+        }
+        const value = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    }),
+  );
 }
 
 describe("the logger", () => {

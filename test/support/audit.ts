@@ -15,6 +15,7 @@ import { repos, workspaceMembers, workspaces } from "../../src/db/schema";
 import type { Bindings } from "../../src/env";
 import worker from "../../src/index";
 import { type ApiResponse, newUser, tokenFor } from "./api";
+import { sessionsThrough } from "./sessions";
 
 export const AUDIT_QUEUE = "flashgate-audit";
 export const AUDIT_DEAD_LETTER_QUEUE = "flashgate-audit-dlq";
@@ -130,18 +131,20 @@ export const downQueue = {
 
 /** The real D1 database, except that it refuses every statement on the audit table. */
 export function downDb(): D1Database {
-  return new Proxy(env.DB, {
-    get(target, property) {
-      if (property === "prepare") {
-        return (query: string) => {
-          if (query.includes('"audit_events"')) throw new Error("D1 down");
-          return target.prepare(query);
-        };
-      }
-      const value = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
+  return sessionsThrough(
+    new Proxy(env.DB, {
+      get(target, property) {
+        if (property === "prepare") {
+          return (query: string) => {
+            if (query.includes('"audit_events"')) throw new Error("D1 down");
+            return target.prepare(query);
+          };
+        }
+        const value = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    }),
+  );
 }
 
 export interface SentRequest {

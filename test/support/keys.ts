@@ -4,6 +4,7 @@ import { expect } from "vitest";
 import { createApp } from "../../src/app";
 import type { Bindings } from "../../src/env";
 import { type ApiResponse, call, tokenFor } from "./api";
+import { sessionsThrough } from "./sessions";
 
 /** Creates a storage key as `as` and returns the create response's body. */
 export async function createStorageKey(
@@ -106,22 +107,24 @@ export function recordingAuditQueue(): { queue: Bindings["AUDIT"]; sent: unknown
  */
 export function dbWithConcurrentWrite(meanwhile: () => Promise<unknown>): D1Database {
   let pending = true;
-  return new Proxy(env.DB, {
-    get(target, property) {
-      if (property === "batch") {
-        return async (statements: D1PreparedStatement[]) => {
-          const results = await target.batch(statements);
-          if (pending) {
-            pending = false;
-            await meanwhile();
-          }
-          return results;
-        };
-      }
-      const value = Reflect.get(target, property);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
+  return sessionsThrough(
+    new Proxy(env.DB, {
+      get(target, property) {
+        if (property === "batch") {
+          return async (statements: D1PreparedStatement[]) => {
+            const results = await target.batch(statements);
+            if (pending) {
+              pending = false;
+              await meanwhile();
+            }
+            return results;
+          };
+        }
+        const value = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    }),
+  );
 }
 
 /**
@@ -156,5 +159,5 @@ export function countingDb(): { db: D1Database; roundTrips: () => number } {
       return typeof value === "function" ? value.bind(target) : value;
     },
   });
-  return { db, roundTrips: () => trips };
+  return { db: sessionsThrough(db), roundTrips: () => trips };
 }
