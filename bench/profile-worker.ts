@@ -86,10 +86,13 @@ function replaying(realDb: D1Database, recorded: Recorded): D1Database {
       first: () => answer("first"),
     } as unknown as D1PreparedStatement;
   };
-  return {
+  const replayed = {
     prepare: (sql: string) => statement(sql),
     batch: async (statements: D1PreparedStatement[]) => Promise.all(statements.map((s) => s.all())),
-  } as unknown as D1Database;
+    getBookmark: () => "00000000-00000001-00000000-00000000000000000000000000000000",
+  };
+  // The Worker opens a D1 session per request (src/db/session.ts): the session is the replay too.
+  return { ...replayed, withSession: () => replayed } as unknown as D1Database;
 }
 
 const noQueue = { send: async () => {}, sendBatch: async () => {} } as unknown as Queue;
