@@ -24,6 +24,12 @@ import {
   signedS3Body,
 } from "./seed.mjs";
 
+// `--scale`: the scaling curve (bench/scale.mjs) instead of the floors.
+if (process.argv.includes("--scale")) {
+  const { runScale } = await import("./scale.mjs");
+  process.exit(await runScale(process.argv));
+}
+
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const workDir = join(root, ".bench");
 const quick = process.argv.includes("--quick");
