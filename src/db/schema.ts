@@ -82,6 +82,10 @@ export const storageKeys = sqliteTable(
     index("storage_keys_repo_active_idx")
       .on(t.repoId, t.createdAt, t.id)
       .where(sql`${t.deletedAt} IS NULL`),
+    // The cron finds previous secrets past their grace without reading every key.
+    index("storage_keys_previous_expiry_idx")
+      .on(t.previousSecretExpiresAt)
+      .where(sql`${t.previousSecretExpiresAt} IS NOT NULL`),
   ],
 );
 
@@ -123,6 +127,9 @@ export const aiKeys = sqliteTable(
     index("ai_keys_repo_active_idx")
       .on(t.repoId, t.createdAt, t.id)
       .where(sql`${t.deletedAt} IS NULL`),
+    index("ai_keys_previous_expiry_idx")
+      .on(t.previousSecretExpiresAt)
+      .where(sql`${t.previousSecretExpiresAt} IS NOT NULL`),
   ],
 );
 

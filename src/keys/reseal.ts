@@ -81,10 +81,17 @@ export async function resealSecrets(
         ...(digested ? { previousSecretDigest: null } : {}),
       })
       .where(lte(table.previousSecretExpiresAt, at));
+    // With one key in the ring nothing that key can open is sealed under another, so unless a
+    // rotation is under way the sweep reads nothing but AI keys without a digest yet (indexed).
+    // What a removed key sealed cannot be opened by anyone; it was reported while rotating.
+    const rotating = keyring.versions.length > 1;
+    if (!rotating && !digested) continue;
     let after = "";
-    const stale = digested
-      ? or(sealedUnderOtherKey(table, report.version), digestMissingOrOld(report.version))
-      : sealedUnderOtherKey(table, report.version);
+    const stale = !rotating
+      ? isNull(aiKeys.secretDigest)
+      : digested
+        ? or(sealedUnderOtherKey(table, report.version), digestMissingOrOld(report.version))
+        : sealedUnderOtherKey(table, report.version);
     for (let page = 0; page < maxPages; page++) {
       const rows = await db
         .select({

@@ -210,3 +210,43 @@ describe("the cron trigger", () => {
     expect(await opensTo(newKeyOnly, "ai_keys", key.id, repoId)).toBe(key.secret);
   });
 });
+
+describe("the sweep's cost", () => {
+  /** env.DB, keeping the text of every statement the sweep prepares. */
+  function recordingDb(): { db: D1Database; statements: string[] } {
+    const statements: string[] = [];
+    const db = new Proxy(env.DB, {
+      get(target, property) {
+        if (property === "prepare") {
+          return (query: string) => {
+            statements.push(query);
+            return target.prepare(query);
+          };
+        }
+        const value = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    return { db, statements };
+  }
+  // The select that walks a table for secrets sealed under another key: every row it passes.
+  const walksSealedSecrets = (sql: string) =>
+    /^select .*substr\("(storage|ai)_keys"\."sealed_secret"/.test(sql);
+
+  it("walks no table when the ring has one key: only AI keys without a digest are looked up", async () => {
+    const { admin, repoId } = await team();
+    await createStorageKey(admin, repoId);
+    await createAiKey(admin, repoId);
+    const sealing = TEST_BINDINGS.ENCRYPTION_KEYS.split(",")[0] as string;
+    const settled = recordingDb();
+    await resealSecrets({ ...env, DB: settled.db, ENCRYPTION_KEYS: sealing } as Bindings);
+    expect(settled.statements.filter(walksSealedSecrets)).toEqual([]);
+    expect(settled.statements.filter((sql) => /^select /.test(sql))).toEqual([
+      expect.stringMatching(/from "ai_keys" where \("ai_keys"\."secret_digest" is null/),
+    ]);
+    // While rotating (two keys) it does walk both tables: that is its job.
+    const rotating = recordingDb();
+    await resealSecrets({ ...env, DB: rotating.db } as Bindings);
+    expect(rotating.statements.filter(walksSealedSecrets).length).toBeGreaterThanOrEqual(2);
+  });
+});

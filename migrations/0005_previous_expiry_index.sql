@@ -1,0 +1,2 @@
+CREATE INDEX `ai_keys_previous_expiry_idx` ON `ai_keys` (`previous_secret_expires_at`) WHERE "ai_keys"."previous_secret_expires_at" IS NOT NULL;--> statement-breakpoint
+CREATE INDEX `storage_keys_previous_expiry_idx` ON `storage_keys` (`previous_secret_expires_at`) WHERE "storage_keys"."previous_secret_expires_at" IS NOT NULL;
