@@ -1,4 +1,4 @@
-import { and, desc, eq, lt, or, type SQL } from "drizzle-orm";
+import { and, desc, eq, type SQL, sql } from "drizzle-orm";
 import * as z from "zod";
 import {
   asMember,
@@ -65,11 +65,10 @@ function pageQuery(db: Database, scope: SQL, limit: number, cursor: string | und
     .where(
       and(
         scope,
+        // A row value: SQLite seeks the (…, at, id) index to the cursor, where the equivalent
+        // `at < ? OR (at = ? AND id < ?)` read every newer event of the trail first.
         after
-          ? or(
-              lt(auditEvents.at, after[0]),
-              and(eq(auditEvents.at, after[0]), lt(auditEvents.id, after[1])),
-            )
+          ? sql`(${auditEvents.at}, ${auditEvents.id}) < (${after[0]}, ${after[1]})`
           : undefined,
       ),
     )
