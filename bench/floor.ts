@@ -41,11 +41,12 @@ interface Env extends VerifyEnv {
 const MEMBERSHIP_SQL =
   'select "workspace_members"."role" as "role", "repos"."workspace_id" as "workspaceId" from "repos" inner join "workspace_members" on ("workspace_members"."workspace_id" = "repos"."workspace_id" and "workspace_members"."user_id" = ?) where "repos"."id" = ? limit ?';
 const LIST_STORAGE_KEYS_SQL =
-  'select "id" as "id", "name" as "name", "access_type" as "accessType", "key" as "key", "created_at" as "createdAt", "created_by" as "createdBy", "last_used_at" as "lastUsedAt", "status" as "status", "expires_at" as "expiresAt", "previous_secret_expires_at" as "previousSecretExpiresAt" from "storage_keys" where (("storage_keys"."repo_id" = ? and "storage_keys"."deleted_at" is null) and EXISTS (SELECT 1 FROM "repos" INNER JOIN "workspace_members" ON "workspace_members"."workspace_id" = "repos"."workspace_id" WHERE ("repos"."id" = ? and "workspace_members"."user_id" = ?) AND "workspace_members"."role" IN (SELECT value FROM json_each(?)))) order by "storage_keys"."created_at" desc, "storage_keys"."id" desc';
+  'select "id" as "id", "name" as "name", "access_type" as "accessType", "key" as "key", "created_at" as "createdAt", "created_by" as "createdBy", "last_used_at" as "lastUsedAt", "status" as "status", "expires_at" as "expiresAt", "previous_secret_expires_at" as "previousSecretExpiresAt" from "storage_keys" where ("storage_keys"."repo_id" = (SELECT "repos"."id" FROM "repos" INNER JOIN "workspace_members" ON "workspace_members"."workspace_id" = "repos"."workspace_id" WHERE ("repos"."id" = ? and "workspace_members"."user_id" = ? and "workspace_members"."role" in (?, ?, ?))) and "storage_keys"."deleted_at" is null) order by "storage_keys"."created_at" desc, "storage_keys"."id" desc';
 const LIST_AI_KEYS_SQL =
-  'select "id" as "id", "name" as "name", "repo_id" as "repoId", "key" as "key", "ai_type" as "aiType", "created_at" as "createdAt", "deleted_at" as "deletedAt", "status" as "status", "expires_at" as "expiresAt", "last_used_at" as "lastUsedAt", "previous_secret_expires_at" as "previousSecretExpiresAt" from "ai_keys" where (("ai_keys"."repo_id" = ? and "ai_keys"."deleted_at" is null) and EXISTS (SELECT 1 FROM "repos" INNER JOIN "workspace_members" ON "workspace_members"."workspace_id" = "repos"."workspace_id" WHERE ("repos"."id" = ? and "workspace_members"."user_id" = ?) AND "workspace_members"."role" IN (SELECT value FROM json_each(?)))) order by "ai_keys"."created_at" desc, "ai_keys"."id" desc';
-// The lists read rows only for a caller who may list them (src/access/policy.ts: READ and up).
-const READERS = '["READ","WRITE","ADMIN"]';
+  'select "id" as "id", "name" as "name", "repo_id" as "repoId", "key" as "key", "ai_type" as "aiType", "created_at" as "createdAt", "deleted_at" as "deletedAt", "status" as "status", "expires_at" as "expiresAt", "last_used_at" as "lastUsedAt", "previous_secret_expires_at" as "previousSecretExpiresAt" from "ai_keys" where ("ai_keys"."repo_id" = (SELECT "repos"."id" FROM "repos" INNER JOIN "workspace_members" ON "workspace_members"."workspace_id" = "repos"."workspace_id" WHERE ("repos"."id" = ? and "workspace_members"."user_id" = ? and "workspace_members"."role" in (?, ?, ?))) and "ai_keys"."deleted_at" is null) order by "ai_keys"."created_at" desc, "ai_keys"."id" desc';
+// The lists read rows only for a caller who may list them (src/access/policy.ts: READ and up):
+// repo_id is compared to a membership subquery that is NULL for anyone else.
+const READERS = ["READ", "WRITE", "ADMIN"];
 // The insert re-checks quota and the creator's role, so it runs in one batch with the read.
 const INSERT_STORAGE_KEY_SQL =
   'INSERT INTO "storage_keys" ("id", "repo_id", "name", "key", "sealed_secret", "created_by", "created_at", "updated_at", "expires_at", "access_type") SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE (SELECT count(*) FROM "storage_keys" WHERE "storage_keys"."repo_id" = ? AND "storage_keys"."deleted_at" IS NULL) < ? AND EXISTS (SELECT 1 FROM "repos" INNER JOIN "workspace_members" ON "workspace_members"."workspace_id" = "repos"."workspace_id" WHERE ("repos"."id" = ? and "workspace_members"."user_id" = ?) AND "workspace_members"."role" IN (SELECT value FROM json_each(?)))';
@@ -204,7 +205,7 @@ function asListed(rows: ListedRow[]): ListedRow[] {
 async function listStorageKeys(env: Env, userId: string, repoId: string): Promise<Response> {
   const [membership, keys] = await env.DB.batch<ListedRow>([
     env.DB.prepare(MEMBERSHIP_SQL).bind(userId, repoId, 1),
-    env.DB.prepare(LIST_STORAGE_KEYS_SQL).bind(repoId, repoId, userId, READERS),
+    env.DB.prepare(LIST_STORAGE_KEYS_SQL).bind(repoId, userId, ...READERS),
   ]);
   const role = (membership?.results[0] as MembershipRow | undefined)?.role;
   if (rankOf(role) < rankOf("READ")) throw new Refusal(403, "Insufficient permissions");
@@ -214,7 +215,7 @@ async function listStorageKeys(env: Env, userId: string, repoId: string): Promis
 async function listAiKeys(env: Env, userId: string, repoId: string): Promise<Response> {
   const [membership, keys] = await env.DB.batch<ListedRow>([
     env.DB.prepare(MEMBERSHIP_SQL).bind(userId, repoId, 1),
-    env.DB.prepare(LIST_AI_KEYS_SQL).bind(repoId, repoId, userId, READERS),
+    env.DB.prepare(LIST_AI_KEYS_SQL).bind(repoId, userId, ...READERS),
   ]);
   const role = (membership?.results[0] as MembershipRow | undefined)?.role;
   if (rankOf(role) < rankOf("READ")) throw new Refusal(403, "Insufficient permissions");
