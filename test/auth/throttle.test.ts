@@ -36,7 +36,8 @@ function expectThrottled(response: ApiResponse) {
   expect(retryAfter).toBeLessThanOrEqual(60);
 }
 
-describe("failed authentications from one address", () => {
+// Each may first wait up to 10 s for a fresh rate-limit window (withinOneRateLimitWindow).
+describe("failed authentications from one address", { timeout: 30_000 }, () => {
   it(`are 401 up to ${LIMIT} a minute, then 429 with Retry-After and the JSON envelope`, async () => {
     const address = freshAddress();
     const answers = await failTimes(address, LIMIT);

@@ -21,7 +21,8 @@ afterEach(() => {
 const ignoreWaitUntil = () => {};
 const LIMIT = 100; // wrangler.toml: [[ratelimits]] VERIFY_FAILURES, 100 per 60 s
 
-describe("failed verifications", () => {
+// Each may first wait up to 10 s for a fresh rate-limit window (withinOneRateLimitWindow).
+describe("failed verifications", { timeout: 30_000 }, () => {
   it("are limited per client address with the Rate Limiting binding, then SlowDown for everything from it", async () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     const key = await createStorageKey(admin, repoId);
