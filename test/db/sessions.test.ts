@@ -1,11 +1,10 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
 import type { Bindings } from "../../src/env";
 import { KeyVerifier } from "../../src/verify/entrypoint";
-import { type ApiResponse, call, expectError, team, tokenFor } from "../support/api";
-import { allKeyRows, createAiKey, createStorageKey, unknownId } from "../support/keys";
+import { type ApiResponse, call, expectError, team } from "../support/api";
+import { allKeyRows, callWith, createAiKey, createStorageKey, unknownId } from "../support/keys";
 import { gatewayToken, signedS3Request } from "../verify/support";
 
 const HEADER = "X-D1-Bookmark";
@@ -43,31 +42,17 @@ interface Sent {
   headers?: Record<string, string>;
 }
 
-/** One request to a fresh app on `bindings`; waits for what it left running (waitUntil). */
-async function send(
-  bindings: Bindings,
+/** One request to a fresh app on `bindings`, a bookmark sent in X-D1-Bookmark. */
+function send(
+  bindings: Partial<Bindings>,
   method: string,
   path: string,
-  { as, authorization, body, bookmark, headers: extra }: Sent = {},
+  { bookmark, headers, ...rest }: Sent = {},
 ): Promise<ApiResponse> {
-  const headers = new Headers(extra);
-  if (as !== undefined) headers.set("Authorization", `Bearer ${await tokenFor(as)}`);
-  if (authorization !== undefined) headers.set("Authorization", authorization);
-  if (bookmark !== undefined) headers.set(HEADER, bookmark);
-  if (body !== undefined) headers.set("Content-Type", "application/json");
-  const request = new Request(`https://flashgate.test${path}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
+  return callWith(bindings, method, path, {
+    ...rest,
+    headers: { ...headers, ...(bookmark === undefined ? {} : { [HEADER]: bookmark }) },
   });
-  const ctx = createExecutionContext();
-  const response = await createApp().fetch(request, bindings, ctx);
-  await waitOnExecutionContext(ctx);
-  const text = await response.text();
-  const parsed = response.headers.get("Content-Type")?.includes("application/json")
-    ? JSON.parse(text)
-    : null;
-  return { status: response.status, headers: response.headers, body: parsed, text };
 }
 
 /** `send` with a recording DB: the answer, and where its sessions started. */

@@ -57,15 +57,25 @@ export async function countKeyRows(table: KeyTable, repoId: string): Promise<num
 
 /**
  * One request to a fresh app whose bindings differ from the test configuration by
- * `overrides` (e.g. a small quota); waits for the audit delivery it schedules.
+ * `overrides` (e.g. a small quota); waits for the audit delivery it schedules. `as` sends a
+ * fresh token for that user, `authorization` this exact header, `headers` any others.
  */
 export async function callWith(
   overrides: Partial<Bindings>,
   method: string,
   path: string,
-  options: { as: string; body?: unknown },
+  options: {
+    as?: string;
+    authorization?: string;
+    body?: unknown;
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<ApiResponse> {
-  const headers = new Headers({ Authorization: `Bearer ${await tokenFor(options.as)}` });
+  const headers = new Headers(options.headers);
+  if (options.as !== undefined) {
+    headers.set("Authorization", `Bearer ${await tokenFor(options.as)}`);
+  }
+  if (options.authorization !== undefined) headers.set("Authorization", options.authorization);
   let body: string | undefined;
   if (options.body !== undefined) {
     body = JSON.stringify(options.body);
