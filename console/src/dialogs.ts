@@ -1,0 +1,172 @@
+import { type Child, fill, h, uniqueId } from "./dom";
+import { feedback } from "./feedback";
+import { rememberFocus } from "./focus";
+
+interface ModalParts {
+  content: Child[];
+  /** Where focus goes when the dialog opens: its first field or its primary button. */
+  focus: HTMLElement;
+  /** Runs once the dialog has closed, however it closed (button, Escape). */
+  closed?: () => void;
+}
+
+/**
+ * A native modal `<dialog>` titled by its heading: focus moves into it on open and goes back
+ * to the control that opened it on close; Escape closes it (the browser's own `cancel`). It
+ * leaves the page once closed, so nothing it showed stays behind.
+ */
+export function openModal(
+  title: string,
+  build: (close: () => void) => ModalParts,
+  className = "",
+): void {
+  const returnFocus = rememberFocus();
+  const headingId = uniqueId("dialog-title");
+  const dialog = h("dialog", { "aria-labelledby": headingId, class: className || null });
+  const close = () => dialog.close();
+  const { content, focus, closed } = build(close);
+  dialog.append(
+    h("h2", { id: headingId }, title),
+    ...content.filter((c) => c !== false && c != null),
+  );
+  dialog.addEventListener("close", () => {
+    closed?.();
+    dialog.remove();
+    returnFocus();
+  });
+  document.body.append(dialog);
+  dialog.showModal();
+  focus.focus();
+}
+
+interface FormDialogOptions {
+  title: string;
+  /** Text above the fields. */
+  intro?: Child[];
+  /** Labelled fields (see `field`); the first control gets focus. */
+  fields?: HTMLElement[];
+  submitLabel: string;
+  /** A destructive action: a red button, and focus starts on Cancel. */
+  danger?: boolean;
+  /**
+   * Does the change; a failure stays in the dialog as an alert, with the dialog open. A
+   * function it resolves to runs once the dialog has closed (e.g. opening the next dialog).
+   */
+  submit: () => Promise<unknown>;
+}
+
+/** A dialog around one form: Cancel closes it, the submit button runs `submit` then closes. */
+export function formDialog(options: FormDialogOptions): void {
+  openModal(options.title, (close) => {
+    const result = feedback();
+    const cancel = h("button", { type: "button", class: "secondary", onclick: close }, "Cancel");
+    const confirm = h(
+      "button",
+      { type: "submit", class: options.danger ? "danger" : "primary" },
+      options.submitLabel,
+    );
+    const form = h(
+      "form",
+      {
+        class: "dialog-form",
+        onsubmit: async (event: Event) => {
+          event.preventDefault();
+          confirm.disabled = true;
+          result.clear();
+          try {
+            const next = await options.submit();
+            close();
+            if (typeof next === "function") next();
+          } catch (error) {
+            result.failed(error);
+          } finally {
+            confirm.disabled = false;
+          }
+        },
+      },
+      ...(options.intro ?? []),
+      ...(options.fields ?? []),
+      result.element,
+      h("div", { class: "dialog-actions" }, cancel, confirm),
+    );
+    const firstControl = form.querySelector<HTMLElement>("input, select, textarea");
+    return { content: [form], focus: options.danger ? cancel : (firstControl ?? confirm) };
+  });
+}
+
+/** What `showSecret` displays: which key, and its secret. */
+export interface SecretToShow {
+  title: string;
+  /** e.g. "Storage key “CI Bot”". */
+  description: string;
+  /** The key's public id (the access key id, or the AI key's id). */
+  key: string;
+  secret: string;
+  /** Anything else worth saying, e.g. until when the previous secret works. */
+  note?: Child;
+}
+
+export const SECRET_WARNING =
+  "This is the only time this secret is shown. Copy it now and store it somewhere safe; it cannot be shown again.";
+
+/**
+ * The one place a secret appears: in a modal with a copy button. On close its text is cleared,
+ * the dialog leaves the page and the last reference to the secret is dropped.
+ */
+export function showSecret(shown: SecretToShow): void {
+  let secret: string | undefined = shown.secret;
+  openModal(
+    shown.title,
+    (close) => {
+      const secretText = h("code", { class: "secret" }, secret);
+      const copyStatus = h("p", { class: "status", role: "status", "aria-live": "polite" });
+      const copy = h(
+        "button",
+        {
+          type: "button",
+          class: "primary",
+          onclick: async () => {
+            try {
+              await navigator.clipboard.writeText(secret ?? "");
+              fill(copyStatus, "Copied to the clipboard.");
+            } catch {
+              // No clipboard access (permissions, insecure context): let the user copy by hand.
+              window.getSelection()?.selectAllChildren(secretText);
+              fill(
+                copyStatus,
+                "Could not copy automatically. The secret is selected: press Ctrl+C (⌘C on a Mac) to copy it.",
+              );
+            }
+          },
+        },
+        "Copy secret",
+      );
+      const done = h("button", { type: "button", class: "secondary", onclick: close }, "Done");
+      return {
+        content: [
+          h("p", {}, shown.description),
+          h(
+            "dl",
+            { class: "secret-details" },
+            h("dt", {}, "Access key"),
+            h("dd", {}, h("code", { class: "key-id" }, shown.key)),
+            h("dt", {}, "Secret"),
+            h("dd", {}, secretText),
+          ),
+          h("p", { class: "warning", role: "note" }, SECRET_WARNING),
+          shown.note,
+          copyStatus,
+          h("div", { class: "dialog-actions" }, copy, done),
+        ],
+        focus: copy,
+        closed: () => {
+          secretText.textContent = "";
+          window.getSelection()?.removeAllRanges();
+          secret = undefined;
+          shown.secret = "";
+        },
+      };
+    },
+    "secret-dialog",
+  );
+}

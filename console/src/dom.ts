@@ -1,0 +1,95 @@
+// The console's only way of making DOM: elements and text nodes, never HTML strings, so that
+// names and ids from the API (untrusted) can never become markup.
+
+type Attribute = string | number | boolean | null | undefined;
+type Handler = (event: Event) => void;
+export type Attributes = Record<string, Attribute | Handler>;
+export type Child = Node | string | null | undefined | false;
+
+/**
+ * `h("button", { type: "button", onclick: go }, "Open")`. `on…` functions become listeners;
+ * `true` is an empty attribute, `false`/null/undefined leave it out; strings are text.
+ */
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attributes: Attributes = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (typeof value === "function") {
+      element.addEventListener(name.slice(2), value);
+    } else if (value === true) {
+      element.setAttribute(name, "");
+    } else if (value !== false && value !== null && value !== undefined) {
+      element.setAttribute(name, String(value));
+    }
+  }
+  element.append(...children.filter((child): child is Node | string => Boolean(child)));
+  return element;
+}
+
+/** Replaces everything inside `parent`. */
+export function fill(parent: Element, ...children: Child[]): void {
+  parent.replaceChildren(...children.filter((child): child is Node | string => Boolean(child)));
+}
+
+let lastId = 0;
+/** An id unique in the page, for label/for and aria-labelledby pairs. */
+export const uniqueId = (prefix: string) => `${prefix}-${++lastId}`;
+
+const readable = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+/** `<time datetime="ISO">` with a local, readable text; `empty` when there is no date. */
+export function time(iso: string | null | undefined, empty = "—"): Node {
+  if (!iso) return document.createTextNode(empty);
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return document.createTextNode(iso);
+  return h("time", { datetime: iso, title: iso }, readable.format(date));
+}
+
+/** A labelled field: `<div class="field"><label for>…</label>control</div>`. */
+export function field(
+  label: string,
+  control: HTMLInputElement | HTMLSelectElement,
+  hint?: string,
+): HTMLElement {
+  control.id ||= uniqueId("field");
+  const hintElement = hint ? h("small", { id: uniqueId("hint"), class: "hint" }, hint) : null;
+  if (hintElement) control.setAttribute("aria-describedby", hintElement.id);
+  return h("div", { class: "field" }, h("label", { for: control.id }, label), control, hintElement);
+}
+
+/** A `<select>` of `values`, with `selected` chosen. */
+export function select(
+  values: readonly string[],
+  selected: string | undefined,
+  attributes: Attributes = {},
+): HTMLSelectElement {
+  return h(
+    "select",
+    attributes,
+    ...values.map((value) => h("option", { value, selected: value === selected }, value)),
+  );
+}
+
+/** A table with a caption and `<th scope="col">` headers; rows are filled in by the caller. */
+export function table(
+  caption: string,
+  headers: readonly string[],
+): { table: HTMLTableElement; body: HTMLTableSectionElement } {
+  const body = h("tbody");
+  const element = h(
+    "table",
+    {},
+    h("caption", {}, caption),
+    h("thead", {}, h("tr", {}, ...headers.map((name) => h("th", { scope: "col" }, name)))),
+    body,
+  );
+  return { table: element, body };
+}
+
+/** A row spanning the whole table: "Loading…", "No keys yet.", … */
+export function messageRow(columns: number, text: string): HTMLTableRowElement {
+  return h("tr", { class: "empty" }, h("td", { colspan: columns }, text));
+}

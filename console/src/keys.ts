@@ -1,0 +1,353 @@
+import type {
+  AccessType,
+  AiKey,
+  AiType,
+  FlashgateClient,
+  RolledKey,
+  StorageKey,
+} from "@flashgate/client";
+import { formDialog, showSecret } from "./dialogs";
+import { type Child, field, fill, h, messageRow, select, table, time, uniqueId } from "./dom";
+import { type Feedback, feedback } from "./feedback";
+import { rememberFocus } from "./focus";
+import { api } from "./session";
+
+const ACCESS_TYPES: readonly AccessType[] = ["READ", "WRITE", "ADMIN"];
+const AI_TYPES: readonly AiType[] = ["OPENAI", "GOOGLE", "ANTHROPIC", "AWS", "OTHER"];
+
+/** What differs between storage keys and AI keys; everything else is the same section. */
+interface KeyKind<K extends StorageKey | AiKey> {
+  /** "storage key", "AI key": used in sentences. */
+  noun: string;
+  heading: string;
+  /** The column between Name and Key: Access or AI type. */
+  typeColumn: string;
+  all(client: FlashgateClient, repoId: string): AsyncIterable<K>;
+  /** The cell of that column. */
+  typeCell(key: K, section: KeySection): Child;
+  /** The create form's type control, and how its value goes into the request. */
+  typeField(): HTMLElement & { control: HTMLSelectElement };
+  create(
+    client: FlashgateClient,
+    repoId: string,
+    input: { name: string; type: string; expiresAt?: string },
+  ): Promise<{ id: string; key: string; secret: string }>;
+  update(
+    client: FlashgateClient,
+    repoId: string,
+    id: string,
+    changes: { name?: string; status?: "ACTIVE" | "INACTIVE"; access?: AccessType },
+  ): Promise<unknown>;
+  roll(
+    client: FlashgateClient,
+    repoId: string,
+    id: string,
+    graceSeconds: number,
+  ): Promise<RolledKey>;
+  remove(client: FlashgateClient, repoId: string, id: string): Promise<unknown>;
+}
+
+interface KeySection {
+  repoId: string;
+  result: Feedback;
+  reload(): Promise<void>;
+}
+
+export const storageKeys: KeyKind<StorageKey> = {
+  noun: "storage key",
+  heading: "Storage keys",
+  typeColumn: "Access",
+  all: (client, repoId) => client.apiKeys.all(repoId),
+  typeCell(key, section) {
+    const access = select(ACCESS_TYPES, key.accessType, {
+      "aria-label": `Access of ${key.name}`,
+      "data-action": "access",
+    });
+    const save = h(
+      "button",
+      { type: "button", class: "secondary small", "data-action": "save-access" },
+      "Save",
+    );
+    save.addEventListener("click", () =>
+      act(section, save, `Access of “${key.name}” is now ${access.value}.`, () =>
+        storageKeys.update(api(), section.repoId, key.id, {
+          access: access.value as AccessType,
+        }),
+      ),
+    );
+    return h("div", { class: "inline-edit" }, access, save);
+  },
+  typeField() {
+    const control = select(ACCESS_TYPES, "READ", { name: "access" });
+    return Object.assign(field("Access", control), { control });
+  },
+  create: (client, repoId, { name, type, expiresAt }) =>
+    client.apiKeys.create(repoId, { name, access: type as AccessType, expiresAt }),
+  update: (client, repoId, id, { access, ...changes }) =>
+    client.apiKeys.update(repoId, id, { ...changes, accessType: access }),
+  roll: (client, repoId, id, gracePeriodSeconds) =>
+    client.apiKeys.roll(repoId, id, { gracePeriodSeconds }),
+  remove: (client, repoId, id) => client.apiKeys.delete(repoId, id),
+};
+
+export const aiKeys: KeyKind<AiKey> = {
+  noun: "AI key",
+  heading: "AI keys",
+  typeColumn: "AI type",
+  all: (client, repoId) => client.aiApiKeys.all(repoId),
+  typeCell: (key) => key.aiType,
+  typeField() {
+    const control = select(AI_TYPES, "OPENAI", { name: "aiType" });
+    return Object.assign(field("AI type", control), { control });
+  },
+  create: (client, repoId, { name, type, expiresAt }) =>
+    client.aiApiKeys.create(repoId, { name, aiType: type as AiType, expiresAt }),
+  update: (client, repoId, id, { access: _, ...changes }) =>
+    client.aiApiKeys.update(repoId, id, changes),
+  roll: (client, repoId, id, gracePeriodSeconds) =>
+    client.aiApiKeys.roll(repoId, id, { gracePeriodSeconds }),
+  remove: (client, repoId, id) => client.aiApiKeys.delete(repoId, id),
+};
+
+/**
+ * A repo's keys of one kind: every page of the list (the API pages it; a repo holds at most
+ * 100), the actions on each key, and a create form. A new or rolled secret is shown once, in
+ * the secret dialog, and kept nowhere else.
+ */
+export function keysSection<K extends StorageKey | AiKey>(
+  kind: KeyKind<K>,
+  repoId: string,
+): HTMLElement {
+  const headingId = uniqueId("keys");
+  const columns = [
+    "Name",
+    kind.typeColumn,
+    "Key",
+    "Created",
+    "Last used",
+    "Status",
+    "Expires",
+    "Actions",
+  ];
+  const result = feedback();
+  const { table: keys, body } = table(kind.heading, columns);
+  const section: KeySection = { repoId, result, reload: load };
+
+  async function load(): Promise<void> {
+    const restoreFocus = rememberFocus();
+    try {
+      const listed: K[] = [];
+      for await (const key of kind.all(api(), repoId)) listed.push(key);
+      fill(
+        body,
+        ...(listed.length
+          ? listed.map(keyRow)
+          : [messageRow(columns.length, `No ${kind.noun}s yet.`)]),
+      );
+    } catch (error) {
+      fill(body, messageRow(columns.length, `The ${kind.noun}s could not be listed.`));
+      result.failed(error);
+    }
+    restoreFocus("if-lost");
+  }
+
+  function keyRow(key: K): HTMLTableRowElement {
+    const button = (label: string, action: string, className = "secondary small") =>
+      h("button", { type: "button", class: className, "data-action": action }, label);
+
+    const rename = button("Rename", "rename");
+    rename.addEventListener("click", () => {
+      const name = h("input", {
+        type: "text",
+        value: key.name,
+        required: true,
+        autocomplete: "off",
+      });
+      formDialog({
+        title: `Rename ${kind.noun}`,
+        fields: [field("Name", name)],
+        submitLabel: "Rename",
+        submit: async () => {
+          await kind.update(api(), repoId, key.id, { name: name.value.trim() });
+          result.done(`Renamed to “${name.value.trim()}”.`);
+          await load();
+        },
+      });
+    });
+
+    // EXPIRED hides whether the key is switched on or off, so there is nothing to toggle.
+    const toggle =
+      key.status === "EXPIRED"
+        ? null
+        : button(key.status === "ACTIVE" ? "Disable" : "Enable", "toggle");
+    toggle?.addEventListener("click", () => {
+      const status = key.status === "ACTIVE" ? "INACTIVE" : "ACTIVE";
+      const verb = status === "ACTIVE" ? "enabled" : "disabled";
+      void act(section, toggle, `“${key.name}” is ${verb}.`, () =>
+        kind.update(api(), repoId, key.id, { status }),
+      );
+    });
+
+    const roll = button("Roll", "roll");
+    roll.addEventListener("click", () => {
+      const grace = h("input", { type: "number", value: "0", inputmode: "numeric", step: "1" });
+      formDialog({
+        title: `Roll the secret of “${key.name}”`,
+        intro: [
+          h(
+            "p",
+            {},
+            "A new secret replaces the current one. Whatever uses the current secret needs the new one.",
+          ),
+        ],
+        fields: [
+          field(
+            "Grace period for the previous secret (seconds)",
+            grace,
+            "How long the previous secret keeps working: 0 stops it at once.",
+          ),
+        ],
+        submitLabel: "Roll secret",
+        submit: async () => {
+          const rolled = await kind.roll(api(), repoId, key.id, Number(grace.value || "0"));
+          const until = rolled.previousSecretExpiresAt;
+          result.done(`The secret of “${key.name}” was rolled.`);
+          await load();
+          return () =>
+            showSecret({
+              title: "New secret",
+              description: `The new secret of the ${kind.noun} “${key.name}”.`,
+              key: rolled.key,
+              secret: rolled.secret,
+              note: until
+                ? h("p", {}, "The previous secret keeps working until ", time(until), ".")
+                : h("p", {}, "The previous secret no longer works."),
+            });
+        },
+      });
+    });
+
+    const revoke = button("Revoke", "revoke", "danger small");
+    revoke.addEventListener("click", () =>
+      formDialog({
+        title: `Revoke ${kind.noun}`,
+        intro: [
+          h(
+            "p",
+            {},
+            `Revoke the ${kind.noun} “${key.name}” (`,
+            h("code", {}, key.key),
+            ")? Anything using it stops working at once. This cannot be undone.",
+          ),
+        ],
+        submitLabel: "Revoke key",
+        danger: true,
+        submit: async () => {
+          await kind.remove(api(), repoId, key.id);
+          result.done(`“${key.name}” was revoked.`);
+          await load();
+        },
+      }),
+    );
+
+    const previousUntil =
+      key.previousSecretExpiresAt && Date.parse(key.previousSecretExpiresAt) > Date.now()
+        ? h(
+            "small",
+            { class: "previous" },
+            "previous secret until ",
+            time(key.previousSecretExpiresAt),
+          )
+        : null;
+    return h(
+      "tr",
+      { "data-id": key.id },
+      h("th", { scope: "row", class: "key-name" }, key.name),
+      h("td", {}, kind.typeCell(key, section)),
+      h("td", {}, h("code", { class: "key-id" }, key.key)),
+      h("td", {}, time(key.createdAt)),
+      h("td", {}, time(key.lastUsedAt, "Never")),
+      h(
+        "td",
+        {},
+        h("span", { class: `badge ${key.status.toLowerCase()}` }, key.status),
+        previousUntil,
+      ),
+      h("td", {}, time(key.expiresAt)),
+      h("td", { class: "actions" }, rename, toggle, roll, revoke),
+    );
+  }
+
+  const name = h("input", { type: "text", name: "name", required: true, autocomplete: "off" });
+  const type = kind.typeField();
+  const expires = h("input", { type: "datetime-local", name: "expiresAt" });
+  const create = h("button", { type: "submit", class: "primary" }, `Create ${kind.noun}`);
+  const form = h(
+    "form",
+    { class: "inline-form", "aria-label": `Create a ${kind.noun}` },
+    field("Name", name),
+    type,
+    field("Expires (optional)", expires),
+    create,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    result.clear();
+    create.disabled = true;
+    try {
+      const expiresAt = expires.value ? new Date(expires.value).toISOString() : undefined;
+      const keyName = name.value.trim();
+      const created = await kind.create(api(), repoId, {
+        name: keyName,
+        type: type.control.value,
+        expiresAt,
+      });
+      form.reset();
+      result.done(`The ${kind.noun} “${keyName}” was created.`);
+      showSecret({
+        title: `${capitalize(kind.noun)} created`,
+        description: `The ${kind.noun} “${keyName}”.`,
+        key: created.key,
+        secret: created.secret,
+      });
+      void load();
+    } catch (error) {
+      result.failed(error);
+    } finally {
+      create.disabled = false;
+    }
+  });
+
+  fill(body, messageRow(columns.length, "Loading…"));
+  void load();
+  return h(
+    "section",
+    { class: "keys", "aria-labelledby": headingId },
+    h("h2", { id: headingId }, kind.heading),
+    h("div", { class: "table-scroll" }, keys),
+    result.element,
+    form,
+  );
+}
+
+/** Runs one change from a row's button, then reloads the list; failures go to the alert. */
+async function act(
+  section: KeySection,
+  button: HTMLButtonElement,
+  done: string,
+  change: () => Promise<unknown>,
+): Promise<void> {
+  section.result.clear();
+  button.disabled = true;
+  try {
+    await change();
+    section.result.done(done);
+    await section.reload();
+  } catch (error) {
+    section.result.failed(error);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);

@@ -1,0 +1,130 @@
+import type { Role } from "@flashgate/client";
+import { formDialog } from "./dialogs";
+import { field, fill, h, messageRow, select, table, time, uniqueId } from "./dom";
+import { feedback } from "./feedback";
+import { rememberFocus } from "./focus";
+import { api } from "./session";
+
+const ROLES: readonly Role[] = ["READ", "WRITE", "ADMIN"];
+const COLUMNS = ["User id", "Role", "Added", "Actions"] as const;
+
+/**
+ * A workspace's members: list, add, change role, remove. Who may do which (and the rule that
+ * a workspace keeps an admin) is the API's to say: its refusals are shown as they come.
+ */
+export function membersSection(workspaceId: string): HTMLElement {
+  const headingId = uniqueId("members");
+  const result = feedback();
+  const { table: members, body } = table("Workspace members", COLUMNS);
+
+  async function load(): Promise<void> {
+    const restoreFocus = rememberFocus();
+    try {
+      const { users } = await api().workspaces.members.list(workspaceId);
+      fill(
+        body,
+        ...(users.length ? users.map(memberRow) : [messageRow(COLUMNS.length, "No members.")]),
+      );
+    } catch (error) {
+      fill(body, messageRow(COLUMNS.length, "The members could not be listed."));
+      result.failed(error);
+    }
+    restoreFocus("if-lost");
+  }
+
+  function memberRow(member: { userId: string; role: Role; createdAt: string }) {
+    const role = select(ROLES, member.role, {
+      "aria-label": `Role of ${member.userId}`,
+      "data-action": "role",
+    });
+    const save = h("button", { type: "button", class: "secondary", "data-action": "save" }, "Save");
+    save.addEventListener("click", async () => {
+      result.clear();
+      save.disabled = true;
+      try {
+        await api().workspaces.members.update(workspaceId, member.userId, {
+          role: role.value as Role,
+        });
+        result.done(`${member.userId} is now ${role.value}.`);
+        await load();
+      } catch (error) {
+        result.failed(error);
+        role.value = member.role;
+      } finally {
+        save.disabled = false;
+      }
+    });
+    const remove = h(
+      "button",
+      { type: "button", class: "danger", "data-action": "remove" },
+      "Remove",
+    );
+    remove.addEventListener("click", () =>
+      formDialog({
+        title: "Remove member",
+        intro: [
+          h(
+            "p",
+            {},
+            "Remove ",
+            h("code", {}, member.userId),
+            " from this workspace? They lose access to all of its repositories.",
+          ),
+        ],
+        submitLabel: "Remove member",
+        danger: true,
+        submit: async () => {
+          await api().workspaces.members.remove(workspaceId, member.userId);
+          result.done(`${member.userId} was removed.`);
+          await load();
+        },
+      }),
+    );
+    return h(
+      "tr",
+      { "data-id": member.userId },
+      h("td", {}, h("code", {}, member.userId)),
+      h("td", {}, h("div", { class: "inline-edit" }, role, save)),
+      h("td", {}, time(member.createdAt)),
+      h("td", { class: "actions" }, remove),
+    );
+  }
+
+  const userId = h("input", { type: "text", name: "userId", required: true, autocomplete: "off" });
+  const role = select(ROLES, "READ", { name: "role" });
+  const add = h("button", { type: "submit", class: "primary" }, "Add member");
+  const form = h(
+    "form",
+    { class: "inline-form", "aria-label": "Add a member" },
+    field("User id", userId),
+    field("Role", role),
+    add,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    result.clear();
+    add.disabled = true;
+    try {
+      const id = userId.value.trim();
+      await api().workspaces.members.add(workspaceId, { userId: id, role: role.value as Role });
+      form.reset();
+      result.done(`${id} was added as ${role.value}.`);
+      await load();
+    } catch (error) {
+      result.failed(error);
+    } finally {
+      add.disabled = false;
+    }
+  });
+
+  fill(body, messageRow(COLUMNS.length, "Loading…"));
+  void load();
+  return h(
+    "section",
+    { class: "members", "aria-labelledby": headingId },
+    h("h2", { id: headingId }, "Members"),
+    h("div", { class: "table-scroll" }, members),
+    result.element,
+    form,
+  );
+}

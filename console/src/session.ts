@@ -1,0 +1,42 @@
+import { FlashgateClient } from "@flashgate/client";
+
+// The signed-in client, and with it the token, live only in this module's memory: never in
+// storage, cookies or the URL. Reloading the page drops them, and so signs out.
+let client: FlashgateClient | undefined;
+let userId: string | undefined;
+
+/** Checks the token by listing workspaces; keeps the client only if the API accepts it. */
+export async function signIn(token: string): Promise<void> {
+  const candidate = new FlashgateClient({ accessToken: token, baseUrl: location.origin });
+  await candidate.workspaces.list();
+  client = candidate;
+  userId = subjectOf(token);
+}
+
+export function signOut(): void {
+  client = undefined;
+  userId = undefined;
+}
+
+/** The signed-in client; pages are only rendered while there is one. */
+export function api(): FlashgateClient {
+  if (!client) throw new Error("Not signed in");
+  return client;
+}
+
+export const signedIn = () => client !== undefined;
+
+/** The user id the token names (its `sub`), for display only: the API decides who it is. */
+export const currentUser = () => userId;
+
+function subjectOf(token: string): string | undefined {
+  const payload = token.split(".")[1];
+  if (!payload) return undefined;
+  try {
+    const json = atob(payload.replace(/-/g, "+").replace(/_/g, "/"));
+    const sub = (JSON.parse(json) as { sub?: unknown }).sub;
+    return typeof sub === "string" ? sub : undefined;
+  } catch {
+    return undefined;
+  }
+}

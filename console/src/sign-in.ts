@@ -1,0 +1,73 @@
+import { field, h } from "./dom";
+import { feedback } from "./feedback";
+import { signIn } from "./session";
+import type { View } from "./view";
+
+const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/** The sign-in form: a pasted access token, checked by listing the user's workspaces. */
+export function signInPage(view: View, signedIn: () => void): Node[] {
+  view.setTitle("Sign in");
+  view.setCrumbs([]);
+  const result = feedback();
+  const token = h("input", {
+    type: "password",
+    name: "token",
+    autocomplete: "off",
+    spellcheck: "false",
+    required: true,
+  });
+  const submit = h("button", { type: "submit", class: "primary" }, "Sign in");
+  const form = h(
+    "form",
+    { class: "sign-in", "aria-label": "Sign in" },
+    field("Access token", token),
+    submit,
+    result.element,
+  );
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    result.clear();
+    submit.disabled = true;
+    try {
+      await signIn(token.value.trim().replace(/^Bearer\s+/i, ""));
+      token.value = "";
+      signedIn();
+    } catch (error) {
+      result.failed(error);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  queueMicrotask(() => token.focus());
+
+  const development = LOCAL_HOSTS.has(location.hostname)
+    ? h(
+        "p",
+        { class: "note" },
+        "Development: run ",
+        h("code", {}, "npm run token"),
+        " and paste what it prints (",
+        h("code", {}, "npm run token -- <userId>"),
+        " makes a token for that user id).",
+      )
+    : null;
+  return [
+    h(
+      "div",
+      { class: "card sign-in-card" },
+      h(
+        "p",
+        {},
+        "Paste an access token for the Flashgate API to manage workspaces, repos and keys.",
+      ),
+      development,
+      form,
+      h(
+        "p",
+        { class: "hint" },
+        "The token is kept in this page's memory only, never stored. Reloading the page signs you out.",
+      ),
+    ),
+  ];
+}
