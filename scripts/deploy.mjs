@@ -3,6 +3,7 @@
 // later, after login, with an error about a database that does not exist.
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { buildAssets } from "./build-assets.mjs";
 
 const PLACEHOLDER = "00000000-0000-0000-0000-000000000000";
 
@@ -44,6 +45,7 @@ if (!id || /^0{8}-0{4}-0{4}-0{4}-0{12}$/.test(id)) {
 const wrangler = (args) =>
   spawnSync("npx", ["--no-install", "wrangler", ...args], { stdio: "inherit" }).status ?? 1;
 
+await buildAssets();
 const migrated = wrangler(["d1", "migrations", "apply", "DB", "--remote"]);
 if (migrated !== 0) process.exit(migrated);
 process.exit(wrangler(["deploy", ...process.argv.slice(2)]));

@@ -4,9 +4,12 @@
 import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+import { buildAssets } from "./build-assets.mjs";
 import { ensureDevVars } from "./dev-vars.mjs";
 
 if (ensureDevVars()) console.log("Wrote .dev.vars with a random JWT_SECRET and ENCRYPTION_KEYS.");
+// The /docs and /console pages (wrangler.toml [assets]), from this checkout's sources.
+await buildAssets({ quiet: true });
 
 /** Takes `--name value` or `--name=value` out of `args`; returns the value. */
 function takeOption(args, name) {

@@ -6,9 +6,9 @@ import { requireKeyring } from "./crypto/require-keyring";
 import type { AppEnv } from "./env";
 import { allowedMethods } from "./http/allowed-methods";
 import { corsFromSettings } from "./http/cors";
-import { mountDocs } from "./http/docs";
 import { requestLog } from "./http/log";
 import { notFound, onError } from "./http/on-error";
+import { mountOpenApi } from "./http/openapi";
 import { mount, type Route } from "./http/operation";
 import { privateResponses } from "./http/private-responses";
 import { requestId } from "./http/request-id";
@@ -39,9 +39,10 @@ export function createApp() {
   // media type, JSON) only by the operations that take one (src/http/json-body.ts).
   app.use(allowedMethods(app));
 
-  // Public: health, the OpenAPI document and the docs page.
+  // Public: health and the OpenAPI document. The /docs and /console pages are static assets
+  // (wrangler.toml [assets]), answered before the Worker runs.
   app.get("/health", (c) => c.json({ status: "ok" }));
-  mountDocs(
+  mountOpenApi(
     app,
     routes.map((r) => r.operation),
   );

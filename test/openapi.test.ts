@@ -21,7 +21,7 @@ beforeAll(async () => {
 const operations = routes.map((r) => r.operation);
 const documented = (method: string, path: string): Json | undefined =>
   document.paths[path]?.[method.toLowerCase()];
-const PUBLIC_PATHS = ["/health", "/openapi.json", "/docs"];
+const PUBLIC_PATHS = ["/health", "/openapi.json"];
 
 /** Follows a local `$ref` (`#/components/...`) to what it names. */
 function resolve(value: Json): Json {
@@ -163,19 +163,5 @@ describe("GET /openapi.json", () => {
     const error = document.components.schemas.Error;
     expect(error.required).toEqual(expect.arrayContaining(["success", "message"]));
     expect(error.properties.success).toEqual({ type: "boolean", const: false });
-  });
-});
-
-describe("GET /docs", () => {
-  it("is an HTML reference page, without a token, that loads /openapi.json", async () => {
-    const response = await call("GET", "/docs");
-    expect(response.status).toBe(200);
-    expect(response.headers.get("Content-Type")).toMatch(/^text\/html/);
-    expect(response.text).toMatch(/^<!doctype html>/i);
-    expect(response.text).toContain('data-url="/openapi.json"');
-    // One exact release, with a subresource-integrity hash the browser checks.
-    expect(response.text).toMatch(
-      /<script\s+src="https:\/\/[^"]+@scalar\/api-reference@\d+\.\d+\.\d+\/[^"]+\.js"\s+integrity="sha384-[A-Za-z0-9+/]{64}"\s+crossorigin="anonymous"\s*>/,
-    );
   });
 });

@@ -58,7 +58,7 @@ export function answerProblems(
       problems.push(`requestId ${body.requestId} is not X-Request-Id ${requestId}`);
   } else if (status >= 200 && status < 300 && !bodyless) {
     const documented = operation?.successes[String(status)];
-    // The docs page is documented as text/html; everything else answers JSON.
+    // An answer is held to the media types its operation documents; by default, JSON.
     const expected = documented?.length ? documented : ["application/json"];
     const mediaType = (contentType ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
     if (!expected.includes(mediaType))

@@ -48,8 +48,10 @@ describe("the answer checks", () => {
     expect(answerProblems("POST", createRepo, answer(200, '{"success":true}'))).toEqual([]);
     expect(answerProblems("OPTIONS", createRepo, answer(204, ""))).toEqual([]);
     expect(answerProblems("HEAD", createRepo, answer(404, ""))).toEqual([]);
-    const docs = answer(200, "<!doctype html>", { "Content-Type": "text/html; charset=UTF-8" });
-    expect(answerProblems("GET", operation("GET /docs"), docs)).toEqual([]);
+    // An operation documented with another media type is held to that one.
+    const page = { ...operation("GET /health"), successes: { 200: ["text/html"] } };
+    const html = answer(200, "<!doctype html>", { "Content-Type": "text/html; charset=UTF-8" });
+    expect(answerProblems("GET", page, html)).toEqual([]);
   });
 
   it("catch a 5xx, an HTML error, a broken envelope and a missing request id", () => {

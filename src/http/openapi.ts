@@ -217,20 +217,6 @@ const SERVICE_PATHS = {
       },
     },
   },
-  "/docs": {
-    get: {
-      operationId: "docsPage",
-      summary: "Interactive API reference (Scalar) for this document",
-      tags: ["Service"],
-      security: [],
-      responses: {
-        200: {
-          description: "An HTML page",
-          content: { "text/html": { schema: { type: "string" } } },
-        },
-      },
-    },
-  },
 };
 
 /**
@@ -293,39 +279,11 @@ export function openApiDocument(operations: Operation[]) {
   };
 }
 
-/**
- * The docs page's script: one exact release, checked by the browser against its hash, so the
- * CDN can neither upgrade it under us nor serve something else. Upgrading: change the version
- * and the hash (sha384 of dist/browser/standalone.js in the npm tarball).
- */
-const SCALAR = {
-  url: "https://cdn.jsdelivr.net/npm/@scalar/api-reference@1.76.0/dist/browser/standalone.js",
-  integrity: "sha384-oH1C0RwqcwbVXkC+r8A+4qRoyEUQdtxAzOwumkxZtQBBcsy61FOoPt7B50OVJYYQ",
-};
-
-/** Mounts GET /openapi.json and GET /docs (an interactive reference page, no account needed). */
-export function mountDocs(app: Hono<AppEnv>, operations: Operation[]) {
+/** Mounts GET /openapi.json. The /docs page that reads it is a static asset (assets/docs/). */
+export function mountOpenApi(app: Hono<AppEnv>, operations: Operation[]) {
   let document: ReturnType<typeof openApiDocument> | undefined;
   app.get("/openapi.json", (c) => {
     document ??= openApiDocument(operations);
     return c.json(document);
   });
-  app.get("/docs", (c) =>
-    c.html(`<!doctype html>
-<html lang="en">
-  <head>
-    <meta charset="utf-8" />
-    <meta name="viewport" content="width=device-width, initial-scale=1" />
-    <title>${INFO.title}</title>
-  </head>
-  <body>
-    <script id="api-reference" data-url="/openapi.json"></script>
-    <script
-      src="${SCALAR.url}"
-      integrity="${SCALAR.integrity}"
-      crossorigin="anonymous"
-    ></script>
-  </body>
-</html>`),
-  );
 }

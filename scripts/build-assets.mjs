@@ -1,0 +1,63 @@
+// `node scripts/build-assets.mjs`: the Worker's static assets (wrangler.toml [assets]) into
+// build/assets/, from sources in this repository and pinned npm packages only. Nothing in them is
+// fetched from elsewhere when a page loads.
+//
+//   assets/                      copied as is: _headers (CSP and friends), the /docs page
+//   /docs/scalar.js              @scalar/api-reference's standalone build, the version
+//                                package.json pins (upgrading: `npm install -E` a new one)
+//   console/public/              copied to /console/
+//   console/src/main.ts          bundled by esbuild to /console/console.js, with
+//                                @flashgate/client from client/src
+//
+// `npm run dev`, `npm test`, `npm run build` and `npm run deploy` run it first.
+import { cpSync, existsSync, mkdirSync, rmSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const out = `${root}build/assets`;
+const require = createRequire(import.meta.url);
+
+/** Static Assets refuse files over 25 MiB; a page should stay far below that. */
+const MAX_FILE_BYTES = 10 * 1024 * 1024;
+
+export async function buildAssets({ quiet = false } = {}) {
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  cpSync(`${root}assets`, out, { recursive: true });
+
+  // The package exports no path to its browser build; it sits beside the main entry (dist/).
+  const scalarDist = dirname(require.resolve("@scalar/api-reference"));
+  cpSync(join(scalarDist, "browser/standalone.js"), `${out}/docs/scalar.js`);
+
+  mkdirSync(`${out}/console`, { recursive: true });
+  if (existsSync(`${root}console/public`)) {
+    cpSync(`${root}console/public`, `${out}/console`, { recursive: true });
+  }
+  if (existsSync(`${root}console/src/main.ts`)) {
+    await build({
+      entryPoints: [`${root}console/src/main.ts`],
+      outfile: `${out}/console/console.js`,
+      bundle: true,
+      format: "esm",
+      target: "es2022",
+      platform: "browser",
+      minify: true,
+      sourcemap: true,
+      alias: { "@flashgate/client": `${root}client/src/index.ts` },
+      logLevel: quiet ? "error" : "warning",
+    });
+  }
+
+  for (const file of ["docs/scalar.js", "console/console.js"]) {
+    const path = `${out}/${file}`;
+    if (!existsSync(path)) continue;
+    const { size } = statSync(path);
+    if (size > MAX_FILE_BYTES) throw new Error(`${file} is ${size} bytes, over ${MAX_FILE_BYTES}`);
+    if (!quiet) console.log(`build/assets/${file}: ${(size / 1024).toFixed(1)} KiB`);
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await buildAssets();
