@@ -1,5 +1,5 @@
 import type { AuditPage } from "@flashgate/client";
-import { fill, h, messageRow, table, time, uniqueId } from "./dom";
+import { fill, h, messageRow, table, time, uniqueId, whileBusy } from "./dom";
 import { feedback } from "./feedback";
 
 type AuditEvent = AuditPage["events"][number];
@@ -28,7 +28,6 @@ export function auditSection(
   let next: string | null = null;
 
   async function load(): Promise<void> {
-    newer.disabled = older.disabled = true;
     fill(body, messageRow(COLUMNS.length, "Loading…"));
     try {
       const page = await readPage({ limit: PAGE_SIZE, cursor });
@@ -47,22 +46,32 @@ export function auditSection(
       fill(position);
       result.failed(error);
     }
+    const pressed = [newer, older].find((button) => button === document.activeElement);
     newer.disabled = earlier.length === 0;
     older.disabled = next === null;
+    // On the first or last page the button just pressed turns off: keep focus in the pager.
+    if (pressed?.disabled) {
+      const other = pressed === newer ? older : newer;
+      (other.disabled ? refresh : other).focus();
+    }
   }
 
-  older.addEventListener("click", () => {
-    if (next === null) return;
-    earlier.push(cursor);
-    cursor = next;
-    void load();
-  });
-  newer.addEventListener("click", () => {
-    if (earlier.length === 0) return;
-    cursor = earlier.pop();
-    void load();
-  });
-  refresh.addEventListener("click", () => void load());
+  older.addEventListener("click", () =>
+    whileBusy(older, async () => {
+      if (next === null) return;
+      earlier.push(cursor);
+      cursor = next;
+      await load();
+    }),
+  );
+  newer.addEventListener("click", () =>
+    whileBusy(newer, async () => {
+      if (earlier.length === 0) return;
+      cursor = earlier.pop();
+      await load();
+    }),
+  );
+  refresh.addEventListener("click", () => whileBusy(refresh, load));
 
   void load();
   return h(

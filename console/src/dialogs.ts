@@ -1,4 +1,4 @@
-import { type Child, fill, h, uniqueId } from "./dom";
+import { type Child, fill, h, uniqueId, whileBusy } from "./dom";
 import { feedback } from "./feedback";
 import { rememberFocus } from "./focus";
 
@@ -6,7 +6,7 @@ interface ModalParts {
   content: Child[];
   /** Where focus goes when the dialog opens: its first field or its primary button. */
   focus: HTMLElement;
-  /** Runs once the dialog has closed, however it closed (button, Escape). */
+  /** Runs once as the dialog closes, however it closes (button, Escape). */
   closed?: () => void;
 }
 
@@ -23,14 +23,25 @@ export function openModal(
   const returnFocus = rememberFocus();
   const headingId = uniqueId("dialog-title");
   const dialog = h("dialog", { "aria-labelledby": headingId, class: className || null });
-  const close = () => dialog.close();
+  // `close` fires a task after the dialog shuts: clean up at once, on the button or on Escape.
+  let finished = false;
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    closed?.();
+  };
+  const close = () => {
+    finish();
+    dialog.close();
+  };
   const { content, focus, closed } = build(close);
   dialog.append(
     h("h2", { id: headingId }, title),
     ...content.filter((c) => c !== false && c != null),
   );
+  dialog.addEventListener("cancel", finish);
   dialog.addEventListener("close", () => {
-    closed?.();
+    finish();
     dialog.remove();
     returnFocus();
   });
@@ -69,19 +80,18 @@ export function formDialog(options: FormDialogOptions): void {
       "form",
       {
         class: "dialog-form",
-        onsubmit: async (event: Event) => {
+        onsubmit: (event: Event) => {
           event.preventDefault();
-          confirm.disabled = true;
-          result.clear();
-          try {
-            const next = await options.submit();
-            close();
-            if (typeof next === "function") next();
-          } catch (error) {
-            result.failed(error);
-          } finally {
-            confirm.disabled = false;
-          }
+          void whileBusy(confirm, async () => {
+            result.clear();
+            try {
+              const next = await options.submit();
+              close();
+              if (typeof next === "function") next();
+            } catch (error) {
+              result.failed(error);
+            }
+          });
         },
       },
       ...(options.intro ?? []),

@@ -82,7 +82,8 @@ export function table(
   const element = h(
     "table",
     {},
-    h("caption", {}, caption),
+    // The section's heading already shows; the caption names the table for screen readers.
+    h("caption", { class: "visually-hidden" }, caption),
     h("thead", {}, h("tr", {}, ...headers.map((name) => h("th", { scope: "col" }, name)))),
     body,
   );
@@ -92,4 +93,19 @@ export function table(
 /** A row spanning the whole table: "Loading…", "No keys yet.", … */
 export function messageRow(columns: number, text: string): HTMLTableRowElement {
   return h("tr", { class: "empty" }, h("td", { colspan: columns }, text));
+}
+
+/**
+ * Runs `work` for a button or form's submit button, once at a time: while it runs the control
+ * says it is busy (`aria-disabled`) and ignores presses, but keeps keyboard focus, which
+ * `disabled` would drop on the page's body.
+ */
+export async function whileBusy(control: HTMLElement, work: () => Promise<void>): Promise<void> {
+  if (control.getAttribute("aria-disabled") === "true") return;
+  control.setAttribute("aria-disabled", "true");
+  try {
+    await work();
+  } finally {
+    control.removeAttribute("aria-disabled");
+  }
 }

@@ -7,7 +7,18 @@ import type {
   StorageKey,
 } from "@flashgate/client";
 import { formDialog, showSecret } from "./dialogs";
-import { type Child, field, fill, h, messageRow, select, table, time, uniqueId } from "./dom";
+import {
+  type Child,
+  field,
+  fill,
+  h,
+  messageRow,
+  select,
+  table,
+  time,
+  uniqueId,
+  whileBusy,
+} from "./dom";
 import { type Feedback, feedback } from "./feedback";
 import { rememberFocus } from "./focus";
 import { api } from "./session";
@@ -290,32 +301,31 @@ export function keysSection<K extends StorageKey | AiKey>(
     field("Expires (optional)", expires),
     create,
   );
-  form.addEventListener("submit", async (event) => {
+  form.addEventListener("submit", (event) => {
     event.preventDefault();
-    result.clear();
-    create.disabled = true;
-    try {
-      const expiresAt = expires.value ? new Date(expires.value).toISOString() : undefined;
-      const keyName = name.value.trim();
-      const created = await kind.create(api(), repoId, {
-        name: keyName,
-        type: type.control.value,
-        expiresAt,
-      });
-      form.reset();
-      result.done(`The ${kind.noun} “${keyName}” was created.`);
-      showSecret({
-        title: `${capitalize(kind.noun)} created`,
-        description: `The ${kind.noun} “${keyName}”.`,
-        key: created.key,
-        secret: created.secret,
-      });
-      void load();
-    } catch (error) {
-      result.failed(error);
-    } finally {
-      create.disabled = false;
-    }
+    void whileBusy(create, async () => {
+      result.clear();
+      try {
+        const expiresAt = expires.value ? new Date(expires.value).toISOString() : undefined;
+        const keyName = name.value.trim();
+        const created = await kind.create(api(), repoId, {
+          name: keyName,
+          type: type.control.value,
+          expiresAt,
+        });
+        form.reset();
+        result.done(`The ${kind.noun} “${keyName}” was created.`);
+        showSecret({
+          title: `${capitalize(kind.noun)} created`,
+          description: `The ${kind.noun} “${keyName}”.`,
+          key: created.key,
+          secret: created.secret,
+        });
+        void load();
+      } catch (error) {
+        result.failed(error);
+      }
+    });
   });
 
   fill(body, messageRow(columns.length, "Loading…"));
@@ -337,17 +347,16 @@ async function act(
   done: string,
   change: () => Promise<unknown>,
 ): Promise<void> {
-  section.result.clear();
-  button.disabled = true;
-  try {
-    await change();
-    section.result.done(done);
-    await section.reload();
-  } catch (error) {
-    section.result.failed(error);
-  } finally {
-    button.disabled = false;
-  }
+  await whileBusy(button, async () => {
+    section.result.clear();
+    try {
+      await change();
+      section.result.done(done);
+      await section.reload();
+    } catch (error) {
+      section.result.failed(error);
+    }
+  });
 }
 
 const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);

@@ -1,6 +1,6 @@
 import type { Role } from "@flashgate/client";
 import { formDialog } from "./dialogs";
-import { field, fill, h, messageRow, select, table, time, uniqueId } from "./dom";
+import { field, fill, h, messageRow, select, table, time, uniqueId, whileBusy } from "./dom";
 import { feedback } from "./feedback";
 import { rememberFocus } from "./focus";
 import { api } from "./session";
@@ -38,21 +38,20 @@ export function membersSection(workspaceId: string): HTMLElement {
       "data-action": "role",
     });
     const save = h("button", { type: "button", class: "secondary", "data-action": "save" }, "Save");
-    save.addEventListener("click", async () => {
-      result.clear();
-      save.disabled = true;
-      try {
-        await api().workspaces.members.update(workspaceId, member.userId, {
-          role: role.value as Role,
-        });
-        result.done(`${member.userId} is now ${role.value}.`);
-        await load();
-      } catch (error) {
-        result.failed(error);
-        role.value = member.role;
-      } finally {
-        save.disabled = false;
-      }
+    save.addEventListener("click", () => {
+      void whileBusy(save, async () => {
+        result.clear();
+        try {
+          await api().workspaces.members.update(workspaceId, member.userId, {
+            role: role.value as Role,
+          });
+          result.done(`${member.userId} is now ${role.value}.`);
+          await load();
+        } catch (error) {
+          result.failed(error);
+          role.value = member.role;
+        }
+      });
     });
     const remove = h(
       "button",
@@ -100,21 +99,20 @@ export function membersSection(workspaceId: string): HTMLElement {
     field("Role", role),
     add,
   );
-  form.addEventListener("submit", async (event) => {
+  form.addEventListener("submit", (event) => {
     event.preventDefault();
-    result.clear();
-    add.disabled = true;
-    try {
-      const id = userId.value.trim();
-      await api().workspaces.members.add(workspaceId, { userId: id, role: role.value as Role });
-      form.reset();
-      result.done(`${id} was added as ${role.value}.`);
-      await load();
-    } catch (error) {
-      result.failed(error);
-    } finally {
-      add.disabled = false;
-    }
+    void whileBusy(add, async () => {
+      result.clear();
+      try {
+        const id = userId.value.trim();
+        await api().workspaces.members.add(workspaceId, { userId: id, role: role.value as Role });
+        form.reset();
+        result.done(`${id} was added as ${role.value}.`);
+        await load();
+      } catch (error) {
+        result.failed(error);
+      }
+    });
   });
 
   fill(body, messageRow(COLUMNS.length, "Loading…"));

@@ -1,4 +1,4 @@
-import { field, h } from "./dom";
+import { field, h, whileBusy } from "./dom";
 import { feedback } from "./feedback";
 import { signIn } from "./session";
 import type { View } from "./view";
@@ -25,19 +25,18 @@ export function signInPage(view: View, signedIn: () => void): Node[] {
     submit,
     result.element,
   );
-  form.addEventListener("submit", async (event) => {
+  form.addEventListener("submit", (event) => {
     event.preventDefault();
-    result.clear();
-    submit.disabled = true;
-    try {
-      await signIn(token.value.trim().replace(/^Bearer\s+/i, ""));
-      token.value = "";
-      signedIn();
-    } catch (error) {
-      result.failed(error);
-    } finally {
-      submit.disabled = false;
-    }
+    void whileBusy(submit, async () => {
+      result.clear();
+      try {
+        await signIn(token.value.trim().replace(/^Bearer\s+/i, ""));
+        token.value = "";
+        signedIn();
+      } catch (error) {
+        result.failed(error);
+      }
+    });
   });
   queueMicrotask(() => token.focus());
 

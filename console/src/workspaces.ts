@@ -1,5 +1,5 @@
 import { auditSection } from "./audit";
-import { field, fill, h, messageRow, table, time, uniqueId } from "./dom";
+import { field, fill, h, messageRow, table, time, uniqueId, whileBusy } from "./dom";
 import { describeError, feedback } from "./feedback";
 import { membersSection } from "./members";
 import { api } from "./session";
@@ -152,18 +152,17 @@ function createForm(
     submit,
     result.element,
   );
-  element.addEventListener("submit", async (event) => {
+  element.addEventListener("submit", (event) => {
     event.preventDefault();
-    result.clear();
-    submit.disabled = true;
-    try {
-      await create(name.value.trim());
-      element.reset();
-    } catch (error) {
-      result.failed(error);
-    } finally {
-      submit.disabled = false;
-    }
+    void whileBusy(submit, async () => {
+      result.clear();
+      try {
+        await create(name.value.trim());
+        element.reset();
+      } catch (error) {
+        result.failed(error);
+      }
+    });
   });
   return { element };
 }
