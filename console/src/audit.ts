@@ -78,6 +78,11 @@ export function auditSection(
     "section",
     { class: "audit", "aria-labelledby": headingId },
     h("h2", { id: headingId }, "Audit trail"),
+    h(
+      "p",
+      { class: "hint" },
+      "Changes are recorded a moment after they are made: Refresh to see the newest.",
+    ),
     result.element,
     h("div", { class: "table-scroll" }, events),
     h(

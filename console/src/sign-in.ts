@@ -45,10 +45,10 @@ export function signInPage(view: View, signedIn: () => void): Node[] {
         "p",
         { class: "note" },
         "Development: run ",
-        h("code", {}, "npm run token"),
-        " and paste what it prints (",
         h("code", {}, "npm run token -- <userId>"),
-        " makes a token for that user id).",
+        " with any user id (e.g. ",
+        h("code", {}, "npm run token -- alice"),
+        ") and paste the token it prints.",
       )
     : null;
   return [
