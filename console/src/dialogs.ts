@@ -109,8 +109,10 @@ export interface SecretToShow {
   title: string;
   /** e.g. "Storage key “CI Bot”". */
   description: string;
-  /** The key's public id (the access key id, or the AI key's id). */
+  /** The key's public id: a storage key's access key id, or an AI key's key. */
   key: string;
+  /** What to call that id: "Access key" (storage) or "Key" (AI). */
+  keyLabel: string;
   secret: string;
   /** Anything else worth saying, e.g. until when the previous secret works. */
   note?: Child;
@@ -158,7 +160,7 @@ export function showSecret(shown: SecretToShow): void {
           h(
             "dl",
             { class: "secret-details" },
-            h("dt", {}, "Access key"),
+            h("dt", {}, shown.keyLabel),
             h("dd", {}, h("code", { class: "key-id" }, shown.key)),
             h("dt", {}, "Secret"),
             h("dd", {}, secretText),

@@ -61,11 +61,18 @@ export function describeError(error: unknown): Node[] {
           ),
         )
       : null;
-    return [
+    // Tokens expire (development ones after an hour): say what to do about it.
+    const expired =
+      error.status === 401
+        ? h("p", { class: "hint" }, "Access tokens expire: sign in again with a new one.")
+        : null;
+    const parts: (Node | null)[] = [
       h("p", { class: "error-message" }, error.message),
       details,
-      ...(issues ? [issues] : []),
+      issues,
+      expired,
     ];
+    return parts.filter((part): part is Node => part !== null);
   }
   // fetch rejects with a TypeError when the API cannot be reached (offline, DNS, CORS, …).
   if (error instanceof TypeError) {

@@ -33,6 +33,8 @@ interface KeyKind<K extends StorageKey | AiKey> {
   heading: string;
   /** The column between Name and Key: Access or AI type. */
   typeColumn: string;
+  /** What the key's public id is called beside its secret. */
+  keyLabel: string;
   all(client: FlashgateClient, repoId: string): AsyncIterable<K>;
   /** The cell of that column. */
   typeCell(key: K, section: KeySection): Child;
@@ -68,6 +70,7 @@ export const storageKeys: KeyKind<StorageKey> = {
   noun: "storage key",
   heading: "Storage keys",
   typeColumn: "Access",
+  keyLabel: "Access key",
   all: (client, repoId) => client.apiKeys.all(repoId),
   typeCell(key, section) {
     const access = select(ACCESS_TYPES, key.accessType, {
@@ -105,6 +108,7 @@ export const aiKeys: KeyKind<AiKey> = {
   noun: "AI key",
   heading: "AI keys",
   typeColumn: "AI type",
+  keyLabel: "Key",
   all: (client, repoId) => client.aiApiKeys.all(repoId),
   typeCell: (key) => key.aiType,
   typeField() {
@@ -229,6 +233,7 @@ export function keysSection<K extends StorageKey | AiKey>(
               title: "New secret",
               description: `The new secret of the ${kind.noun} “${key.name}”.`,
               key: rolled.key,
+              keyLabel: kind.keyLabel,
               secret: rolled.secret,
               note: until
                 ? h("p", {}, "The previous secret keeps working until ", time(until), ".")
@@ -319,6 +324,7 @@ export function keysSection<K extends StorageKey | AiKey>(
           title: `${capitalize(kind.noun)} created`,
           description: `The ${kind.noun} “${keyName}”.`,
           key: created.key,
+          keyLabel: kind.keyLabel,
           secret: created.secret,
         });
         void load();

@@ -584,4 +584,32 @@ describe.skipIf(!browserAvailable)("the console, in a browser", () => {
     },
     STEP_MS,
   );
+
+  it(
+    "11. says so when the API cannot be reached",
+    async () => {
+      const offline = await openPage(baseUrl, "console-offline");
+      try {
+        await offline.page.goto(`${baseUrl}/console`);
+        // The page has loaded; from now on the API is unreachable.
+        await offline.page.route(`${baseUrl}/workspace`, (route) =>
+          route.abort("internetdisconnected"),
+        );
+        await offline.page.getByLabel("Access token").fill(await tokenFor(owner));
+        await offline.page.getByRole("button", { name: "Sign in" }).click();
+        const alert = await alertText(offline.page.getByRole("main"));
+        expect(alert).toMatch(/^Could not reach the API: \S/);
+        expect(await offline.page.getByRole("heading", { level: 1 }).textContent()).toBe("Sign in");
+        await offline.screenshot("api-unreachable");
+        // The one call cut off is all that went wrong.
+        expect(offline.problems().sort()).toEqual([
+          "console error: Failed to load resource: net::ERR_INTERNET_DISCONNECTED",
+          `request failed: ${baseUrl}/workspace (net::ERR_INTERNET_DISCONNECTED)`,
+        ]);
+      } finally {
+        await offline.close();
+      }
+    },
+    STEP_MS,
+  );
 });
