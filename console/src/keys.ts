@@ -38,7 +38,7 @@ interface KeyKind<K extends StorageKey | AiKey> {
   all(client: FlashgateClient, repoId: string): AsyncIterable<K>;
   /** The cell of that column. */
   typeCell(key: K, section: KeySection): Child;
-  /** The create form's type control, and how its value goes into the request. */
+  /** The create form's Access or AI type field, with its select. */
   typeField(): HTMLElement & { control: HTMLSelectElement };
   create(
     client: FlashgateClient,
