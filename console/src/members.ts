@@ -37,7 +37,11 @@ export function membersSection(workspaceId: string): HTMLElement {
       "aria-label": `Role of ${member.userId}`,
       "data-action": "role",
     });
-    const save = h("button", { type: "button", class: "secondary", "data-action": "save" }, "Save");
+    const save = h(
+      "button",
+      { type: "button", class: "secondary small", "data-action": "save" },
+      "Save",
+    );
     save.addEventListener("click", () => {
       void whileBusy(save, async () => {
         result.clear();
@@ -55,7 +59,7 @@ export function membersSection(workspaceId: string): HTMLElement {
     });
     const remove = h(
       "button",
-      { type: "button", class: "danger", "data-action": "remove" },
+      { type: "button", class: "danger small", "data-action": "remove" },
       "Remove",
     );
     remove.addEventListener("click", () =>
