@@ -33,7 +33,9 @@ function subjectOf(token: string): string | undefined {
   const payload = token.split(".")[1];
   if (!payload) return undefined;
   try {
-    const json = atob(payload.replace(/-/g, "+").replace(/_/g, "/"));
+    // base64url → bytes → UTF-8: atob alone would garble a `sub` outside Latin-1.
+    const binary = atob(payload.replace(/-/g, "+").replace(/_/g, "/"));
+    const json = new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
     const sub = (JSON.parse(json) as { sub?: unknown }).sub;
     return typeof sub === "string" ? sub : undefined;
   } catch {

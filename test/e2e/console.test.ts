@@ -3,7 +3,7 @@ import type { Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FlashgateClient, FlashgateError } from "../../client/src/index.ts";
 import { type BrowserPage, browserAvailable, closeBrowser, openPage } from "./support/browser";
-import { baseUrl, newUser, tokenFor } from "./support/http";
+import { baseUrl, curl, newUser, tokenFor } from "./support/http";
 import { capturingS3Client } from "./support/s3-signing";
 
 /**
@@ -19,6 +19,79 @@ const REFUSED_BY_API =
   /^console error: Failed to load resource: the server responded with a status of (4\d\d) /;
 const nextYear = new Date().getFullYear() + 1;
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
+
+describe("GET /console over HTTP", () => {
+  it("is the console's page, with a policy that allows this origin only and no inline code", async () => {
+    const page = await curl("/console", []);
+    expect(page.status).toBe(200);
+    expect(page.headers["content-type"]).toMatch(/^text\/html/);
+    expect(page.text).toContain('<script type="module" src="/console/console.js"></script>');
+    expect(page.text).not.toMatch(/(src|href)="(https?:)?\/\//);
+    const csp = (page.headers["content-security-policy"] ?? "").split(/;\s*/);
+    expect(csp).toEqual(
+      expect.arrayContaining([
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+      ]),
+    );
+    expect(page.headers["x-content-type-options"]).toBe("nosniff");
+    expect(page.headers["referrer-policy"]).toBe("no-referrer");
+
+    const script = await curl("/console/console.js", []);
+    expect(script.status).toBe(200);
+    expect(script.headers["content-type"]).toMatch(/javascript/);
+  });
+
+  it("redirects /console/ to /console, and leaves the API's own paths to the Worker", async () => {
+    const slash = await curl("/console/", []);
+    expect(slash.status).toBe(307);
+    expect(slash.headers.location).toBe("/console");
+    const missing = await curl("/console/nothing-here", []);
+    expect(missing.status).toBe(404);
+    expect(missing.body).toMatchObject({ success: false, code: "NOT_FOUND" });
+  });
+});
+
+describe.skipIf(!browserAvailable)("the console's Content-Security-Policy, in a browser", () => {
+  afterAll(closeBrowser);
+
+  it("refuses an inline script and an inline style, and a request to another origin", async () => {
+    const opened = await openPage(baseUrl, "console-csp");
+    try {
+      const { page } = opened;
+      await page.goto(`${baseUrl}/console`);
+      await page.getByLabel("Access token").waitFor();
+      // What an injected script would try: run inline code, restyle the page, send data away.
+      await page.evaluate(() => {
+        const script = document.createElement("script");
+        script.textContent = "window.inlineRan = true";
+        document.head.append(script);
+        const style = document.createElement("style");
+        style.textContent = "body { display: none }";
+        document.head.append(style);
+      });
+      const outcome = await page.evaluate(async () => ({
+        inlineRan: (window as { inlineRan?: boolean }).inlineRan ?? false,
+        display: getComputedStyle(document.body).display,
+        fetched: await fetch("https://example.com/").then(
+          () => "reached",
+          () => "refused",
+        ),
+      }));
+      expect(outcome).toEqual({ inlineRan: false, display: "block", fetched: "refused" });
+      const problems = opened.problems().join("\n");
+      expect(problems).toMatch(/inline script violates .*script-src 'self'/);
+      expect(problems).toMatch(/inline style violates .*style-src 'self'/);
+      expect(problems).toMatch(/Connecting to 'https:\/\/example\.com\/' violates .*connect-src 'self'/);
+    } finally {
+      await opened.close();
+    }
+  }, 60_000);
+});
 
 describe.skipIf(!browserAvailable)("the console, in a browser", () => {
   const owner = newUser("console-owner");
