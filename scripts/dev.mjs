@@ -62,7 +62,11 @@ const migrated =
   ).status ?? 1;
 if (migrated !== 0) process.exit(migrated);
 
+const apiPort = takeOption([...apiArgs], "--port") ?? "8787";
 console.log("Get a token with: npm run --silent token -- <userId>");
+console.log(
+  `Console: http://127.0.0.1:${apiPort}/console · API reference: http://127.0.0.1:${apiPort}/docs`,
+);
 console.log(`S3 gateway: http://127.0.0.1:${gatewayPort} (bucket = repo id, path-style)`);
 const children = [
   spawn(...wrangler(["dev", ...apiArgs], { stdio: "inherit" })),

@@ -86,7 +86,9 @@ describe.skipIf(!browserAvailable)("the console's Content-Security-Policy, in a 
       const problems = opened.problems().join("\n");
       expect(problems).toMatch(/inline script violates .*script-src 'self'/);
       expect(problems).toMatch(/inline style violates .*style-src 'self'/);
-      expect(problems).toMatch(/Connecting to 'https:\/\/example\.com\/' violates .*connect-src 'self'/);
+      expect(problems).toMatch(
+        /Connecting to 'https:\/\/example\.com\/' violates .*connect-src 'self'/,
+      );
     } finally {
       await opened.close();
     }
