@@ -40,6 +40,9 @@ export const uniqueId = (prefix: string) => `${prefix}-${++lastId}`;
 
 const readable = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 
+/** A date as the tables show it ("Mar 1, 2027, 10:30 AM"), in the browser's locale and zone. */
+export const readableDate = (iso: string) => readable.format(new Date(iso));
+
 /** `<time datetime="ISO">` with a local, readable text; `empty` when there is no date. */
 export function time(iso: string | null | undefined, empty = "—"): Node {
   if (!iso) return document.createTextNode(empty);

@@ -13,6 +13,7 @@ import {
   fill,
   h,
   messageRow,
+  readableDate,
   select,
   table,
   time,
@@ -49,7 +50,13 @@ interface KeyKind<K extends StorageKey | AiKey> {
     client: FlashgateClient,
     repoId: string,
     id: string,
-    changes: { name?: string; status?: "ACTIVE" | "INACTIVE"; access?: AccessType },
+    changes: {
+      name?: string;
+      status?: "ACTIVE" | "INACTIVE";
+      access?: AccessType;
+      /** null: never expires. */
+      expiresAt?: string | null;
+    },
   ): Promise<unknown>;
   roll(
     client: FlashgateClient,
@@ -243,6 +250,35 @@ export function keysSection<K extends StorageKey | AiKey>(
       });
     });
 
+    const expiry = h(
+      "button",
+      {
+        type: "button",
+        class: "secondary small",
+        "data-action": "expiry",
+        "aria-label": `Change the expiry of ${key.name}`,
+      },
+      "Change",
+    );
+    expiry.addEventListener("click", () => {
+      const at = h("input", { type: "datetime-local", value: localDateTime(key.expiresAt) });
+      formDialog({
+        title: `Change the expiry of “${key.name}”`,
+        fields: [field("Expires", at, "Your local time. Leave it empty: the key never expires.")],
+        submitLabel: "Save expiry",
+        submit: async () => {
+          const expiresAt = at.value ? new Date(at.value).toISOString() : null;
+          await kind.update(api(), repoId, key.id, { expiresAt });
+          result.done(
+            expiresAt
+              ? `“${key.name}” expires ${readableDate(expiresAt)}.`
+              : `“${key.name}” never expires.`,
+          );
+          await load();
+        },
+      });
+    });
+
     const revoke = button("Revoke", "revoke", "danger small");
     revoke.addEventListener("click", () =>
       formDialog({
@@ -289,7 +325,7 @@ export function keysSection<K extends StorageKey | AiKey>(
         h("span", { class: `badge ${key.status.toLowerCase()}` }, key.status),
         previousUntil,
       ),
-      h("td", {}, time(key.expiresAt)),
+      h("td", {}, h("div", { class: "inline-edit" }, time(key.expiresAt), expiry)),
       h("td", { class: "actions" }, rename, toggle, roll, revoke),
     );
   }
@@ -366,3 +402,11 @@ async function act(
 }
 
 const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
+
+/** An ISO instant as a datetime-local input's value, in the browser's time zone ("" for none). */
+function localDateTime(iso: string | null): string {
+  if (!iso) return "";
+  const date = new Date(iso);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}

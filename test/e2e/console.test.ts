@@ -336,7 +336,8 @@ describe.skipIf(!browserAvailable)("the console, in a browser", () => {
       expect(await row.getByLabel("Access of CI Bot").inputValue()).toBe("WRITE");
       expect(cells).toContain("Never"); // last used
       expect(cells).toContain("ACTIVE");
-      expect(cells).toContain("—"); // no expiry
+      // Name, Access, Key, Created, Last used, Status, then Expires: none, and its Change button.
+      expect(cells[6]).toBe("—Change");
       expect(await row.locator("time").first().getAttribute("datetime")).toMatch(/^\d{4}-.*Z$/);
 
       const ai = section("AI keys");
@@ -431,6 +432,50 @@ describe.skipIf(!browserAvailable)("the console, in a browser", () => {
   );
 
   it(
+    "5b. sets, refuses and clears a key's expiry through its dialog",
+    async () => {
+      const row = () => keyRow("Storage keys", "CI Bot (deploys)");
+      const change = () =>
+        row().getByRole("button", { name: "Change the expiry of CI Bot (deploys)" });
+      const expires = () => dialog().getByLabel("Expires", { exact: true });
+      const storedExpiry = async () => (await ownerApi.apiKeys.list(repoId)).keys[0]?.expiresAt;
+
+      // A past instant: the API's refusal stays in the dialog, and nothing changes.
+      await change().click();
+      expect(await expires().inputValue()).toBe("");
+      await expires().fill("2020-01-01T08:00");
+      await dialog().getByRole("button", { name: "Save expiry" }).click();
+      const refused = await alertText(dialog());
+      expect(refused).toMatch(/expiresAt/);
+      expect(refused).toMatch(/request id [0-9a-f-]{36}/);
+      expect(await storedExpiry()).toBeNull();
+      await browser.screenshot("expiry-refused");
+
+      // A future one, in the browser's time zone, is what the API stores.
+      const local = `${nextYear}-03-01T10:30`;
+      await expires().fill(local);
+      await dialog().getByRole("button", { name: "Save expiry" }).click();
+      await expect.poll(() => dialog().count()).toBe(0);
+      const expected = await page.evaluate((value) => new Date(value).toISOString(), local);
+      await expect.poll(storedExpiry).toBe(expected);
+      await expect.poll(() => row().locator("time").last().getAttribute("datetime")).toBe(expected);
+      await browser.screenshot("expiry-set");
+
+      // Opened again it shows that time; emptied, the key never expires.
+      await change().click();
+      expect(await expires().inputValue()).toBe(local);
+      await expires().fill("");
+      await dialog().getByRole("button", { name: "Save expiry" }).click();
+      await expect.poll(() => dialog().count()).toBe(0);
+      await expect.poll(storedExpiry).toBeNull();
+      await expect
+        .poll(() => section("Storage keys").getByRole("status").textContent())
+        .toContain("never expires");
+    },
+    STEP_MS,
+  );
+
+  it(
     "6. revokes a key after a confirmation naming it",
     async () => {
       await keyRow("Storage keys", "CI Bot (deploys)")
@@ -457,13 +502,13 @@ describe.skipIf(!browserAvailable)("the console, in a browser", () => {
       }
       await ownerApi.aiApiKeys.update(repoId, aiKey?.id ?? "", { name: "Claude gateway" });
 
-      // Events reach the trail through a queue: wait for all 30 of this repo's, then refresh.
+      // Events reach the trail through a queue: wait for all 32 of this repo's, then refresh.
       await expect
         .poll(async () => (await ownerApi.audit.repo(repoId, { limit: 100 })).events.length, {
           timeout: 30_000,
           interval: 500,
         })
-        .toBe(30);
+        .toBe(32);
       const audit = section("Audit trail");
       const types = () => audit.locator("tbody tr td:nth-child(2)").allTextContents();
       await audit.getByRole("button", { name: "Refresh" }).click();
@@ -654,8 +699,12 @@ describe.skipIf(!browserAvailable)("the console, in a browser", () => {
       const origin = new URL(baseUrl).origin;
       expect(browser.requests().filter((url) => !url.startsWith(origin))).toEqual([]);
       // No page error, CSP violation or outside request; only the refusals provoked above (the
-      // past expiry, the bad token, then demoting and removing the last ADMIN).
-      expect(problemsOf(browser)).toEqual({ refusedStatuses: [400, 401, 409, 409], other: [] });
+      // past expiry at creation and in the expiry dialog, the bad token, then demoting and removing
+      // the last ADMIN).
+      expect(problemsOf(browser)).toEqual({
+        refusedStatuses: [400, 400, 401, 409, 409],
+        other: [],
+      });
     },
     STEP_MS,
   );
