@@ -279,6 +279,11 @@ async function main() {
     // Requests reach each Worker on its own socket; nothing to log on the entry.
     logRequests: false,
     port: 0,
+    // The Worker's line per request (tens of thousands under load) would drown the results; its
+    // warnings and errors still show.
+    handleStructuredLogs: ({ level, message }) => {
+      if (level === "warn" || level === "error") log(message);
+    },
     workers: [
       // The API under its deployed name: the gateway's service binding names it.
       workerConfig("flashgate-apikeys", production.code, compatibilityDate),
