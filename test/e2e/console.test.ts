@@ -15,8 +15,6 @@ import { capturingS3Client } from "./support/s3-signing";
  */
 
 const STEP_MS = 60_000;
-const REFUSED_BY_API =
-  /^console error: Failed to load resource: the server responded with a status of (4\d\d) /;
 const nextYear = new Date().getFullYear() + 1;
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
 
@@ -89,6 +87,27 @@ describe.skipIf(!browserAvailable)("the console's Content-Security-Policy, in a 
       expect(problems).toMatch(
         /Connecting to 'https:\/\/example\.com\/' violates .*connect-src 'self'/,
       );
+    } finally {
+      await opened.close();
+    }
+  }, 60_000);
+
+  it("counts a page file the Worker does not have as a problem, and an API refusal as a refusal", async () => {
+    const opened = await openPage(baseUrl, "console-harness");
+    try {
+      const { page } = opened;
+      await page.goto(`${baseUrl}/console`);
+      await page.getByLabel("Access token").fill("not-a-token");
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await expect.poll(() => opened.refusals()).toEqual(["401 GET /workspace"]);
+      await page.evaluate(() => {
+        const script = document.createElement("script");
+        script.src = "/console/missing.js";
+        document.head.append(script);
+      });
+      await expect
+        .poll(() => opened.problems())
+        .toContainEqual(expect.stringMatching(/^console error: Failed to load resource: .* 404/));
     } finally {
       await opened.close();
     }
@@ -181,21 +200,9 @@ describe.skipIf(!browserAvailable)("the console, in a browser", () => {
     }
   }
 
-  /**
-   * The page's problems, less the refusals this test provoked on purpose: Chromium logs each
-   * 4xx answer a fetch receives as a console error ("Failed to load resource: … status of
-   * 403"), so those come back as a sorted list of statuses, to be compared with the expected.
-   */
-  function problemsOf(opened: BrowserPage): { refusedStatuses: number[]; other: string[] } {
-    const refusedStatuses: number[] = [];
-    const other: string[] = [];
-    for (const problem of opened.problems()) {
-      const refused = REFUSED_BY_API.exec(problem);
-      if (refused) refusedStatuses.push(Number(refused[1]));
-      else other.push(problem);
-    }
-    return { refusedStatuses: refusedStatuses.sort(), other };
-  }
+  /** The statuses of the API's refusals the page received, in order. */
+  const refusedStatuses = (opened: BrowserPage) =>
+    opened.refusals().map((refusal) => Number(refusal.split(" ")[0]));
 
   /** The text of the alert region inside `scope`, once it has one. */
   async function alertText(scope: Locator): Promise<string> {
@@ -625,7 +632,8 @@ describe.skipIf(!browserAvailable)("the console, in a browser", () => {
       expect(await audit.getByRole("heading", { name: "Audit trail" }).isVisible()).toBe(true);
       await readerBrowser.screenshot("reader-refused");
       // Its two refusals (create, audit) and nothing else.
-      expect(problemsOf(readerBrowser)).toEqual({ refusedStatuses: [403, 403], other: [] });
+      expect(refusedStatuses(readerBrowser)).toEqual([403, 403]);
+      expect(readerBrowser.problems()).toEqual([]);
     },
     STEP_MS,
   );
@@ -698,13 +706,11 @@ describe.skipIf(!browserAvailable)("the console, in a browser", () => {
       // Only the console's own files and the API were requested, all from this origin.
       const origin = new URL(baseUrl).origin;
       expect(browser.requests().filter((url) => !url.startsWith(origin))).toEqual([]);
-      // No page error, CSP violation or outside request; only the refusals provoked above (the
-      // past expiry at creation and in the expiry dialog, the bad token, then demoting and removing
-      // the last ADMIN).
-      expect(problemsOf(browser)).toEqual({
-        refusedStatuses: [400, 400, 401, 409, 409],
-        other: [],
-      });
+      // No page error, CSP violation or outside request; and only the refusals provoked above, in
+      // order: the bad token, a past expiry at creation and in the expiry dialog, then demoting
+      // and removing the last ADMIN.
+      expect(browser.problems()).toEqual([]);
+      expect(refusedStatuses(browser)).toEqual([401, 400, 400, 409, 409]);
     },
     STEP_MS,
   );

@@ -43,6 +43,12 @@ export interface BrowserPage {
   /** Every URL the page requested, in order. */
   requests(): string[];
   /**
+   * The Worker's 4xx answers, e.g. "403 POST /repo/…/apikey", in order: refusals a page shows
+   * its user. Chromium also logs each as a console error ("Failed to load resource: …"); those
+   * lines are counted here, not in problems().
+   */
+  refusals(): string[];
+  /**
    * Saves test/e2e/.screenshots/<name>/<NN>-<step>.png (git-ignored): what the window shows, or
    * with `{ fullPage: true }` the whole page.
    */
@@ -79,6 +85,7 @@ export async function openPage(baseUrl: string, name: string): Promise<BrowserPa
   const page = await context.newPage();
   const problems: string[] = [];
   const requests: string[] = [];
+  const refusals: string[] = [];
 
   await context.route("**/*", (route) => {
     const url = route.request().url();
@@ -87,9 +94,23 @@ export async function openPage(baseUrl: string, name: string): Promise<BrowserPa
     return route.abort("blockedbyclient");
   });
   page.on("request", (request) => requests.push(request.url()));
+  // Only the API calls a page makes (fetch) can be refusals; a page's own file answering 4xx
+  // (a missing script, style or image) stays a problem.
+  const refusedUrls = new Set<string>();
+  page.on("response", (response) => {
+    const url = new URL(response.url());
+    const status = response.status();
+    const isCall = ["fetch", "xhr"].includes(response.request().resourceType());
+    if (url.origin !== origin || !isCall || status < 400 || status >= 500) return;
+    refusals.push(`${status} ${response.request().method()} ${url.pathname}`);
+    refusedUrls.add(response.url());
+  });
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
   page.on("console", (message) => {
-    if (message.type() === "error") problems.push(`console error: ${message.text()}`);
+    if (message.type() !== "error") return;
+    const refused = /^Failed to load resource: the server responded with a status of 4\d\d\b/;
+    if (refused.test(message.text()) && refusedUrls.has(message.location().url)) return;
+    problems.push(`console error: ${message.text()}`);
   });
   page.on("requestfailed", (request) => {
     const failure = request.failure()?.errorText ?? "failed";
@@ -107,6 +128,7 @@ export async function openPage(baseUrl: string, name: string): Promise<BrowserPa
     page,
     problems: () => [...problems],
     requests: () => [...requests],
+    refusals: () => [...refusals],
     async screenshot(label, { fullPage = false } = {}) {
       step += 1;
       const file = `${String(step).padStart(2, "0")}-${label.replace(/[^a-z0-9-]+/gi, "-")}.png`;
