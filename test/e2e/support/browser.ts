@@ -75,12 +75,21 @@ export async function closeBrowser() {
   shared = undefined;
 }
 
-/** A fresh page in a fresh context, watched for problems, with screenshots under `name`. */
-export async function openPage(baseUrl: string, name: string): Promise<BrowserPage> {
+/**
+ * A fresh page in a fresh context, watched for problems, with screenshots under `name`.
+ * `bypassCSP` lets a test inject its own script (an accessibility checker); never for tests
+ * of what the page itself does.
+ */
+export async function openPage(
+  baseUrl: string,
+  name: string,
+  { bypassCSP = false }: { bypassCSP?: boolean } = {},
+): Promise<BrowserPage> {
   const origin = new URL(baseUrl).origin;
   const context = await (await browser()).newContext({
     viewport: { width: 1280, height: 900 },
     permissions: ["clipboard-read", "clipboard-write"],
+    bypassCSP,
   });
   const page = await context.newPage();
   const problems: string[] = [];
