@@ -10,7 +10,7 @@
 //                                @flashgate/client from client/src
 //
 // `npm run dev`, `npm test`, `npm run build` and `npm run deploy` run it first.
-import { cpSync, existsSync, mkdirSync, rmSync, statSync } from "node:fs";
+import { cpSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -32,29 +32,22 @@ export async function buildAssets({ quiet = false } = {}) {
   const scalarDist = dirname(require.resolve("@scalar/api-reference"));
   cpSync(join(scalarDist, "browser/standalone.js"), `${out}/docs/scalar.js`);
 
-  mkdirSync(`${out}/console`, { recursive: true });
-  if (existsSync(`${root}console/public`)) {
-    cpSync(`${root}console/public`, `${out}/console`, { recursive: true });
-  }
-  if (existsSync(`${root}console/src/main.ts`)) {
-    await build({
-      entryPoints: [`${root}console/src/main.ts`],
-      outfile: `${out}/console/console.js`,
-      bundle: true,
-      format: "esm",
-      target: "es2022",
-      platform: "browser",
-      minify: true,
-      sourcemap: true,
-      alias: { "@flashgate/client": `${root}client/src/index.ts` },
-      logLevel: quiet ? "error" : "warning",
-    });
-  }
+  cpSync(`${root}console/public`, `${out}/console`, { recursive: true });
+  await build({
+    entryPoints: [`${root}console/src/main.ts`],
+    outfile: `${out}/console/console.js`,
+    bundle: true,
+    format: "esm",
+    target: "es2022",
+    platform: "browser",
+    minify: true,
+    sourcemap: true,
+    alias: { "@flashgate/client": `${root}client/src/index.ts` },
+    logLevel: quiet ? "error" : "warning",
+  });
 
   for (const file of ["docs/scalar.js", "console/console.js"]) {
-    const path = `${out}/${file}`;
-    if (!existsSync(path)) continue;
-    const { size } = statSync(path);
+    const { size } = statSync(`${out}/${file}`);
     if (size > MAX_FILE_BYTES) throw new Error(`${file} is ${size} bytes, over ${MAX_FILE_BYTES}`);
     if (!quiet) console.log(`build/assets/${file}: ${(size / 1024).toFixed(1)} KiB`);
   }
