@@ -1,5 +1,6 @@
 import { FlashgateError } from "@flashgate/client";
 import { fill, h } from "./dom";
+import { sessionRefused } from "./session";
 
 /**
  * What a section tells the user after an action: a polite status line for what went well and
@@ -25,6 +26,8 @@ export function feedback(): Feedback {
       fill(status, message);
     },
     failed(error) {
+      // A token the API no longer accepts fails every section at once: sign out, say so once.
+      if (error instanceof FlashgateError && error.status === 401 && sessionRefused(error)) return;
       fill(status);
       fill(alert, ...describeError(error));
     },

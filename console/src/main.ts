@@ -1,8 +1,10 @@
 // The console's entry: the page frame (header, breadcrumbs, main), the sign-in gate and the
 // hash router. Routes carry ids only (`#/workspace/<id>`, `#/repo/<id>`), never a secret.
+
+import type { FlashgateError } from "@flashgate/client";
 import { fill, h } from "./dom";
 import { repoPage } from "./repo";
-import { currentUser, signedIn, signOut } from "./session";
+import { currentUser, signedIn, signOut, whenSessionEnds } from "./session";
 import { signInPage } from "./sign-in";
 import { type Crumb, parseRoute, renderCrumbs, routes, type View } from "./view";
 import { workspacePage, workspacesPage } from "./workspaces";
@@ -13,6 +15,8 @@ const main = required("main");
 
 /** Bumped on every render: a page that finishes loading after the next render is stale. */
 let generation = 0;
+/** Why the last session ended, if the API ended it: shown once on the sign-in page. */
+let endedBy: FlashgateError | undefined;
 
 function render({ focusHeading }: { focusHeading: boolean }): void {
   const current = ++generation;
@@ -30,7 +34,9 @@ function render({ focusHeading }: { focusHeading: boolean }): void {
 
   renderAccount();
   if (!signedIn()) {
-    fill(main, heading, ...signInPage(view, () => render({ focusHeading: true })));
+    const reason = endedBy;
+    endedBy = undefined;
+    fill(main, heading, ...signInPage(view, () => render({ focusHeading: true }), reason));
     return;
   }
   const route = parseRoute(location.hash);
@@ -90,5 +96,9 @@ function required(id: string): HTMLElement {
   return element;
 }
 
+whenSessionEnds((reason) => {
+  endedBy = reason;
+  render({ focusHeading: true });
+});
 window.addEventListener("hashchange", () => render({ focusHeading: true }));
 render({ focusHeading: false });

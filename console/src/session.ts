@@ -1,4 +1,4 @@
-import { FlashgateClient } from "@flashgate/client";
+import { FlashgateClient, type FlashgateError } from "@flashgate/client";
 
 // The signed-in client, and with it the token, live only in this module's memory: never in
 // storage, cookies or the URL. Reloading the page drops them, and so signs out.
@@ -16,6 +16,24 @@ export async function signIn(token: string): Promise<void> {
 export function signOut(): void {
   client = undefined;
   userId = undefined;
+}
+
+let onEnded: ((reason: FlashgateError) => void) | undefined;
+
+/** What to do when the API stops accepting the token (main.ts: back to the sign-in page). */
+export function whenSessionEnds(handler: (reason: FlashgateError) => void): void {
+  onEnded = handler;
+}
+
+/**
+ * The API answered 401 to a signed-in call: the token expired or was revoked. Signs out and
+ * says why, once; false when no one was signed in (a refused sign-in is the form's own error).
+ */
+export function sessionRefused(reason: FlashgateError): boolean {
+  if (!client) return false;
+  signOut();
+  onEnded?.(reason);
+  return true;
 }
 
 /** The signed-in client; pages are only rendered while there is one. */

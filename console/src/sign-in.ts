@@ -1,12 +1,16 @@
+import type { FlashgateError } from "@flashgate/client";
 import { field, h, whileBusy } from "./dom";
-import { feedback } from "./feedback";
+import { describeError, feedback } from "./feedback";
 import { signIn } from "./session";
 import type { View } from "./view";
 
 const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
-/** The sign-in form: a pasted access token, checked by listing the user's workspaces. */
-export function signInPage(view: View, signedIn: () => void): Node[] {
+/**
+ * The sign-in form: a pasted access token, checked by listing the user's workspaces. `ended`:
+ * the API's refusal that signed the user out, shown above the form.
+ */
+export function signInPage(view: View, signedIn: () => void, ended?: FlashgateError): Node[] {
   view.setTitle("Sign in");
   view.setCrumbs([]);
   const result = feedback();
@@ -51,7 +55,20 @@ export function signInPage(view: View, signedIn: () => void): Node[] {
         ") and paste the token it prints.",
       )
     : null;
+  const endedNotice = ended
+    ? h(
+        "div",
+        { class: "alert", role: "alert" },
+        h(
+          "p",
+          { class: "error-message" },
+          "You were signed out: the API no longer accepts your token.",
+        ),
+        ...describeError(ended),
+      )
+    : null;
   return [
+    ...(endedNotice ? [endedNotice] : []),
     h(
       "div",
       { class: "card sign-in-card" },

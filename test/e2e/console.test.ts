@@ -716,6 +716,40 @@ describe.skipIf(!browserAvailable)("the console, in a browser", () => {
   );
 
   it(
+    "12. returns to sign-in with the API's message when the token stops being accepted",
+    async () => {
+      const expiring = await openPage(baseUrl, "console-expired");
+      try {
+        const { page: tab } = expiring;
+        // Expired 25 s ago: the API allows 30 s of clock skew, so it signs in, then is refused.
+        const exp = Math.floor(Date.now() / 1000) - 25;
+        const token = await tokenFor(owner, { claims: { exp } });
+        await tab.goto(`${baseUrl}/console#/workspace/${workspaceId}`);
+        await tab.getByLabel("Access token").fill(token);
+        await tab.getByRole("button", { name: "Sign in" }).click();
+        const heading = () => tab.getByRole("heading", { level: 1 }).textContent();
+        await expect.poll(heading).toBe("Platform team");
+
+        await new Promise((done) => setTimeout(done, (exp + 31) * 1000 - Date.now()));
+        const audit = tab.getByRole("region", { name: "Audit trail", exact: true });
+        await audit.getByRole("button", { name: "Refresh" }).click();
+        await expect.poll(heading).toBe("Sign in");
+        const alert = await alertText(tab.getByRole("main"));
+        expect(alert).toContain("You were signed out: the API no longer accepts your token.");
+        expect(alert).toMatch(/expired/i);
+        expect(alert).toMatch(/request id [0-9a-f-]{36}/);
+        expect(await tab.getByLabel("Access token").inputValue()).toBe("");
+        await expiring.screenshot("session-ended");
+        expect(expiring.refusals()).toEqual([`401 GET /workspace/${workspaceId}/audit`]);
+        expect(expiring.problems()).toEqual([]);
+      } finally {
+        await expiring.close();
+      }
+    },
+    STEP_MS,
+  );
+
+  it(
     "11. says so when the API cannot be reached",
     async () => {
       const offline = await openPage(baseUrl, "console-offline");
