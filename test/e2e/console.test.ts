@@ -740,6 +740,10 @@ describe.skipIf(!browserAvailable)("the console, in a browser", () => {
         expect(alert).toMatch(/request id [0-9a-f-]{36}/);
         expect(await tab.getByLabel("Access token").inputValue()).toBe("");
         await expiring.screenshot("session-ended");
+        // A new token takes the user back where they were.
+        await tab.getByLabel("Access token").fill(await tokenFor(owner));
+        await tab.getByRole("button", { name: "Sign in" }).click();
+        await expect.poll(heading).toBe("Platform team");
         expect(expiring.refusals()).toEqual([`401 GET /workspace/${workspaceId}/audit`]);
         expect(expiring.problems()).toEqual([]);
       } finally {
