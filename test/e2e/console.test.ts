@@ -1,6 +1,7 @@
 import { ListObjectsV2Command } from "@aws-sdk/client-s3";
 import type { Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import committedDocument from "../../client/openapi.json";
 import { FlashgateClient, FlashgateError } from "../../client/src/index.ts";
 import { type BrowserPage, browserAvailable, closeBrowser, openPage } from "./support/browser";
 import { baseUrl, curl, newUser, tokenFor } from "./support/http";
@@ -703,9 +704,19 @@ describe.skipIf(!browserAvailable)("the console, in a browser", () => {
       await expectNoSecretInPage(page);
       await browser.screenshot("signed-out");
 
-      // Only the console's own files and the API were requested, all from this origin.
+      // Only the console's own files and the API were requested, all from this origin, and every
+      // API call was to a path the public API documents.
       const origin = new URL(baseUrl).origin;
       expect(browser.requests().filter((url) => !url.startsWith(origin))).toEqual([]);
+      const documented = Object.keys(committedDocument.paths).map(
+        (path) => new RegExp(`^${path.replace(/\{\w+\}/g, "[^/]+")}$`),
+      );
+      const called = browser
+        .requests()
+        .map((url) => new URL(url).pathname)
+        .filter((path) => !path.startsWith("/console"));
+      expect(called.length).toBeGreaterThan(20);
+      expect(called.filter((path) => !documented.some((route) => route.test(path)))).toEqual([]);
       // No page error, CSP violation or outside request; and only the refusals provoked above, in
       // order: the bad token, a past expiry at creation and in the expiry dialog, then demoting
       // and removing the last ADMIN.
