@@ -364,13 +364,18 @@ describe("with an identity provider's key set configured (JWT_JWKS_URL)", () => 
   });
 
   it("answers 503, not 401, while the provider's key set cannot be fetched, and recovers", async () => {
-    vi.spyOn(console, "error").mockImplementation(() => {});
+    const errors = vi.spyOn(console, "error").mockImplementation(() => {});
     const idp = await identityProvider();
     idp.provider.up = false;
     const token = `Bearer ${await idp.sign("idp-user")}`;
     const down = await callConfigured(idp.config, "/workspace", token);
     expectError(down, 503, /identity provider/);
     expect(down.headers.get("WWW-Authenticate")).toBeNull();
+    // The log names jose's failure by its code, which survives minification (class names do not).
+    const logged = errors.mock.calls.map((args) => String(args[0]));
+    expect(logged.join("\n")).toMatch(
+      /"message":"JWKS fetch failed".*"reason":"ERR_JOSE_GENERIC: /,
+    );
 
     idp.provider.up = true;
     const up = await callConfigured(idp.config, "/workspace", token);

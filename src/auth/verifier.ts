@@ -226,7 +226,10 @@ function remoteKeySet(url: URL): JWTVerifyGetKey {
       ) {
         throw error;
       }
-      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      // jose's errors carry a stable code (ERR_JWKS_TIMEOUT); their class names are minified away.
+      const code = (error as { code?: unknown }).code;
+      const name = typeof code === "string" ? code : error instanceof Error ? error.name : "";
+      const reason = error instanceof Error ? `${name}: ${error.message}` : String(error);
       log.error("JWKS fetch failed", { jwksUrl: url.href, reason });
       throw new KeySetUnavailable(reason);
     }
