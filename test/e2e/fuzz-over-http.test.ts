@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { answerProblems } from "../fuzz/answers";
-import { type CallerPlan, Huge, principalOf, requestFor } from "../fuzz/arbitraries";
-import { type DocumentedOperation, documentedOperations } from "../fuzz/documented-operations";
+import { authorizationFor, type CallerTokens, requestFor } from "../fuzz/arbitraries";
+import { documentedOperations } from "../fuzz/documented-operations";
 import { checkProperty } from "../fuzz/replay";
 import { type Sent, World } from "../fuzz/world";
 import { type Answer, baseUrl, newUser, rawRequest, tokenFor } from "./support/http";
@@ -78,7 +78,7 @@ beforeAll(async () => {
     reader: newUser("fuzz-reader"),
     outsider: newUser("fuzz-outsider"),
   };
-  const tokens: Record<string, string> = {
+  const tokens: CallerTokens = {
     admin: await tokenFor(users.admin),
     writer: await tokenFor(users.writer),
     reader: await tokenFor(users.reader),
@@ -86,17 +86,10 @@ beforeAll(async () => {
     gateway: await tokenFor(newUser("fuzz-gateway"), { scope: "keys:verify" }),
   };
   const admin = tokens.admin as string;
-  const authorizationFor = async (caller: CallerPlan, operation: DocumentedOperation) => {
-    const who = caller === "principal" ? principalOf(operation) : caller;
-    if (who === "anonymous") return undefined;
-    if (typeof who === "object") {
-      if ("authorization" in who) return who.authorization;
-      const subject = who.subject instanceof Huge ? who.subject.value : who.subject;
-      return `Bearer ${await tokenFor(subject)}`;
-    }
-    return `Bearer ${tokens[who]}`;
-  };
-  world = new World(operations, authorizationFor);
+  world = new World(
+    operations,
+    authorizationFor(tokens, (subject) => tokenFor(subject)),
+  );
 
   const workspace = await json("POST", "/workspace", admin, { name: "Fuzz" });
   world.remember("workspaceId", "/workspace", workspace.id);

@@ -464,6 +464,26 @@ export const principalOf = (operation: DocumentedOperation): "anonymous" | "gate
   return operation.path.startsWith("/verify/") ? "gateway" : "admin";
 };
 
+/** The world's named callers' tokens. */
+export type CallerTokens = Record<"admin" | "writer" | "reader" | "outsider" | "gateway", string>;
+
+/**
+ * The Authorization header a caller plan sends, if any: a named caller's token, a token made
+ * for a (possibly huge) subject with `tokenFor`, or a header given as is.
+ */
+export const authorizationFor =
+  (tokens: CallerTokens, tokenFor: (subject: string) => Promise<string>) =>
+  async (caller: CallerPlan, operation: DocumentedOperation): Promise<string | undefined> => {
+    const who = caller === "principal" ? principalOf(operation) : caller;
+    if (who === "anonymous") return undefined;
+    if (typeof who === "object") {
+      if ("authorization" in who) return who.authorization;
+      const subject = who.subject instanceof Huge ? who.subject.value : who.subject;
+      return `Bearer ${await tokenFor(subject)}`;
+    }
+    return `Bearer ${tokens[who]}`;
+  };
+
 const BAD_AUTHORIZATIONS = [
   "Bearer",
   "Bearer ",

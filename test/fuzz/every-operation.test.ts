@@ -8,7 +8,7 @@ import { team, tokenFor } from "../support/api";
 import { createAiKey, createStorageKey } from "../support/keys";
 import { gatewayToken } from "../verify/support";
 import { type Answer, answerProblems } from "./answers";
-import { type CallerPlan, Huge, principalOf, type RequestPlan, requestFor } from "./arbitraries";
+import { authorizationFor, type CallerTokens, type RequestPlan, requestFor } from "./arbitraries";
 import {
   type DocumentedOperation,
   documentedOperations,
@@ -95,24 +95,14 @@ const refusedRequestIds: string[] = [];
  */
 async function newWorld(): Promise<World> {
   const people = await team();
-  const tokens: Record<string, string> = {
+  const tokens: CallerTokens = {
     admin: await tokenFor(people.admin),
     writer: await tokenFor(people.writer),
     reader: await tokenFor(people.reader),
     outsider: await tokenFor(people.outsider),
     gateway: await gatewayToken(),
   };
-  const authorizationFor = async (caller: CallerPlan, operation: DocumentedOperation) => {
-    const who = caller === "principal" ? principalOf(operation) : caller;
-    if (who === "anonymous") return undefined;
-    if (typeof who === "object") {
-      if ("authorization" in who) return who.authorization;
-      const subject = who.subject instanceof Huge ? who.subject.value : who.subject;
-      return `Bearer ${await tokenFor(subject)}`;
-    }
-    return `Bearer ${tokens[who]}`;
-  };
-  const world = new World(operations, authorizationFor);
+  const world = new World(operations, authorizationFor(tokens, tokenFor));
   const { workspaceId, repoId } = people;
   world.remember("workspaceId", "/workspace", workspaceId);
   world.remember("repoId", "/repo", repoId);
