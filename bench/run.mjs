@@ -4,7 +4,7 @@
 // the API's KeyVerifier over a service binding, as deployed. Prints a table, then one JSON
 // line (the last line of stdout). Progress goes to stderr.
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import http from "node:http";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,6 +13,12 @@ import autocannon from "autocannon";
 import { SignJWT } from "jose";
 import { Miniflare } from "miniflare";
 import { buildProductionBundle, bundleWorker } from "./build.mjs";
+import {
+  compatibilityDateOf,
+  workerConfig as miniflareWorker,
+  textBindings,
+  warningsAndErrorsTo,
+} from "./miniflare.mjs";
 import {
   applyMigrations,
   benchObject,
@@ -115,34 +121,18 @@ const vars = {
 const log = (message) => process.stderr.write(`${message}\n`);
 
 /** The API's bindings (its floors and profilers have the same). */
-function apiEnv() {
-  const env = {
-    DB: { type: "d1", id: "flashgate-bench" },
-    AUDIT: { type: "queue", name: "flashgate-audit" },
-  };
-  for (const [key, value] of Object.entries(vars)) env[key] = { type: "text", value };
-  return env;
-}
+const apiEnv = () => ({
+  DB: { type: "d1", id: "flashgate-bench" },
+  AUDIT: { type: "queue", name: "flashgate-audit" },
+  ...textBindings(vars),
+});
 
 // The gateway's bindings (gateway/wrangler.toml): the one R2 bucket, and the API's KeyVerifier.
 const BUCKET = { type: "r2", name: "flashgate-objects" };
 const KEY_VERIFIER = { type: "worker", worker: "flashgate-apikeys", exportName: "KeyVerifier" };
 
-function workerConfig(name, code, compatibilityDate, env = apiEnv()) {
-  return {
-    config: {
-      name,
-      compatibilityDate,
-      manifest: {
-        mainModule: "index.js",
-        modules: { "index.js": { type: "esm", contents: code } },
-      },
-      env,
-    },
-    // Each Worker on its own loopback socket: requests go straight to workerd, no proxy.
-    dev: { unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] },
-  };
-}
+const workerConfig = (name, code, compatibilityDate, env = apiEnv()) =>
+  miniflareWorker(name, code, compatibilityDate, env);
 
 async function load(url, { method = "GET", body, headers, seconds }) {
   const result = await autocannon({
@@ -244,9 +234,6 @@ function summarise(runs) {
   };
 }
 
-const compatibilityDateOf = (config) =>
-  /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync(join(root, config), "utf8"))?.[1];
-
 async function main() {
   const started = Date.now();
   rmSync(workDir, { recursive: true, force: true });
@@ -266,8 +253,8 @@ async function main() {
   const countedCode = await bundle("counted-worker");
   const profileCode = await bundle("profile-worker");
   const gatewayProfileCode = await bundle("gateway-profile-worker");
-  const compatibilityDate = compatibilityDateOf("wrangler.toml");
-  const gatewayCompatibilityDate = compatibilityDateOf("gateway/wrangler.toml");
+  const compatibilityDate = compatibilityDateOf(root, "wrangler.toml");
+  const gatewayCompatibilityDate = compatibilityDateOf(root, "gateway/wrangler.toml");
   const gatewayFloorEnv = {
     DB: { type: "d1", id: "flashgate-bench" },
     BUCKET,
@@ -279,11 +266,7 @@ async function main() {
     // Requests reach each Worker on its own socket; nothing to log on the entry.
     logRequests: false,
     port: 0,
-    // The Worker's line per request (tens of thousands under load) would drown the results; its
-    // warnings and errors still show.
-    handleStructuredLogs: ({ level, message }) => {
-      if (level === "warn" || level === "error") log(message);
-    },
+    handleStructuredLogs: warningsAndErrorsTo(log),
     workers: [
       // The API under its deployed name: the gateway's service binding names it.
       workerConfig("flashgate-apikeys", production.code, compatibilityDate),

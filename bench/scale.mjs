@@ -12,13 +12,19 @@
 // as the tables grow (bench/scale-plans.mjs says what counts). Bytes per row come from dbstat
 // over the database file (bench/scale-bytes.mjs). Progress goes to stderr; the last line of
 // stdout is the JSON summary.
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import { SignJWT } from "jose";
 import { Miniflare } from "miniflare";
 import { buildProductionBundle, bundleWorker } from "./build.mjs";
+import {
+  compatibilityDateOf,
+  workerConfig as miniflareWorker,
+  textBindings,
+  warningsAndErrorsTo,
+} from "./miniflare.mjs";
 import { databaseBytes, databaseFile } from "./scale-bytes.mjs";
 import {
   auditAtIndexes,
@@ -77,28 +83,19 @@ const vars = {
 const log = (message) => process.stderr.write(`${message}\n`);
 const sizeName = (n) => (n >= 1e6 ? `${n / 1e6}M` : n >= 1e3 ? `${n / 1e3}k` : String(n));
 
-function workerConfig(name, code, compatibilityDate, { database, queue, extra = {}, config = {} }) {
-  const env = {
-    DB: { type: "d1", id: database },
-    AUDIT: { type: "queue", name: queue },
-  };
-  for (const [key, value] of Object.entries({ ...vars, ...extra })) {
-    env[key] = { type: "text", value };
-  }
-  return {
-    config: {
-      name,
-      compatibilityDate,
-      manifest: {
-        mainModule: "index.js",
-        modules: { "index.js": { type: "esm", contents: code } },
-      },
-      env,
-      ...config,
+/** The API (or the recording Worker) on `database`, publishing audit events to `queue`. */
+const workerConfig = (name, code, compatibilityDate, { database, queue, extra = {}, config }) =>
+  miniflareWorker(
+    name,
+    code,
+    compatibilityDate,
+    {
+      DB: { type: "d1", id: database },
+      AUDIT: { type: "queue", name: queue },
+      ...textBindings({ ...vars, ...extra }),
     },
-    dev: { unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }] },
-  };
-}
+    config,
+  );
 
 const jwt = (subject, claims = {}) =>
   new SignJWT(claims)
@@ -337,18 +334,13 @@ export async function runScale(argv = process.argv) {
     join(root, "bench/recording-worker.ts"),
     join(workDir, "recording-worker.js"),
   );
-  const compatibilityDate = /compatibility_date\s*=\s*"([^"]+)"/.exec(
-    readFileSync(join(root, "wrangler.toml"), "utf8"),
-  )?.[1];
+  const compatibilityDate = compatibilityDateOf(root, "wrangler.toml");
   const stateDir = join(workDir, "state");
   const mf = new Miniflare({
     host: "127.0.0.1",
     logRequests: false,
     port: 0,
-    // The Worker's line per request would fill stdout; its warnings and errors go to stderr.
-    handleStructuredLogs: ({ level, message }) => {
-      if (level === "warn" || level === "error") log(message);
-    },
+    handleStructuredLogs: warningsAndErrorsTo(log),
     // On disk, so that the database file can be weighed.
     resourcePersistencePath: stateDir,
     workers: [
