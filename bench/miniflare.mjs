@@ -1,8 +1,29 @@
 // What bench/run.mjs and bench/scale.mjs both hand Miniflare: each Worker as one bundled module
-// with its bindings and its own socket, the compatibility date its wrangler.toml sets, and the
-// Workers' log lines kept to warnings and errors.
+// with its bindings and its own socket, the compatibility date its wrangler.toml sets, the
+// Workers' log lines kept to warnings and errors, and the fixed credentials and tokens signed
+// with them.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { SignJWT } from "jose";
+
+/** The bench's token key and sealing key: fixed, and nothing here is a real secret. */
+export const BENCH_CREDENTIALS = {
+  JWT_SECRET: "bench-jwt-secret-bench-jwt-secret-0123456789",
+  JWT_ISSUER: "https://issuer.bench.invalid/",
+  JWT_AUDIENCE: "flashgate-bench",
+  ENCRYPTION_KEYS: "v1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+};
+
+/** A 2-hour token for `subject` that a Worker bound with BENCH_CREDENTIALS accepts. */
+export const benchToken = (subject, claims = {}) =>
+  new SignJWT(claims)
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setSubject(subject)
+    .setIssuer(BENCH_CREDENTIALS.JWT_ISSUER)
+    .setAudience(BENCH_CREDENTIALS.JWT_AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime("2h")
+    .sign(new TextEncoder().encode(BENCH_CREDENTIALS.JWT_SECRET));
 
 /** A Worker from one ES module, on its own loopback socket: requests go straight to workerd. */
 export function workerConfig(name, code, compatibilityDate, env, config = {}) {

@@ -10,10 +10,11 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { crc32 } from "node:zlib";
 import autocannon from "autocannon";
-import { SignJWT } from "jose";
 import { Miniflare } from "miniflare";
 import { buildProductionBundle, bundleWorker } from "./build.mjs";
 import {
+  BENCH_CREDENTIALS,
+  benchToken,
   compatibilityDateOf,
   workerConfig as miniflareWorker,
   textBindings,
@@ -108,10 +109,7 @@ const COUNTED_VERIFICATIONS = 6;
 const BENCH_USER = "bench-user";
 const BENCH_GATEWAY = "bench-gateway";
 const vars = {
-  JWT_SECRET: "bench-jwt-secret-bench-jwt-secret-0123456789",
-  JWT_ISSUER: "https://issuer.bench.invalid/",
-  JWT_AUDIENCE: "flashgate-bench",
-  ENCRYPTION_KEYS: "v1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+  ...BENCH_CREDENTIALS,
   // Creates run by the thousand; the created repo is emptied between runs besides.
   STORAGE_KEY_QUOTA: "1000000000",
   AI_KEY_QUOTA: String(SEEDED_KEYS),
@@ -301,18 +299,9 @@ async function main() {
     const db = await mf.getD1Database("DB", "flashgate-apikeys");
     await applyMigrations(db, join(root, "migrations"));
 
-    const jwt = (subject, claims) =>
-      new SignJWT(claims)
-        .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-        .setSubject(subject)
-        .setIssuer(vars.JWT_ISSUER)
-        .setAudience(vars.JWT_AUDIENCE)
-        .setIssuedAt()
-        .setExpirationTime("2h")
-        .sign(new TextEncoder().encode(vars.JWT_SECRET));
-    const token = await jwt(BENCH_USER, {});
+    const token = await benchToken(BENCH_USER);
     // A gateway's token: the verification endpoints take nothing else.
-    const gatewayToken = await jwt(BENCH_GATEWAY, { scope: "keys:verify" });
+    const gatewayToken = await benchToken(BENCH_GATEWAY, { scope: "keys:verify" });
 
     log(`seeding ${SEEDED_KEYS} storage keys and ${SEEDED_KEYS} AI keys through the API`);
     const seeded = await seed(app, token, db);
@@ -427,7 +416,7 @@ async function main() {
       aiBody,
     });
     log(`timing refused reads: ${REFUSAL_SAMPLES} of an existing repo and of an absent one`);
-    const refusals = await refusalTiming(app, await jwt("bench-outsider", {}), listedRepoId);
+    const refusals = await refusalTiming(app, await benchToken("bench-outsider"), listedRepoId);
     log("profiling CPU per request with D1 replayed");
     const profile = await (
       await fetch(profiler, {

@@ -16,10 +16,11 @@ import { mkdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
-import { SignJWT } from "jose";
 import { Miniflare } from "miniflare";
 import { buildProductionBundle, bundleWorker } from "./build.mjs";
 import {
+  BENCH_CREDENTIALS,
+  benchToken,
   compatibilityDateOf,
   workerConfig as miniflareWorker,
   textBindings,
@@ -65,13 +66,10 @@ const TABLES = [
   "audit_events",
 ];
 
-// Fixed bench configuration, as bench/run.mjs's; nothing here is a real secret.
+// Fixed bench configuration (credentials shared with bench/run.mjs); nothing is a real secret.
 const BENCH_USER = "bench-user";
 const vars = {
-  JWT_SECRET: "bench-jwt-secret-bench-jwt-secret-0123456789",
-  JWT_ISSUER: "https://issuer.bench.invalid/",
-  JWT_AUDIENCE: "flashgate-bench",
-  ENCRYPTION_KEYS: "v1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+  ...BENCH_CREDENTIALS,
   STORAGE_KEY_QUOTA: "1000000",
   AI_KEY_QUOTA: "1000000",
   AUDIT_DEAD_LETTER_QUEUE: "flashgate-audit-dlq",
@@ -96,16 +94,6 @@ const workerConfig = (name, code, compatibilityDate, { database, queue, extra = 
     },
     config,
   );
-
-const jwt = (subject, claims = {}) =>
-  new SignJWT(claims)
-    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-    .setSubject(subject)
-    .setIssuer(vars.JWT_ISSUER)
-    .setAudience(vars.JWT_AUDIENCE)
-    .setIssuedAt()
-    .setExpirationTime("2h")
-    .sign(new TextEncoder().encode(vars.JWT_SECRET));
 
 /**
  * The requests whose statements are checked, sent once each to the recording Worker. Gated:
@@ -376,8 +364,8 @@ export async function runScale(argv = process.argv) {
     const referenceDb = await mf.getD1Database("DB", "flashgate-reference");
     await applyMigrations(db, join(root, "migrations"));
     await applyMigrations(referenceDb, join(root, "migrations"));
-    const token = await jwt(BENCH_USER);
-    const gatewayToken = await jwt("bench-gateway", { scope: "keys:verify" });
+    const token = await benchToken(BENCH_USER);
+    const gatewayToken = await benchToken("bench-gateway", { scope: "keys:verify" });
 
     log(
       `seeding the measured rows through the API: ${LISTED_KEYS} + ${LISTED_KEYS} listed keys, ${VERIFIED_KEYS} + ${VERIFIED_KEYS} verified keys`,
