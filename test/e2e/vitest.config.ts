@@ -9,6 +9,9 @@ export default defineConfig({
     globalSetup: ["./support/global-setup.ts"],
     environment: "node",
     testTimeout: 30_000,
+    // A poll waits for something that happens over HTTP or in a browser; one second (Vitest's
+    // default) is too short on a busy 2-core machine, and a wait must not decide a test.
+    expect: { poll: { timeout: 10_000 } },
     hookTimeout: 150_000,
   },
 });
