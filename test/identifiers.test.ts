@@ -29,6 +29,55 @@ const SPOOFING_IDS: [string, string, RegExp][] = [
   ["nothing but spaces", "   ", /blank/],
   ["nothing", "", /empty/],
   ["a decomposed é (not NFC)", "rene\u0301", /NFC/],
+  // What a red-team pass got accepted as members beside "alice" (issue 21, item 5).
+  ["a Hangul filler (U+3164)", "alice\u3164", /invisible/],
+  ["a combining grapheme joiner (U+034F)", "al\u034fice", /invisible/],
+  ["a Hangul choseong filler (U+115F)", "\u115falice", /invisible/],
+  ["a Hangul jungseong filler (U+1160)", "alice\u1160", /invisible/],
+  ["a halfwidth Hangul filler (U+FFA0)", "alice\uffa0", /invisible/],
+  ["a Khmer inherent vowel (U+17B4)", "alice\u17b4", /invisible/],
+  ["a variation selector (U+FE0F)", "alice\ufe0f", /invisible/],
+  ["a supplementary variation selector (U+E0100)", "alice\u{E0100}", /invisible/],
+  ["a tag character (U+E0061)", "alice\u{E0061}", /control or format/],
+  ["a blank braille pattern (U+2800)", "alice\u2800", /invisible/],
+  ["a line separator (U+2028)", "ali\u2028ce", /whitespace/],
+  ["a paragraph separator (U+2029)", "alice\u2029", /whitespace/],
+  ["an inner ideographic space (U+3000)", "ali\u3000ce", /whitespace/],
+  ["an inner space", "alice smith", /whitespace/],
+  ["a Cyrillic а among Latin letters", "\u0430lice", /mix scripts/],
+  ["a Greek ο among Latin letters", "b\u03bfb", /mix scripts/],
+  ["Cyrillic and Greek", "\u0438\u03b1", /mix scripts/],
+  ["Hangul and kana", "\uae40\u30ab", /mix scripts/],
+];
+
+// Real ids from identity providers and people: one script each, or Latin with Han and kana.
+const REAL_IDS = [
+  "alice",
+  "user-42",
+  "auth0|abc123",
+  "auth0|5f2b",
+  "google-oauth2|109876543210987654321",
+  "user@example.com",
+  "first.last+tag@mail.example.co.uk",
+  "4b7c2e9a-3f1d-4e8b-9a6c-2d5f8e1b7c3a",
+  "user_2b9f1c",
+  "山田太郎",
+  "たなか",
+  "ユーザー-1",
+  "김민수",
+  "Ελένη",
+  "Иван",
+  "mañana",
+  "jürgen",
+  "Zoë.Ångström",
+  "é",
+  "東京tokyo",
+  "山田たなか",
+  "台北ㄅㄆ",
+  "한국語",
+  "مریم",
+  "שרה",
+  "राहुल",
 ];
 
 describe("a member's user id", () => {
@@ -76,9 +125,9 @@ describe("a member's user id", () => {
     expectError(response, 400, /control or format/);
   });
 
-  it("may be any script, with inner spaces and punctuation", async () => {
+  it("may be any one script, or Latin with Han and kana, with digits and punctuation", async () => {
     const { admin, workspaceId } = await team();
-    for (const userId of ["ユーザー-1", "auth0|5f2b", "Zoë Ångström", "user@example.com", "é"]) {
+    for (const userId of REAL_IDS) {
       const response = await call("POST", users(workspaceId), {
         as: admin,
         body: { userId, role: "READ" },
@@ -87,7 +136,24 @@ describe("a member's user id", () => {
     }
     const listed = await call("GET", users(workspaceId), { as: admin });
     const ids = listed.body.users.map((u: { userId: string }) => u.userId);
-    expect(ids).toEqual(expect.arrayContaining(["ユーザー-1", "Zoë Ångström", "é"]));
+    expect(ids).toEqual(expect.arrayContaining(REAL_IDS));
+  });
+
+  it("Cyrillic 'аlice' cannot sit beside Latin 'alice'; a token for it is refused too", async () => {
+    const { admin, workspaceId } = await team();
+    const latin = await call("POST", users(workspaceId), {
+      as: admin,
+      body: { userId: "alice", role: "READ" },
+    });
+    expect(latin.status, latin.text).toBe(200);
+    const lookalike = await call("POST", users(workspaceId), {
+      as: admin,
+      body: { userId: "\u0430lice", role: "ADMIN" },
+    });
+    expectError(lookalike, 400);
+    expect(lookalike.body.issues[0].message).toMatch(/mix scripts/);
+    const token = await call("GET", "/workspace", { as: "\u0430lice" });
+    expectError(token, 401, /sub claim is not a valid user id/);
   });
 });
 

@@ -10,7 +10,74 @@ const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/u;
 // Format characters (zero-width space and joiners, bidi controls, BOM, soft hyphen, …): an id
 // holding one looks the same as one without it.
 const FORMAT_CHARACTERS = /\p{Cf}/u;
-const EDGE_WHITESPACE = /^\s|\s$/u;
+// Characters a reader cannot see or tell from a gap: every White_Space (spaces of all widths,
+// tabs, line and paragraph separators U+2028/U+2029), the default-ignorable code points
+// (fillers U+115F, U+1160, U+3164, U+FFA0, variation selectors, U+034F, U+17B4/U+17B5, tags) and
+// the blank braille pattern U+2800, which no property marks.
+const WHITESPACE = /\p{White_Space}/u;
+const INVISIBLE = /[\p{Default_Ignorable_Code_Point}\u2800]/u;
+
+// Unicode's scripts, but Common, Inherited and Unknown, as the runtime's regular expressions know
+// them (Unicode 17). A script the runtime lacks is skipped, and a character of a script missing
+// here (a newer one) fits none, so an id using it is refused rather than let through unchecked.
+const SCRIPT_NAMES =
+  "Adlam Ahom Anatolian_Hieroglyphs Arabic Armenian Avestan Balinese Bamum Bassa_Vah Batak " +
+  "Bengali Beria_Erfe Bhaiksuki Bopomofo Brahmi Braille Buginese Buhid Canadian_Aboriginal " +
+  "Carian Caucasian_Albanian Chakma Cham Cherokee Chorasmian Coptic Cuneiform Cypriot " +
+  "Cypro_Minoan Cyrillic Deseret Devanagari Dives_Akuru Dogra Duployan Egyptian_Hieroglyphs " +
+  "Elbasan Elymaic Ethiopic Garay Georgian Glagolitic Gothic Grantha Greek Gujarati " +
+  "Gunjala_Gondi Gurmukhi Gurung_Khema Han Hangul Hanifi_Rohingya Hanunoo Hatran Hebrew " +
+  "Hiragana Imperial_Aramaic Inscriptional_Pahlavi Inscriptional_Parthian Javanese Kaithi " +
+  "Kannada Katakana Kawi Kayah_Li Kharoshthi Khitan_Small_Script Khmer Khojki Khudawadi " +
+  "Kirat_Rai Lao Latin Lepcha Limbu Linear_A Linear_B Lisu Lycian Lydian Mahajani Makasar " +
+  "Malayalam Mandaic Manichaean Marchen Masaram_Gondi Medefaidrin Meetei_Mayek Mende_Kikakui " +
+  "Meroitic_Cursive Meroitic_Hieroglyphs Miao Modi Mongolian Mro Multani Myanmar Nabataean " +
+  "Nag_Mundari Nandinagari New_Tai_Lue Newa Nko Nushu Nyiakeng_Puachue_Hmong Ogham Ol_Chiki " +
+  "Ol_Onal Old_Hungarian Old_Italic Old_North_Arabian Old_Permic Old_Persian Old_Sogdian " +
+  "Old_South_Arabian Old_Turkic Old_Uyghur Oriya Osage Osmanya Pahawh_Hmong Palmyrene " +
+  "Pau_Cin_Hau Phags_Pa Phoenician Psalter_Pahlavi Rejang Runic Samaritan Saurashtra Sharada " +
+  "Shavian Siddham Sidetic SignWriting Sinhala Sogdian Sora_Sompeng Soyombo Sundanese Sunuwar " +
+  "Syloti_Nagri Syriac Tagalog Tagbanwa Tai_Le Tai_Tham Tai_Viet Tai_Yo Takri Tamil Tangsa " +
+  "Tangut Telugu Thaana Thai Tibetan Tifinagh Tirhuta Todhri Tolong_Siki Toto Tulu_Tigalari " +
+  "Ugaritic Vai Vithkuqi Wancho Warang_Citi Yezidi Yi Zanabazar_Square";
+
+/**
+ * An id of characters whose Script_Extensions include one of `scripts`, or are only Common
+ * (digits, punctuation, symbols) or Inherited (combining marks): they never count as a script.
+ */
+const writtenIn = (...scripts: string[]) =>
+  new RegExp(
+    `^[${[...scripts, "Common", "Inherited"].map((s) => `\\p{Script_Extensions=${s}}`).join("")}]*$`,
+    "u",
+  );
+
+// UTS #39's "highly restrictive" mixes: Latin with Han and Japanese kana, with Han and Bopomofo,
+// or with Han and Hangul. Pure Latin, the usual id, passes the first.
+const CJK_MIXES = [
+  writtenIn("Latin", "Han", "Hiragana", "Katakana"),
+  writtenIn("Latin", "Han", "Bopomofo"),
+  writtenIn("Latin", "Han", "Hangul"),
+];
+
+let singleScripts: RegExp[] | undefined;
+/** One pattern per script, built on the first id that is not Latin or CJK. */
+function singleScriptPatterns(): RegExp[] {
+  singleScripts ??= SCRIPT_NAMES.split(" ").flatMap((script) => {
+    try {
+      return [writtenIn(script)];
+    } catch {
+      return [];
+    }
+  });
+  return singleScripts;
+}
+
+/**
+ * UTS #39's "highly restrictive" profile: one script, or one of its Latin and CJK mixes. So
+ * Cyrillic "аlice" (U+0430) cannot sit beside Latin "alice"; "東京tokyo" and "Иван-2" can.
+ */
+const isHighlyRestrictive = (id: string) =>
+  CJK_MIXES.some((mix) => mix.test(id)) || singleScriptPatterns().some((script) => script.test(id));
 
 /**
  * A display name: 1–128 characters (code points) after trimming; well-formed text with no
@@ -32,8 +99,9 @@ export const NameSchema = z
 
 /**
  * A user id as it appears in a JWT `sub`, and as members are named. Two ids that look the same
- * must be the same id: no whitespace at either end, no control or format characters (zero-width,
- * bidi), well-formed and in Unicode NFC. Checked in that order so the first problem is named.
+ * must be the same id: no whitespace, no control, format or otherwise invisible characters,
+ * well-formed, in Unicode NFC, and in one script (UTS #39 highly restrictive). Checked in that
+ * order so the first problem is named.
  */
 export const UserIdSchema = z
   .string()
@@ -44,15 +112,27 @@ export const UserIdSchema = z
     abort: true,
   })
   .refine((id) => /\S/u.test(id), { message: "must not be blank", abort: true })
-  .refine((id) => !EDGE_WHITESPACE.test(id), {
-    message: "must not start or end with whitespace",
+  .refine((id) => !WHITESPACE.test(id), {
+    message: "must not contain whitespace (spaces, tabs, line breaks, U+2028/U+2029)",
     abort: true,
   })
   .refine((id) => !CONTROL_CHARACTERS.test(id) && !FORMAT_CHARACTERS.test(id), {
     message: "must not contain control or format characters (such as zero-width or bidi controls)",
     abort: true,
   })
-  .refine((id) => id.normalize("NFC") === id, "must be in Unicode normalization form C (NFC)")
+  .refine((id) => !INVISIBLE.test(id), {
+    message:
+      "must not contain invisible characters (fillers such as U+3164, variation selectors, U+034F, U+17B4, U+2800)",
+    abort: true,
+  })
+  .refine((id) => id.normalize("NFC") === id, {
+    message: "must be in Unicode normalization form C (NFC)",
+    abort: true,
+  })
+  .refine(isHighlyRestrictive, {
+    message:
+      "must not mix scripts (such as Cyrillic with Latin): one script, or Latin with Han and kana, Bopomofo or Hangul",
+  })
   .meta({ examples: ["user_2b9f1c"] });
 
 /** Ids are UUIDs. D1 compares text case-sensitively and ids are stored lower-case, so input is folded. */
