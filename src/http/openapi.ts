@@ -147,26 +147,21 @@ function errorStatuses(op: Operation): DocumentedStatus[] {
   return [...statuses].sort((a, b) => a - b);
 }
 
-/** The D1 bookmark an answer carries once its operation has started (src/db/session.ts). */
+/** The D1 bookmark a success carries (src/db/session.ts); a refusal carries none. */
 const bookmarkHeader = {
   [BOOKMARK_HEADER]: {
     description: "The database position reached; sent back, later reads are at least as fresh",
     schema: { type: "string", pattern: BOOKMARK.source, maxLength: MAX_BOOKMARK_LENGTH },
   },
 };
-/** Refusals by authentication or configuration, before any operation opens a D1 session. */
-const BEFORE_ANY_SESSION: DocumentedStatus[] = [401, 429, 503];
 
 /** The error responses, each with an example envelope, for components.responses. */
 function errorResponses() {
   return Object.fromEntries(
-    Object.entries(ERRORS).map(([status, { name, description, example, headers }]) => {
-      const all = BEFORE_ANY_SESSION.includes(Number(status) as DocumentedStatus)
-        ? headers
-        : { ...headers, ...bookmarkHeader };
+    Object.values(ERRORS).map(({ name, description, example, headers }) => {
       const response = {
         description,
-        ...(all ? { headers: all } : {}),
+        ...(headers ? { headers } : {}),
         content: {
           "application/json": {
             schema: { $ref: `${COMPONENT_PREFIX}Error` },

@@ -75,7 +75,8 @@ function validate(target: "param" | "query", schema: z.ZodType): MiddlewareHandl
  * One D1 session per request (src/db/session.ts): the handler's `c.env.DB` runs in it. A write
  * starts on the primary, whatever bookmark came with it (the primary is at least as fresh as
  * any). A read starts at the caller's X-D1-Bookmark, or on the nearest replica without one.
- * The answer, success or error, carries the session's latest bookmark when D1 has given one.
+ * Only a success carries the session's latest bookmark: the position rises with every tenant's
+ * writes, and a refusal (400, 403, 404, 409) read or wrote nothing the caller may see.
  */
 function d1Session(operation: Operation): MiddlewareHandler<AppEnv> {
   const reads = onlyReads(operation);
@@ -94,6 +95,7 @@ function d1Session(operation: Operation): MiddlewareHandler<AppEnv> {
     );
     c.env = env;
     await next();
+    if (!c.res.ok) return;
     // Only what this check accepts is handed out, so a client sending it back is never refused.
     const bookmark = session.getBookmark();
     if (bookmark && isBookmark(bookmark)) c.header(BOOKMARK_HEADER, bookmark);
@@ -122,7 +124,7 @@ export function mount<O extends Operation>(
   app: Hono<AppEnv>,
   { operation, handler }: Route<O>,
 ): void {
-  // The session first, so every answer after it (validation errors too) has its bookmark.
+  // The session first: the handler's `c.env.DB` runs in it.
   const before: MiddlewareHandler<AppEnv>[] = [d1Session(operation)];
   if (operation.params) before.push(validate("param", operation.params));
   if (operation.query) before.push(validate("query", operation.query));

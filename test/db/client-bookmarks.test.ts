@@ -49,12 +49,14 @@ describe("@flashgate/client and X-D1-Bookmark", () => {
     }
   });
 
-  it("keeps a failure's bookmark too", async () => {
+  it("keeps its bookmark across a failure, which answers none", async () => {
     const { client, calls } = await recordedClient();
+    await client.workspaces.list();
     await expect(client.repos.get(crypto.randomUUID())).rejects.toMatchObject({ status: 403 });
     await client.workspaces.list();
     expect(calls[0]?.answered).toMatch(/^[0-9a-f-]+$/);
-    expect(calls[1]?.sent).toBe(calls[0]?.answered);
+    expect(calls[1]?.answered).toBeNull();
+    expect(calls[2]?.sent).toBe(calls[0]?.answered);
   });
 
   it("never goes back to an older bookmark answered later (calls answered out of order)", async () => {

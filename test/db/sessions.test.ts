@@ -188,12 +188,28 @@ describe("where a request's D1 session starts", () => {
   });
 });
 
+// The position rises with every tenant's writes: only an answer that read or wrote what the
+// caller may see (a success) hands it out.
 describe("the X-D1-Bookmark answer", () => {
-  it("is on refusals after the operation started: 403 and 404 (a read's and a write's)", async () => {
-    const { admin, outsider, repoId } = world;
+  it("is on successes, a read's and a write's", async () => {
+    const { admin, repoId } = world;
+    const read = await recorded("GET", `/repo/${repoId}/apikey`, { as: admin });
+    expect(read.response.status, read.response.text).toBe(200);
+    expect(bookmarkOf(read.response)).toMatch(D1_BOOKMARK);
+    const write = await recorded("POST", `/repo/${repoId}/apikey`, {
+      as: admin,
+      body: { name: "answered", accessType: "READ" },
+    });
+    expect(write.response.status, write.response.text).toBe(200);
+    expect(bookmarkOf(write.response)).toMatch(D1_BOOKMARK);
+  });
+
+  it("is not on refusals after the operation started: 403 and 404 (a read's and a write's), 409", async () => {
+    const { admin, outsider, repoId, workspaceId } = world;
     const forbidden = await recorded("GET", `/repo/${repoId}/apikey`, { as: outsider });
     expectError(forbidden.response, 403);
-    expect(bookmarkOf(forbidden.response)).toMatch(D1_BOOKMARK);
+    expect(forbidden.starts).toEqual(["first-unconstrained"]);
+    expect(bookmarkOf(forbidden.response)).toBeNull();
 
     const missing = await recorded("PUT", `/repo/${repoId}/apikey/${unknownId()}`, {
       as: admin,
@@ -201,17 +217,26 @@ describe("the X-D1-Bookmark answer", () => {
     });
     expectError(missing.response, 404);
     expect(missing.starts).toEqual(["first-primary"]);
-    expect(bookmarkOf(missing.response)).toMatch(D1_BOOKMARK);
+    expect(bookmarkOf(missing.response)).toBeNull();
+
+    // The only ADMIN cannot leave: the write ran and changed nothing.
+    const lastAdmin = await recorded(
+      "DELETE",
+      `/workspace/${workspaceId}/users/${encodeURIComponent(admin)}`,
+      { as: admin },
+    );
+    expectError(lastAdmin.response, 409);
+    expect(bookmarkOf(lastAdmin.response)).toBeNull();
   });
 
-  it("on a read refused as invalid before any query, is the bookmark the client sent", async () => {
+  it("is not on a read refused as invalid, not even the bookmark the client sent", async () => {
     const { response, starts } = await recorded("GET", `/repo/${world.repoId}/apikey?limit=0`, {
       as: world.admin,
       bookmark: written,
     });
     expectError(response, 400);
     expect(starts).toEqual([written]);
-    expect(bookmarkOf(response)).toBe(written);
+    expect(bookmarkOf(response)).toBeNull();
   });
 
   it("is absent when authentication refused the request: no session was opened", async () => {
