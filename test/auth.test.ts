@@ -10,6 +10,12 @@ function expectInvalidToken(response: ApiResponse, message?: RegExp) {
   expect(response.headers.get("WWW-Authenticate")).toBe('Bearer error="invalid_token"');
 }
 
+/** A 401 to a request that carried no bearer token: RFC 6750 §3.1's challenge, no error code. */
+function expectNoCredentials(response: ApiResponse, message?: RegExp) {
+  expectError(response, 401, message);
+  expect(response.headers.get("WWW-Authenticate")).toBe("Bearer");
+}
+
 /** A protected request with this exact Authorization header (or none). */
 const asCaller = (authorization?: string) =>
   call("GET", "/workspace", authorization === undefined ? {} : { authorization });
@@ -23,12 +29,12 @@ describe("a protected endpoint", () => {
     expect(response.body).toEqual({ success: true, workspaces: [] });
   });
 
-  it("refuses a request without an Authorization header", async () => {
-    expectInvalidToken(await asCaller(), /Authorization/);
+  it("refuses a request without an Authorization header, with no error code in the challenge", async () => {
+    expectNoCredentials(await asCaller(), /Authorization/);
   });
 
-  it("refuses another scheme than Bearer", async () => {
-    expectInvalidToken(await asCaller(`Basic ${btoa("alice:password")}`), /Bearer/);
+  it("refuses another scheme than Bearer as no credentials (RFC 6750: an unsupported method)", async () => {
+    expectNoCredentials(await asCaller(`Basic ${btoa("alice:password")}`), /Bearer/);
   });
 
   it("refuses a Bearer header without a token", async () => {
@@ -140,6 +146,63 @@ describe("a protected endpoint", () => {
   it("refuses an HS512 token: only the algorithm the key is meant for is accepted", async () => {
     const token = signToken(testSecret, { alg: "HS512" });
     expectInvalidToken(await asCaller(await bearer(token)), /algorithm/);
+  });
+});
+
+describe("a token's base64url spelling (RFC 7515: unpadded, canonical)", () => {
+  const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  /** The segment with its last character's unused low bits set: the same bytes, spelled otherwise. */
+  const withUnusedBitsSet = (segment: string) => {
+    const unused = segment.length % 4 === 2 ? 0b1111 : 0b11;
+    const last = BASE64URL.indexOf(segment.slice(-1));
+    return segment.slice(0, -1) + BASE64URL.charAt(last | unused);
+  };
+  const padded = (segment: string) => segment + "=".repeat((4 - (segment.length % 4)) % 4);
+
+  it("accepts the token as signed", async () => {
+    const response = await asCaller(await bearer(signToken(testSecret)));
+    expect(response.status, response.text).toBe(200);
+  });
+
+  it("refuses a signature with = padding, or a last character with unused bits set", async () => {
+    const token = await signToken(testSecret, { claims: { sub: "spelling" } });
+    const [header, payload, signature] = token.split(".") as [string, string, string];
+    // HS256: 32 bytes, 43 characters, the last of which carries 2 unused bits.
+    expect(signature.length % 4).toBe(3);
+    for (const respelled of [padded(signature), withUnusedBitsSet(signature)]) {
+      expect(respelled).not.toBe(signature);
+      expectInvalidToken(await asCaller(`Bearer ${header}.${payload}.${respelled}`), /canonical/);
+    }
+    // The original is still accepted: the refusals are the spelling's.
+    const original = await asCaller(`Bearer ${token}`);
+    expect(original.status, original.text).toBe(200);
+  });
+
+  it("refuses a header or payload segment with padding or unused bits set", async () => {
+    // A kid and a sub of lengths that make both segments end mid-group, so both have unused bits.
+    let token = "";
+    for (let n = 0; !token; n++) {
+      const candidate = await signToken(testSecret, {
+        kid: "k",
+        claims: { sub: `p${"x".repeat(n)}` },
+      });
+      if ((candidate.split(".")[1] as string).length % 4 !== 0) token = candidate;
+    }
+    const [header, payload, signature] = token.split(".") as [string, string, string];
+    expect(header.length % 4).not.toBe(0);
+    expect((await asCaller(`Bearer ${token}`)).status).toBe(200);
+    // The signature covers these segments' text, so it would not verify either; the spelling is
+    // refused first, before any crypto. Padding inside the token is not even a bearer token.
+    const respellings: [string, RegExp][] = [
+      [`${padded(header)}.${payload}.${signature}`, /malformed.*RFC 6750/],
+      [`${withUnusedBitsSet(header)}.${payload}.${signature}`, /canonical/],
+      [`${header}.${padded(payload)}.${signature}`, /malformed.*RFC 6750/],
+      [`${header}.${withUnusedBitsSet(payload)}.${signature}`, /canonical/],
+    ];
+    for (const [respelled, reason] of respellings) {
+      expect(respelled).not.toBe(token);
+      expectInvalidToken(await asCaller(`Bearer ${respelled}`), reason);
+    }
   });
 });
 

@@ -5,49 +5,64 @@ import { ApiError } from "../http/error";
 import { countAuthFailure, tooManyFailures, waitFor } from "./failures";
 import { type Caller, invalidToken, VERIFY_SCOPE, verifierFor } from "./verifier";
 
-const BEARER = /^Bearer +([A-Za-z0-9_.~+/=-]+) *$/i;
+// RFC 6750's b64token: base64 and URL-safe characters, then any padding.
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
-/** The bearer token of an Authorization header, or a 401 saying what is wrong with it. */
+/**
+ * A 401 for a request that carried no credentials: RFC 6750 §3.1 challenges it with the scheme
+ * alone, no error code. It replaces the `error="invalid_token"` onError gives every other 401.
+ */
+const noCredentials = (message: string) =>
+  new ApiError("UNAUTHORIZED", message, undefined, { "WWW-Authenticate": "Bearer" });
+
+/**
+ * The bearer token of an Authorization header, or a 401 saying what is wrong with it. No header,
+ * or another scheme (Basic), is no credentials; anything sent as a Bearer token that is not one
+ * is an invalid token (RFC 6750: "malformed").
+ */
 function bearerToken(header: string | undefined): string {
   if (!header) {
-    throw invalidToken('Missing Authorization header; send "Authorization: Bearer <access token>"');
+    throw noCredentials(
+      'Missing Authorization header; send "Authorization: Bearer <access token>"',
+    );
   }
-  const token = BEARER.exec(header)?.[1];
-  if (!token)
-    throw invalidToken(
+  if (!/^Bearer(?: |$)/i.test(header)) {
+    throw noCredentials(
       'The Authorization header must use the Bearer scheme: "Bearer <access token>"',
     );
+  }
+  const token = BEARER.exec(header)?.[1];
+  if (!token) {
+    throw invalidToken(
+      'The access token is malformed: send "Bearer <access token>", the token being letters, digits and -._~+/ then any = padding (RFC 6750)',
+    );
+  }
   return token;
 }
 
 /**
  * The verified caller of `Authorization: Bearer <JWT>`, or a 401 (503 when unconfigured).
- * Failures are counted per client address; an address over the limit is 429 for a minute,
- * with no token verified, unless its token is one this isolate has already verified (an honest
- * caller behind the same address as a flood keeps working).
+ * Failures are counted per client address. Over the limit, the address's failures are 429 for a
+ * minute, but its tokens are still verified, with keys at hand (no fetch for an unknown key id):
+ * a correct token always gets through. Many callers share one address (a NAT, CI, and every
+ * Worker calling from another zone: 2a06:98c0:3600::103), and one of them failing must not lock
+ * out the others.
  */
 async function callerOf(c: Context<AppEnv>): Promise<Caller> {
   // Fail closed before looking at the token: no key configured means nobody gets in.
   const verifier = verifierFor(c.env);
-  const header = c.req.header("Authorization");
   const address = c.req.header("CF-Connecting-IP");
   const now = Date.now();
-  if (address) {
-    const wait = waitFor(address, now);
-    if (wait > 0) {
-      const token = header && BEARER.exec(header)?.[1];
-      const known = token ? verifier.remembered(token) : undefined;
-      if (!known) throw tooManyFailures(wait);
-      return known;
-    }
-  }
+  const wait = address ? waitFor(address, now) : 0;
   try {
-    return await verifier.verify(bearerToken(header));
+    const token = bearerToken(c.req.header("Authorization"));
+    return await verifier.verify(token, { throttled: wait > 0 });
   } catch (error) {
-    if (address && error instanceof ApiError && error.code === "UNAUTHORIZED") {
-      const wait = await countAuthFailure(c.env, address, now);
-      if (wait > 0) throw tooManyFailures(wait);
-    }
+    if (!address || !(error instanceof ApiError) || error.code !== "UNAUTHORIZED") throw error;
+    // Already refused: not counted again, so a flood costs no more limiter calls.
+    if (wait > 0) throw tooManyFailures(wait);
+    const refusedFor = await countAuthFailure(c.env, address, now);
+    if (refusedFor > 0) throw tooManyFailures(refusedFor);
     throw error;
   }
 }

@@ -1,10 +1,15 @@
 import {
+  createLocalJWKSet,
   createRemoteJWKSet,
+  type ExportedJWKSCache,
   errors,
   importJWK,
   importSPKI,
+  type JSONWebKeySet,
+  type JWKSCacheInput,
   type JWTPayload,
   type JWTVerifyGetKey,
+  jwksCache,
   jwtVerify,
 } from "jose";
 import { base64ToBytes } from "../crypto/base64";
@@ -46,11 +51,18 @@ export interface Caller {
   gateway: boolean;
 }
 
+export interface VerifyOptions {
+  /**
+   * The caller's address is over the failure limit. Its token is still verified, so a correct
+   * one gets through, but only with keys already at hand: never a fetch of the identity
+   * provider's key set for a key id it lacks (`TokenKeys.atHand`).
+   */
+  throttled?: boolean;
+}
+
 export interface Verifier {
   /** Resolves to the token's caller or throws a 401 ApiError. */
-  verify(token: string): Promise<Caller>;
-  /** The caller of a token this verifier accepted before and that has not expired; no crypto. */
-  remembered(token: string): Caller | undefined;
+  verify(token: string, options?: VerifyOptions): Promise<Caller>;
 }
 
 /** Reads `scope` as RFC 9068 writes it (a space-separated string); an array of strings too. */
@@ -210,29 +222,68 @@ function hmacKey(secret: string): JWTVerifyGetKey {
 }
 
 /**
+ * Where a token's key comes from. `any` may do whatever it takes (fetch the identity provider's
+ * key set); `atHand` is for a throttled address's token and does bounded work: it never fetches
+ * for an unknown key id. A configured secret or public key is always at hand.
+ */
+interface TokenKeys {
+  any: JWTVerifyGetKey;
+  atHand: JWTVerifyGetKey;
+}
+
+const localKeys = (key: JWTVerifyGetKey): TokenKeys => ({ any: key, atHand: key });
+
+/**
+ * While throttled addresses are the only callers, the key set is loaded (when missing or stale)
+ * at most once per this, per isolate: however many their failures, they cause no more fetches.
+ */
+export const THROTTLED_KEY_SET_LOAD_MS = 30_000;
+
+/** jose's own refusals of a token (no key for its kid, several, an algorithm the set lacks). */
+const isTokenRefusal = (error: unknown) =>
+  error instanceof errors.JWKSNoMatchingKey ||
+  error instanceof errors.JWKSMultipleMatchingKeys ||
+  error instanceof errors.JOSENotSupported;
+
+/**
  * The identity provider's key set, fetched when first needed and cached by jose. Failing to
  * fetch it is reported apart from a token that names no key in it.
  */
-function remoteKeySet(url: URL): JWTVerifyGetKey {
-  const keySet = createRemoteJWKSet(url);
-  return async (header, token) => {
-    try {
-      return await keySet(header, token);
-    } catch (error) {
-      if (
-        error instanceof errors.JWKSNoMatchingKey ||
-        error instanceof errors.JWKSMultipleMatchingKeys ||
-        error instanceof errors.JOSENotSupported
-      ) {
-        throw error;
+function remoteKeySet(url: URL, now: () => number): TokenKeys {
+  // jose writes each key set it loads here, so the keys at hand can be read without a fetch.
+  const loaded: Partial<ExportedJWKSCache> = {};
+  const keySet = createRemoteJWKSet(url, { [jwksCache]: loaded as JWKSCacheInput });
+  const unavailable = (error: unknown) => {
+    // jose's errors carry a stable code (ERR_JWKS_TIMEOUT); their class names are minified away.
+    const code = (error as { code?: unknown }).code;
+    const name = typeof code === "string" ? code : error instanceof Error ? error.name : "";
+    const reason = error instanceof Error ? `${name}: ${error.message}` : String(error);
+    log.error("JWKS fetch failed", { jwksUrl: url.href, reason });
+    return new KeySetUnavailable(reason);
+  };
+  let atHand: { jwks: JSONWebKeySet; key: JWTVerifyGetKey } | undefined;
+  let lastThrottledLoad = Number.NEGATIVE_INFINITY;
+  return {
+    async any(header, token) {
+      try {
+        return await keySet(header, token);
+      } catch (error) {
+        throw isTokenRefusal(error) ? error : unavailable(error);
       }
-      // jose's errors carry a stable code (ERR_JWKS_TIMEOUT); their class names are minified away.
-      const code = (error as { code?: unknown }).code;
-      const name = typeof code === "string" ? code : error instanceof Error ? error.name : "";
-      const reason = error instanceof Error ? `${name}: ${error.message}` : String(error);
-      log.error("JWKS fetch failed", { jwksUrl: url.href, reason });
-      throw new KeySetUnavailable(reason);
-    }
+    },
+    async atHand(header, token) {
+      if (!keySet.fresh && now() - lastThrottledLoad >= THROTTLED_KEY_SET_LOAD_MS) {
+        lastThrottledLoad = now();
+        await keySet.reload().catch((error: unknown) => {
+          throw unavailable(error);
+        });
+      }
+      const jwks = loaded.jwks;
+      if (!jwks) throw new errors.JWKSNoMatchingKey();
+      // One local set per loaded key set, so each key is imported once, not per token.
+      if (atHand?.jwks !== jwks) atHand = { jwks, key: createLocalJWKSet(jwks) };
+      return atHand.key(header, token);
+    },
   };
 }
 
@@ -271,8 +322,11 @@ export interface VerifierOptions {
   now?: () => number;
 }
 
-export function buildVerifier(env: Bindings, { now = Date.now }: VerifierOptions = {}): Verifier {
-  let key: JWTVerifyGetKey;
+export function buildVerifier(
+  env: Bindings,
+  { now = () => Date.now() }: VerifierOptions = {},
+): Verifier {
+  let keys: TokenKeys;
   let algorithms: string[];
   if (env.JWT_JWKS_URL) {
     let url: URL;
@@ -281,7 +335,7 @@ export function buildVerifier(env: Bindings, { now = Date.now }: VerifierOptions
     } catch {
       misconfigured("JWT_JWKS_URL is not a URL");
     }
-    key = remoteKeySet(url);
+    keys = remoteKeySet(url, now);
     algorithms = allowlist(env, ASYMMETRIC_ALGORITHMS, ASYMMETRIC_ALGORITHMS);
   } else if (env.JWT_PUBLIC_KEY) {
     const material = env.JWT_PUBLIC_KEY;
@@ -289,12 +343,12 @@ export function buildVerifier(env: Bindings, { now = Date.now }: VerifierOptions
     algorithms = allowlist(env, ASYMMETRIC_ALGORITHMS, [
       jwk ? algorithmOfJwk(jwk) : algorithmOfPem(material),
     ]);
-    key = publicKey(material, jwk);
+    keys = localKeys(publicKey(material, jwk));
   } else if (env.JWT_SECRET) {
     if (env.JWT_SECRET.length < MIN_SECRET_LENGTH) {
       misconfigured(`JWT_SECRET must be at least ${MIN_SECRET_LENGTH} characters`);
     }
-    key = hmacKey(env.JWT_SECRET);
+    keys = localKeys(hmacKey(env.JWT_SECRET));
     algorithms = allowlist(env, HMAC_ALGORITHMS, ["HS256"]);
   } else {
     return misconfigured(
@@ -314,13 +368,16 @@ export function buildVerifier(env: Bindings, { now = Date.now }: VerifierOptions
   const verified = new VerifiedTokens();
 
   return {
-    remembered(token) {
-      return verified.callerOf(token, Math.floor(now() / 1000));
-    },
-    async verify(token) {
+    async verify(token, { throttled = false } = {}) {
       const nowMs = now();
       const known = verified.callerOf(token, Math.floor(nowMs / 1000));
       if (known !== undefined) return known;
+      if (!isCanonicalJws(token)) {
+        throw invalidToken(
+          "The access token is malformed: a JWT is three base64url segments, unpadded and canonical (RFC 7515)",
+        );
+      }
+      const key = throttled ? keys.atHand : keys.any;
       let payload: JWTPayload;
       try {
         payload = (await jwtVerify(token, key, { ...options, currentDate: new Date(nowMs) }))
@@ -359,6 +416,29 @@ export function buildVerifier(env: Bindings, { now = Date.now }: VerifierOptions
     },
   };
 }
+
+const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+const BASE64URL_TEXT = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * RFC 7515's base64url: no padding, and the bits a last character leaves unused are zero. jose
+ * decodes leniently, so `sig=`, or a last character differing only in unused bits, would be
+ * another spelling of the same signature; only the one spelling is accepted.
+ */
+function isCanonicalBase64url(segment: string): boolean {
+  const tail = segment.length % 4;
+  if (tail === 1 || !BASE64URL_TEXT.test(segment)) return false;
+  if (tail === 0) return true;
+  // Two characters carry one byte (4 bits unused), three carry two (2 bits unused).
+  const last = BASE64URL.indexOf(segment.charAt(segment.length - 1));
+  return (last & (tail === 2 ? 0b1111 : 0b11)) === 0;
+}
+
+/** A JWS in compact serialization: header.payload.signature, each canonical base64url. */
+const isCanonicalJws = (token: string) => {
+  const segments = token.split(".", 4);
+  return segments.length === 3 && segments.every(isCanonicalBase64url);
+};
 
 /** JWT_MAX_LIFETIME_SECONDS: a whole number of seconds, 60 to 31,536,000 (a year). */
 function maxLifetimeOf(env: Bindings): number {

@@ -40,6 +40,13 @@ const ERRORS: Record<DocumentedStatus, ErrorResponse> = {
     name: "Unauthorized",
     description: "Missing, malformed, expired or unverifiable bearer token",
     example: { message: "The access token has expired", code: "UNAUTHORIZED" },
+    headers: {
+      "WWW-Authenticate": {
+        description:
+          '`Bearer` when the request carried no bearer token (RFC 6750 §3.1); `Bearer error="invalid_token"` when its token was refused',
+        schema: { type: "string" },
+      },
+    },
   },
   403: {
     name: "Forbidden",
@@ -73,7 +80,7 @@ const ERRORS: Record<DocumentedStatus, ErrorResponse> = {
   429: {
     name: "TooManyRequests",
     description:
-      "Too many failed authentications from this client address (AUTH_FAILURES, default 100 a minute); wait Retry-After seconds",
+      "Too many failed authentications from this client address (AUTH_FAILURES, default 100 a minute); wait Retry-After seconds. Only failures are refused: a token that verifies is accepted from that address too",
     example: {
       message: "Too many failed authentications from this address; try again in 60 seconds",
       code: "RATE_LIMITED",
