@@ -179,7 +179,12 @@ describe("member ids that look alike, over real HTTP", () => {
       expect(response.status, JSON.stringify(userId)).toBe(400);
       expect(response.body.issues[0].path).toBe("userId");
     }
-    for (const userId of ["alice", "山田太郎", "Иван", "東京tokyo", "auth0|abc123"]) {
+    // Real ids, unique to this run: the dev server's database is shared by every e2e file.
+    const suffix = `${run}${counter}`;
+    const real = ["alice", "山田太郎", "Иван", "東京tokyo", "auth0|abc"].map(
+      (id) => `${id}${suffix}`,
+    );
+    for (const userId of real) {
       const response = await api("POST", users, { token, body: { userId, role: "READ" } });
       expect(response.status, userId).toBe(200);
     }
