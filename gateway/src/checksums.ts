@@ -1,12 +1,14 @@
 import { crc32, crc32c, crcBytes } from "./crc32";
 import { S3Error } from "./errors";
+import type { SignedParts } from "./verify";
 
 /**
- * What a request says its body hashes to, and the running digests that check it: the signed
- * payload hash (`x-amz-content-sha256`), S3's flexible checksums (`x-amz-checksum-*`, in a
- * header or, for aws-chunked bodies, in the trailer `x-amz-trailer` names) and `Content-MD5`.
- * A presigned URL's query checksums are not checked: S3 does not support them either (the AWS
- * SDK v3 puts the empty body's CRC32 in every presigned PutObject URL).
+ * What a request's body must hash to, and the running digests that check it. The promises come
+ * from what the signature covered, as the verifier read it (never guessed from headers): the
+ * payload hash (`x-amz-content-sha256`, header or presigned query) and S3's flexible checksums
+ * (`x-amz-checksum-*`, signed headers or presigned query), plus, for aws-chunked bodies, the
+ * checksum trailer `x-amz-trailer` names. `Content-MD5` is checked whether signed or not: it can
+ * only refuse a body, never change how one is stored or served.
  */
 
 export type DigestAlgorithm = "crc32" | "crc32c" | "sha1" | "sha256" | "md5";
@@ -29,6 +31,10 @@ const CHECKSUM_SIZES: Record<string, [DigestAlgorithm, number]> = {
 };
 const UNSUPPORTED_CHECKSUMS = ["x-amz-checksum-crc64nvme"];
 
+/** A checksum header's algorithm and size; undefined for any other name ("constructor" too). */
+const checksumSpec = (name: string) =>
+  Object.hasOwn(CHECKSUM_SIZES, name) ? CHECKSUM_SIZES[name] : undefined;
+
 function fromBase64(value: string): Uint8Array | undefined {
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(value) || value.length % 4 !== 0) return undefined;
   try {
@@ -44,7 +50,7 @@ function fromHex(value: string): Uint8Array {
 
 /** A `x-amz-checksum-*` value, decoded and its size checked. */
 export function checksumValue(name: string, value: string): Uint8Array {
-  const [, size] = CHECKSUM_SIZES[name] ?? [];
+  const [, size] = checksumSpec(name) ?? [];
   const bytes = fromBase64(value.trim());
   if (!bytes || bytes.length !== size) {
     throw new S3Error("InvalidRequest", `Value for ${name} header is invalid.`);
@@ -52,34 +58,48 @@ export function checksumValue(name: string, value: string): Uint8Array {
   return bytes;
 }
 
+/** "x-amz-checksum-crc32" for "crc32" or "x-amz-checksum-crc32", lower-case. */
+const checksumName = (name: string) => {
+  const lower = name.toLowerCase();
+  return lower.startsWith("x-amz-checksum-") ? lower : `x-amz-checksum-${lower}`;
+};
+
 /**
- * The digests a request's headers promise for its body. `trailer` is the checksum named in
- * `x-amz-trailer` (aws-chunked bodies only), whose value arrives after the data.
+ * The digests a request promises for its body: what its signature covered (`signed`), the
+ * trailer named in `x-amz-trailer` (aws-chunked bodies only; its value arrives after the data)
+ * and `Content-MD5`.
  */
-export function expectedDigestsOf(headers: Headers, trailer?: string): ExpectedDigest[] {
+export function expectedDigestsOf(
+  signed: SignedParts,
+  headers: Headers,
+  trailer?: string,
+): ExpectedDigest[] {
   const expected: ExpectedDigest[] = [];
-  const payloadHash = headers.get("x-amz-content-sha256") ?? "";
-  if (/^[0-9a-f]{64}$/.test(payloadHash)) {
+  if (/^[0-9a-f]{64}$/.test(signed.payloadHash)) {
     expected.push({
       algorithm: "sha256",
       source: "x-amz-content-sha256",
-      expected: fromHex(payloadHash),
+      expected: fromHex(signed.payloadHash),
       mismatch: "XAmzContentSHA256Mismatch",
     });
   }
+  const checksums = Object.entries(signed.checksums).map(
+    ([name, value]) => [checksumName(name), value] as const,
+  );
   for (const name of UNSUPPORTED_CHECKSUMS) {
-    if (headers.has(name) || trailer === name) {
+    if (checksums.some(([signedName]) => signedName === name) || trailer === name) {
       throw new S3Error(
         "NotImplemented",
         `${name} is not supported; use CRC32, CRC32C, SHA1 or SHA256.`,
       );
     }
   }
-  for (const [name, [algorithm]] of Object.entries(CHECKSUM_SIZES)) {
-    const value = headers.get(name);
-    if (value !== null) {
+  // Other x-amz-checksum-* names (-algorithm, -type, -mode) describe, they do not promise.
+  for (const [name, value] of checksums) {
+    const known = checksumSpec(name);
+    if (known) {
       expected.push({
-        algorithm,
+        algorithm: known[0],
         source: name,
         expected: checksumValue(name, value),
         mismatch: "BadDigest",
@@ -87,7 +107,7 @@ export function expectedDigestsOf(headers: Headers, trailer?: string): ExpectedD
     }
   }
   if (trailer !== undefined) {
-    const known = CHECKSUM_SIZES[trailer];
+    const known = checksumSpec(trailer);
     if (!known) throw new S3Error("InvalidRequest", `The trailer ${trailer} is not supported.`);
     expected.push({ algorithm: known[0], source: trailer, mismatch: "BadDigest" });
   }

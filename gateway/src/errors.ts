@@ -60,13 +60,16 @@ const XML_SPECIALS: Record<string, string> = {
 };
 
 /**
- * Text as XML element content. Control characters that XML 1.0 cannot carry literally are
- * written as character references, as S3 does (clients that care ask for EncodingType=url).
+ * Text as XML element content. Control characters XML 1.0 can carry (CR) are written as
+ * character references; those it cannot carry at all, even as references (NUL and the other C0
+ * controls, U+FFFE, U+FFFF, a lone surrogate), become U+FFFD, so every document is well-formed.
+ * Keys cannot hold them (route.ts); clients that need exact bytes ask for EncodingType=url.
  */
 export function escapeXml(text: string): string {
-  return text.replace(/[&<>"']|[^\t\n\u0020-\uffff]/g, (c) => {
-    return XML_SPECIALS[c] ?? `&#x${c.charCodeAt(0).toString(16).toUpperCase()};`;
-  });
+  return text.replace(
+    /[&<>"'\r]|[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/gu,
+    (c) => XML_SPECIALS[c] ?? (c === "\r" ? "&#xD;" : "\ufffd"),
+  );
 }
 
 export const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
@@ -103,10 +106,21 @@ const R2_ERRORS: Record<string, [S3ErrorCode, string]> = {
   "100100": ["EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size."],
 };
 
-/** An R2 binding's error as the S3 error it stands for; anything else is returned as is. */
-export function fromR2Error(error: unknown): unknown {
+/**
+ * An R2 binding's error as the S3 error it stands for; anything else is returned as is. `meant`
+ * adds what a number means for one call (R2 answers some calls' refusals with 10001).
+ */
+export function fromR2Error(
+  error: unknown,
+  meant: Record<string, [S3ErrorCode, string]> = {},
+): unknown {
   if (!(error instanceof Error)) return error;
   const number = /\((\d+)\)\s*$/.exec(error.message)?.[1];
-  const known = number === undefined ? undefined : R2_ERRORS[number];
+  if (number === undefined) return error;
+  const known = Object.hasOwn(meant, number)
+    ? meant[number]
+    : Object.hasOwn(R2_ERRORS, number)
+      ? R2_ERRORS[number]
+      : undefined;
   return known ? new S3Error(known[0], known[1]) : error;
 }

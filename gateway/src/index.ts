@@ -9,14 +9,15 @@ import {
 } from "./multipart";
 import { deleteObject, getObject, putObject } from "./objects";
 import { type OperationName, type Route, routeOf } from "./route";
-import { authorize } from "./verify";
+import { authorize, type SignedParts } from "./verify";
 
 /**
  * The S3 gateway: path-style S3 over R2, one bucket per repository. Every request is routed,
  * then verified through the API's KeyVerifier, then served; errors are S3's XML.
  */
 
-type Handler = (env: Env, route: Route, request: Request) => Promise<Response>;
+/** `signed` is what the request's signature covered, as the verifier read it. */
+type Handler = (env: Env, route: Route, request: Request, signed: SignedParts) => Promise<Response>;
 
 const HANDLERS: Record<OperationName, Handler> = {
   ListObjectsV2: listObjectsV2,
@@ -41,8 +42,8 @@ const newRequestId = () =>
 
 async function serve(request: Request, env: Env): Promise<Response> {
   const route = routeOf(request.method, new URL(request.url), request.headers);
-  await authorize(env, request, route);
-  return HANDLERS[route.operation](env, route, request);
+  const verified = await authorize(env, request, route);
+  return HANDLERS[route.operation](env, route, request, verified);
 }
 
 export default {
@@ -70,6 +71,8 @@ export default {
       response = errorResponse(s3Error, request.method, requestId);
     }
     response.headers.set("x-amz-request-id", requestId);
+    // A stored object is served as the type it was stored with, never as a browser's guess.
+    response.headers.set("X-Content-Type-Options", "nosniff");
     return response;
   },
 } satisfies ExportedHandler<Env>;

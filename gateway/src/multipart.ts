@@ -1,9 +1,10 @@
 import type { Env } from "./env";
-import { escapeXml, fromR2Error, S3Error, XML_DECLARATION } from "./errors";
+import { escapeXml, fromR2Error, S3Error, type S3ErrorCode, XML_DECLARATION } from "./errors";
 import { metadataOf } from "./metadata";
 import { storageKey } from "./objects";
 import type { Route } from "./route";
 import { bodyPlanOf, readSmallBody, storeVerified } from "./upload-body";
+import type { SignedParts } from "./verify";
 
 /** Multipart uploads, mapped one to one onto R2's multipart API. */
 
@@ -16,16 +17,32 @@ const xml = (body: string, headers: Record<string, string> = {}) =>
 /** 10,000 parts of ~100 bytes of XML each. */
 const MAX_COMPLETE_BYTES = 1024 * 1024;
 
+const NO_SUCH_UPLOAD: [S3ErrorCode, string] = [
+  "NoSuchUpload",
+  "The specified multipart upload does not exist.",
+];
+
+/**
+ * R2 answers an abort or complete of an upload it does not know under this key (an unknown id,
+ * or another repository's: the key names the repository) with 10001, its internal error.
+ */
+const UNKNOWN_UPLOAD = { "10001": NO_SUCH_UPLOAD };
+
 function uploadOf(env: Env, route: Route): R2MultipartUpload {
   const uploadId = route.query.get("uploadId") ?? "";
-  if (uploadId === "") throw new S3Error("NoSuchUpload", "The specified upload does not exist.");
+  if (uploadId === "") throw new S3Error(...NO_SUCH_UPLOAD);
   return env.BUCKET.resumeMultipartUpload(storageKey(route), uploadId);
 }
 
-export async function createMultipartUpload(env: Env, route: Route, request: Request) {
+export async function createMultipartUpload(
+  env: Env,
+  route: Route,
+  request: Request,
+  signed: SignedParts,
+) {
   const upload = await env.BUCKET.createMultipartUpload(
     storageKey(route),
-    metadataOf(request.headers),
+    metadataOf(request, signed),
   ).catch((error) => Promise.reject(fromR2Error(error)));
   // The client's checksum algorithm is echoed, as S3 does; each part's checksum is verified.
   const algorithm = request.headers.get("x-amz-checksum-algorithm");
@@ -37,12 +54,12 @@ export async function createMultipartUpload(env: Env, route: Route, request: Req
   );
 }
 
-export async function uploadPart(env: Env, route: Route, request: Request) {
+export async function uploadPart(env: Env, route: Route, request: Request, signed: SignedParts) {
   const partNumber = Number(route.query.get("partNumber"));
   if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10_000) {
     throw new S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000.");
   }
-  const plan = bodyPlanOf(request);
+  const plan = bodyPlanOf(request, signed);
   const upload = uploadOf(env, route);
   let part: R2UploadedPart;
   try {
@@ -90,13 +107,20 @@ export function parseCompleteMultipartUpload(text: string): R2UploadedPart[] {
   return parts;
 }
 
-export async function completeMultipartUpload(env: Env, route: Route, request: Request) {
-  const parts = parseCompleteMultipartUpload(await readSmallBody(request, MAX_COMPLETE_BYTES));
+export async function completeMultipartUpload(
+  env: Env,
+  route: Route,
+  request: Request,
+  signed: SignedParts,
+) {
+  const parts = parseCompleteMultipartUpload(
+    await readSmallBody(request, signed, MAX_COMPLETE_BYTES),
+  );
   let object: R2Object;
   try {
     object = await uploadOf(env, route).complete(parts);
   } catch (error) {
-    throw fromR2Error(error);
+    throw fromR2Error(error, UNKNOWN_UPLOAD);
   }
   const location = `${new URL(request.url).origin}/${route.bucket}/${route.key.split("/").map(encodeURIComponent).join("/")}`;
   return xml(
@@ -110,7 +134,7 @@ export async function abortMultipartUpload(env: Env, route: Route) {
   try {
     await uploadOf(env, route).abort();
   } catch (error) {
-    throw fromR2Error(error);
+    throw fromR2Error(error, UNKNOWN_UPLOAD);
   }
   return new Response(null, { status: 204 });
 }

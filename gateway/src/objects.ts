@@ -5,6 +5,7 @@ import { metadataOf, objectHeaders } from "./metadata";
 import { contentRange, parseRange, resolveRange } from "./range";
 import type { Route } from "./route";
 import { bodyPlanOf, storeVerified } from "./upload-body";
+import type { SignedParts } from "./verify";
 
 /** Where a route's object lives in the one R2 bucket. */
 export const storageKey = (route: Route) => `${route.bucket}/${route.key}`;
@@ -80,9 +81,14 @@ function notModifiedHeaders(headers: Headers): Headers {
 }
 
 /** PutObject: the body streamed into R2, verified against its hashes before it is committed. */
-export async function putObject(env: Env, route: Route, request: Request): Promise<Response> {
-  const plan = bodyPlanOf(request);
-  const metadata = metadataOf(request.headers);
+export async function putObject(
+  env: Env,
+  route: Route,
+  request: Request,
+  signed: SignedParts,
+): Promise<Response> {
+  const plan = bodyPlanOf(request, signed);
+  const metadata = metadataOf(request, signed);
   let object: R2Object | null;
   try {
     object = await storeVerified(request, plan, (value) =>

@@ -82,6 +82,21 @@ const READS = new Set<OperationName>(["ListObjectsV2", "HeadBucket", "GetObject"
 /** Repository ids are lower-case UUIDs; nothing else names a bucket here. */
 const BUCKET_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** Operations that make an object under the request's key. */
+const WRITES = new Set<OperationName>([
+  "PutObject",
+  "CreateMultipartUpload",
+  "UploadPart",
+  "CompleteMultipartUpload",
+]);
+
+/**
+ * Characters XML 1.0 cannot carry, not even as a character reference: NUL and the other C0
+ * controls but tab, LF and CR, and U+FFFE, U+FFFF. A key holding one could not be listed in a
+ * well-formed document.
+ */
+const NOT_IN_XML = /[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/u;
+
 /** R2 keys are at most 1024 bytes, and ours start with "<repo id>/". */
 export const MAX_KEY_BYTES = 1024 - 37;
 
@@ -133,6 +148,14 @@ export function routeOf(method: string, url: URL, headers: Headers): Route {
   }
   if (new TextEncoder().encode(key).length > MAX_KEY_BYTES) {
     throw new S3Error("KeyTooLongError", `Your key is longer than ${MAX_KEY_BYTES} bytes.`);
+  }
+  // Refused when written rather than encoded when listed: a key only EncodingType=url could list
+  // would break every client that lists without it.
+  if (WRITES.has(rule.operation) && NOT_IN_XML.test(key)) {
+    throw new S3Error(
+      "InvalidArgument",
+      "Object key contains characters not allowed (control characters, U+FFFE, U+FFFF).",
+    );
   }
   return {
     operation: rule.operation,

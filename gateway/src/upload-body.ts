@@ -1,11 +1,15 @@
 import { AwsChunkedDecoder } from "./aws-chunked";
 import { BodyVerifier, expectedDigestsOf } from "./checksums";
 import { S3Error } from "./errors";
+import type { SignedParts } from "./verify";
 
 /** S3's largest single PUT (and part): 5 GiB. */
 export const MAX_UPLOAD_BYTES = 5 * 1024 ** 3;
 
-/** How a request's body is framed and what it must hash to, read off its headers. */
+/**
+ * How a request's body is framed (its headers) and what it must hash to (what its signature
+ * covered, `signed`).
+ */
 export interface BodyPlan {
   /** The payload's length (decoded length for aws-chunked). */
   length: number;
@@ -27,24 +31,22 @@ function lengthOf(value: string | null, header: string): number {
   return length;
 }
 
-export function bodyPlanOf(request: Request): BodyPlan {
+export function bodyPlanOf(request: Request, signed: SignedParts): BodyPlan {
   const headers = request.headers;
   const encodings = (headers.get("content-encoding") ?? "").split(",").map((e) => e.trim());
-  const chunked =
-    encodings.includes("aws-chunked") ||
-    (headers.get("x-amz-content-sha256") ?? "").startsWith("STREAMING-");
+  const chunked = encodings.includes("aws-chunked") || signed.payloadHash.startsWith("STREAMING-");
   if (chunked) {
     const trailer = headers.get("x-amz-trailer")?.trim().toLowerCase() || undefined;
     return {
       length: lengthOf(headers.get("x-amz-decoded-content-length"), "x-amz-decoded-content-length"),
       chunked,
-      verifier: new BodyVerifier(expectedDigestsOf(headers, trailer)),
+      verifier: new BodyVerifier(expectedDigestsOf(signed, headers, trailer)),
     };
   }
   // A body sent with Transfer-Encoding: chunked and no length cannot be streamed into R2.
   const length =
     request.body === null ? 0 : lengthOf(headers.get("content-length"), "Content-Length");
-  return { length, chunked, verifier: new BodyVerifier(expectedDigestsOf(headers)) };
+  return { length, chunked, verifier: new BodyVerifier(expectedDigestsOf(signed, headers)) };
 }
 
 /**
@@ -132,8 +134,12 @@ export async function storeVerified<T>(
 }
 
 /** A small body (an XML document) read whole and verified; larger than `limit` is refused. */
-export async function readSmallBody(request: Request, limit: number): Promise<string> {
-  const plan = bodyPlanOf(request);
+export async function readSmallBody(
+  request: Request,
+  signed: SignedParts,
+  limit: number,
+): Promise<string> {
+  const plan = bodyPlanOf(request, signed);
   if (plan.length > limit) {
     throw new S3Error("InvalidRequest", `The request body must be at most ${limit} bytes.`);
   }

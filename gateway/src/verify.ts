@@ -25,7 +25,20 @@ export interface VerifiedKey {
   repoId: string;
   workspaceId: string;
   accessType: "READ" | "WRITE" | "ADMIN";
+  /**
+   * The x-amz-content-sha256 value the signature covered: the header (header-signed) or the
+   * X-Amz-Content-Sha256 query parameter (presigned; UNSIGNED-PAYLOAD when absent). A 64-digit
+   * hex SHA-256, UNSIGNED-PAYLOAD or STREAMING-UNSIGNED-PAYLOAD-TRAILER.
+   */
+  payloadHash: string;
+  /** Lower-case names of the headers the signature covers. */
+  signedHeaders: string[];
+  /** Every x-amz-checksum-<alg> value the signature covers (header or presigned query). */
+  checksums: Record<string, string>;
 }
+
+/** What the signature covered: the only promises about a body the gateway may hold it to. */
+export type SignedParts = Pick<VerifiedKey, "payloadHash" | "signedHeaders" | "checksums">;
 
 export interface RefusedKey {
   success: true;
@@ -100,5 +113,22 @@ export async function authorize(env: Env, request: Request, route: Route): Promi
   if (answer.repoId !== route.bucket) {
     throw new S3Error("AccessDenied", "The key is not for this bucket.");
   }
+  if (!saysWhatWasSigned(answer)) {
+    // An API older than this gateway (deploy the API first): without them a body could be
+    // held to promises nobody signed, or miss ones that were.
+    console.error(
+      JSON.stringify({
+        level: "error",
+        message: "the key verifier's answer does not say what the signature covered",
+      }),
+    );
+    throw new S3Error("ServiceUnavailable", "Please reduce your request rate or try again.");
+  }
   return answer;
 }
+
+const saysWhatWasSigned = (answer: VerifiedKey) =>
+  typeof answer.payloadHash === "string" &&
+  Array.isArray(answer.signedHeaders) &&
+  typeof answer.checksums === "object" &&
+  answer.checksums !== null;

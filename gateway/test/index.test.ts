@@ -1,13 +1,9 @@
-import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-
-/** The gateway Worker itself; its KeyVerifier here refuses everything (vitest.config.ts). */
-const gateway = (exports as unknown as { default: Fetcher }).default;
-const bucket = "0b5a3c2e-1111-4222-8333-444455556666";
+import { BUCKET, gateway, headerSigned, presigned, send } from "./support/requests";
 
 describe("the gateway's answers", () => {
   it("a refusal is S3's XML error with the verifier's S3 code, and an x-amz-request-id", async () => {
-    const response = await gateway.fetch(`https://s3.example/${bucket}/k`);
+    const response = await send(headerSigned("GET", `/${BUCKET}/k`, { key: `WRITE.nobody` }));
     expect(response.status).toBe(403);
     expect(response.headers.get("content-type")).toBe("application/xml");
     const id = response.headers.get("x-amz-request-id");
@@ -18,8 +14,25 @@ describe("the gateway's answers", () => {
     );
   });
 
+  it("an unsigned request is 403 AccessDenied, as on S3 (not AuthorizationHeaderMalformed)", async () => {
+    const response = await gateway.fetch(`https://s3.example/${BUCKET}/k`);
+    expect(response.status).toBe(403);
+    expect(await response.text()).toContain("<Code>AccessDenied</Code>");
+  });
+
+  it("an unsigned x-amz-* header is 403 AccessDenied (the verifier's HEADERS_NOT_SIGNED)", async () => {
+    const response = await send(
+      presigned("PUT", `/${BUCKET}/k`, {
+        headers: { "x-amz-meta-injected": "yes" },
+        body: "x",
+      }),
+    );
+    expect(response.status).toBe(403);
+    expect(await response.text()).toContain("<Code>AccessDenied</Code>");
+  });
+
   it("a HEAD error has the status and no body", async () => {
-    const response = await gateway.fetch(`https://s3.example/${bucket}/k`, { method: "HEAD" });
+    const response = await gateway.fetch(`https://s3.example/${BUCKET}/k`, { method: "HEAD" });
     expect(response.status).toBe(403);
     expect(await response.text()).toBe("");
   });
@@ -28,5 +41,20 @@ describe("the gateway's answers", () => {
     const response = await gateway.fetch("https://s3.example/");
     expect(response.status).toBe(501);
     expect(await response.text()).toContain("<Code>NotImplemented</Code>");
+  });
+
+  it("every answer, error or object, carries X-Content-Type-Options: nosniff", async () => {
+    await send(headerSigned("PUT", `/${BUCKET}/sniffable`, { body: "<html>" }));
+    for (const request of [
+      headerSigned("GET", `/${BUCKET}/sniffable`),
+      headerSigned("HEAD", `/${BUCKET}/sniffable`),
+      headerSigned("GET", `/${BUCKET}/sniffable`, { headers: { range: "bytes=0-1" } }),
+      headerSigned("GET", `/${BUCKET}/missing`),
+      new Request(`https://s3.example/${BUCKET}/k`),
+    ]) {
+      const response = await send(request);
+      await response.arrayBuffer();
+      expect(response.headers.get("x-content-type-options"), request.url).toBe("nosniff");
+    }
   });
 });

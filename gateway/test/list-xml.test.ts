@@ -59,7 +59,11 @@ describe("ListBucketResult", () => {
     expect(xml).toContain("<EncodingType>url</EncodingType>");
   });
 
-  it("control characters XML cannot carry become character references", () => {
-    expect(escapeXml("a\u0001b\rc\td\ne")).toBe("a&#x1;b&#xD;c\td\ne");
+  it("CR becomes a reference; what XML 1.0 cannot carry at all becomes U+FFFD", () => {
+    // Compared as JSON, which writes a lone surrogate as \ud800 (a failure report could not).
+    const escaped = escapeXml("a\u0001b\rc\td\ne\u0000f\uffff\ud800g\ud83d\ude00");
+    expect(JSON.stringify(escaped)).toBe(
+      JSON.stringify("a\ufffdb&#xD;c\td\ne\ufffdf\ufffd\ufffdg\ud83d\ude00"),
+    );
   });
 });

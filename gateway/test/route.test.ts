@@ -85,4 +85,20 @@ describe("routing", () => {
     );
     expect(route("GET", `/${bucket}/${"k".repeat(987)}`).key).toHaveLength(987);
   });
+
+  it("a key with a character XML 1.0 cannot carry is refused for writes, not for reads", () => {
+    for (const [method, query] of [
+      ["PUT", ""],
+      ["POST", "?uploads"],
+      ["PUT", "?partNumber=1&uploadId=u"],
+      ["POST", "?uploadId=u"],
+    ]) {
+      expect(() => route(method as string, `/${bucket}/a%00b${query}`)).toThrow(
+        expect.objectContaining({ code: "InvalidArgument", status: 400 }),
+      );
+    }
+    expect(operation("GET", `/${bucket}/a%00b`)).toBe("GetObject");
+    expect(operation("DELETE", `/${bucket}/a%00b`)).toBe("DeleteObject");
+    expect(operation("DELETE", `/${bucket}/a%00b?uploadId=u`)).toBe("AbortMultipartUpload");
+  });
 });

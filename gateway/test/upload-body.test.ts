@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import { BodyVerifier, expectedDigestsOf } from "../src/checksums";
 import { crc32, crcBytes } from "../src/crc32";
 import { bodyPlanOf, readVerified, storeVerified } from "../src/upload-body";
+import type { SignedParts } from "../src/verify";
+import { allSigned } from "./support/signed";
 
 const encoder = new TextEncoder();
 
@@ -54,9 +56,15 @@ function randomBytes(length: number): Uint8Array {
   return bytes;
 }
 
+/** The digests a header-signed request that signed all its headers promises. */
+const digestsOf = (headers: Headers) => expectedDigestsOf(allSigned(headers), headers);
+
+/** How PutObject reads a request that signed all its headers. */
+const planOf = (request: Request) => bodyPlanOf(request, allSigned(request.headers));
+
 /** Stores through the gateway's verifying path, as PutObject does. */
 const store = (request: Request, key: string) =>
-  storeVerified(request, bodyPlanOf(request), (value) => env.BUCKET.put(key, value));
+  storeVerified(request, planOf(request), (value) => env.BUCKET.put(key, value));
 
 const stored = async (key: string) => {
   const object = await env.BUCKET.get(key);
@@ -73,7 +81,7 @@ describe("the digests a request promises", () => {
       "x-amz-checksum-crc32c": "Nks/tw==",
       "content-md5": "kAFQmDzST7DWlj99KOF/cg==",
     });
-    const verifier = new BodyVerifier(expectedDigestsOf(headers));
+    const verifier = new BodyVerifier(digestsOf(headers));
     expect(verifier.expected).toHaveLength(6);
     await verifier.update(encoder.encode("ab"));
     await verifier.update(encoder.encode("c"));
@@ -82,27 +90,90 @@ describe("the digests a request promises", () => {
 
   it("a wrong payload hash is XAmzContentSHA256Mismatch; a wrong checksum BadDigest", async () => {
     const payload = new BodyVerifier(
-      expectedDigestsOf(new Headers({ "x-amz-content-sha256": "0".repeat(64) })),
+      digestsOf(new Headers({ "x-amz-content-sha256": "0".repeat(64) })),
     );
     await payload.update(encoder.encode("abc"));
     await expect(payload.verify()).rejects.toMatchObject({ code: "XAmzContentSHA256Mismatch" });
-    const crc = new BodyVerifier(
-      expectedDigestsOf(new Headers({ "x-amz-checksum-crc32c": "AAAAAA==" })),
-    );
+    const crc = new BodyVerifier(digestsOf(new Headers({ "x-amz-checksum-crc32c": "AAAAAA==" })));
     await crc.update(encoder.encode("abc"));
     await expect(crc.verify()).rejects.toMatchObject({ code: "BadDigest", status: 400 });
   });
 
   it("a checksum that is not base64 of the right size is InvalidRequest; CRC64NVME NotImplemented", () => {
-    expect(() => expectedDigestsOf(new Headers({ "x-amz-checksum-crc32": "abc" }))).toThrow(
+    expect(() => digestsOf(new Headers({ "x-amz-checksum-crc32": "abc" }))).toThrow(
       expect.objectContaining({ code: "InvalidRequest" }),
     );
-    expect(() => expectedDigestsOf(new Headers({ "x-amz-checksum-crc32": "AAAAAAAA" }))).toThrow(
+    expect(() => digestsOf(new Headers({ "x-amz-checksum-crc32": "AAAAAAAA" }))).toThrow(
       expect.objectContaining({ code: "InvalidRequest" }),
     );
-    expect(() =>
-      expectedDigestsOf(new Headers({ "x-amz-checksum-crc64nvme": "AAAAAAAAAAA=" })),
-    ).toThrow(expect.objectContaining({ code: "NotImplemented" }));
+    expect(() => digestsOf(new Headers({ "x-amz-checksum-crc64nvme": "AAAAAAAAAAA=" }))).toThrow(
+      expect.objectContaining({ code: "NotImplemented" }),
+    );
+  });
+});
+
+describe("a body is held to what its signature covered, never to a guess from its headers", () => {
+  const intended = encoder.encode("intended");
+  const other = encoder.encode("<html>something else entirely</html>");
+  /** A presigned PUT (no Authorization, no x-amz-* headers) whose query signed `signed`. */
+  const presignedPut = (body: Uint8Array, headers: Record<string, string> = {}) =>
+    put([body], { "content-length": String(body.length), ...headers });
+  const presigned = (parts: Partial<SignedParts>): SignedParts => ({
+    payloadHash: "UNSIGNED-PAYLOAD",
+    signedHeaders: ["host"],
+    checksums: {},
+    ...parts,
+  });
+  const storeAs = (request: Request, signed: SignedParts, key: string) =>
+    storeVerified(request, bodyPlanOf(request, signed), (value) => env.BUCKET.put(key, value));
+
+  it("the payload hash a presigned query signed is enforced: another body is XAmzContentSHA256Mismatch and stores nothing", async () => {
+    const signed = presigned({ payloadHash: await sha256Hex(intended) });
+    await expect(storeAs(presignedPut(other), signed, "b/pinned")).rejects.toMatchObject({
+      code: "XAmzContentSHA256Mismatch",
+      status: 400,
+    });
+    expect(await stored("b/pinned")).toBeNull();
+    await storeAs(presignedPut(intended), signed, "b/pinned");
+    expect(await stored("b/pinned")).toEqual(intended);
+  });
+
+  it("a checksum a presigned query signed is enforced (named either way): another body is BadDigest", async () => {
+    for (const name of ["x-amz-checksum-crc32", "crc32"]) {
+      const signed = presigned({ checksums: { [name]: crc32Base64(intended) } });
+      await expect(storeAs(presignedPut(other), signed, "b/crc")).rejects.toMatchObject({
+        code: "BadDigest",
+      });
+      expect(await stored("b/crc")).toBeNull();
+    }
+    const signed = presigned({ checksums: { "x-amz-checksum-crc32": crc32Base64(intended) } });
+    await storeAs(presignedPut(intended), signed, "b/crc");
+    expect(await stored("b/crc")).toEqual(intended);
+  });
+
+  it("headers the signature did not cover promise nothing (the verifier refuses them anyway)", async () => {
+    const request = presignedPut(other, {
+      "x-amz-content-sha256": "0".repeat(64),
+      "x-amz-checksum-crc32": "AAAAAA==",
+    });
+    await storeAs(request, presigned({}), "b/unsigned-promises");
+    expect(await stored("b/unsigned-promises")).toEqual(other);
+  });
+
+  it("Content-MD5 is checked, signed or not: it can only refuse a body", async () => {
+    const request = presignedPut(other, { "content-md5": "kAFQmDzST7DWlj99KOF/cg==" });
+    await expect(storeAs(request, presigned({}), "b/md5")).rejects.toMatchObject({
+      code: "BadDigest",
+    });
+    expect(await stored("b/md5")).toBeNull();
+  });
+
+  it("a trailer that names no checksum (even an Object property) is InvalidRequest", () => {
+    for (const trailer of ["constructor", "__proto__", "x-amz-checksum-md5"]) {
+      expect(() => expectedDigestsOf(presigned({}), new Headers(), trailer), trailer).toThrow(
+        expect.objectContaining({ code: "InvalidRequest" }),
+      );
+    }
   });
 });
 
@@ -172,7 +243,7 @@ describe("streaming a body into R2", () => {
     });
     let delivered = 0;
     await expect(
-      readVerified(request, bodyPlanOf(request), (piece) => {
+      readVerified(request, planOf(request), (piece) => {
         delivered += piece.length;
       }),
     ).rejects.toMatchObject({ code: "BadDigest" });
