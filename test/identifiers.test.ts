@@ -164,6 +164,25 @@ describe("a member's user id", () => {
     const token = await call("GET", "/workspace", { as: cyrillic });
     expectError(token, 401, /sub claim is not a valid user id/);
   });
+  it("stored before these rules (an inner space, a Cyrillic mix) can still be changed and removed", async () => {
+    const admin = newUser("admin");
+    const workspaceId = await createWorkspace(admin);
+    const legacy = ["Zo\u00eb \u00c5ngstr\u00f6m", `\u0430${newUser("lice")}`];
+    for (const userId of legacy) {
+      await env.DB.prepare(
+        "INSERT INTO workspace_members (workspace_id, user_id, role, created_at) VALUES (?, ?, 'READ', ?)",
+      )
+        .bind(workspaceId, userId, new Date().toISOString())
+        .run();
+      const path = `${users(workspaceId)}/${encodeURIComponent(userId)}`;
+      const changed = await call("PUT", path, { as: admin, body: { role: "WRITE" } });
+      expect(changed.status, `${userId}: ${changed.text}`).toBe(200);
+      const removed = await call("DELETE", path, { as: admin });
+      expect(removed.status, `${userId}: ${removed.text}`).toBe(200);
+    }
+    const listed = await call("GET", users(workspaceId), { as: admin });
+    expect(listed.body.users.map((u: { userId: string }) => u.userId)).toEqual([admin]);
+  });
 });
 
 const HIDING_NAMES: [string, string, RegExp][] = [

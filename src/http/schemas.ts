@@ -98,12 +98,11 @@ export const NameSchema = z
   .meta({ minLength: 1, maxLength: 128, examples: ["CI Bot"] });
 
 /**
- * A user id as it appears in a JWT `sub`, and as members are named. Two ids that look the same
- * must be the same id: no whitespace, no control, format or otherwise invisible characters,
- * well-formed, in Unicode NFC, and in one script (UTS #39 highly restrictive). Checked in that
- * order so the first problem is named.
+ * A member id in a path: an id that may already be stored. Ids stored before the look-alike rules
+ * below (inner whitespace, invisible characters, mixed scripts) must stay reachable, so an ADMIN
+ * can still change or remove such a member; the rules every id has had to meet still apply.
  */
-export const UserIdSchema = z
+export const StoredUserIdSchema = z
   .string()
   .min(1, { message: "must not be empty", abort: true })
   .max(255, { message: "must be at most 255 characters", abort: true })
@@ -112,21 +111,33 @@ export const UserIdSchema = z
     abort: true,
   })
   .refine((id) => /\S/u.test(id), { message: "must not be blank", abort: true })
-  .refine((id) => !WHITESPACE.test(id), {
-    message: "must not contain whitespace (spaces, tabs, line breaks, U+2028/U+2029)",
+  .refine((id) => id.trim() === id, {
+    message: "must not start or end with whitespace",
     abort: true,
   })
   .refine((id) => !CONTROL_CHARACTERS.test(id) && !FORMAT_CHARACTERS.test(id), {
     message: "must not contain control or format characters (such as zero-width or bidi controls)",
     abort: true,
   })
+  .refine((id) => id.normalize("NFC") === id, {
+    message: "must be in Unicode normalization form C (NFC)",
+    abort: true,
+  })
+  .meta({ examples: ["user_2b9f1c"] });
+
+/**
+ * A user id as it appears in a JWT `sub`, and as new members are named. Two ids that look the
+ * same must be the same id: besides the rules above, no whitespace, no otherwise invisible
+ * characters, and one script (UTS #39 highly restrictive). Checked in that order so the first
+ * problem is named.
+ */
+export const UserIdSchema = StoredUserIdSchema.refine((id) => !WHITESPACE.test(id), {
+  message: "must not contain whitespace (spaces, tabs, line breaks, U+2028/U+2029)",
+  abort: true,
+})
   .refine((id) => !INVISIBLE.test(id), {
     message:
       "must not contain invisible characters (fillers such as U+3164, variation selectors, U+034F, U+17B4, U+2800)",
-    abort: true,
-  })
-  .refine((id) => id.normalize("NFC") === id, {
-    message: "must be in Unicode normalization form C (NFC)",
     abort: true,
   })
   .refine(isHighlyRestrictive, {

@@ -1,13 +1,19 @@
 import * as z from "zod";
 import { RoleSchema } from "../access/roles";
-import { NameSchema, TimestampSchema, UserIdSchema, UuidSchema } from "../http/schemas";
+import {
+  NameSchema,
+  StoredUserIdSchema,
+  TimestampSchema,
+  UserIdSchema,
+  UuidSchema,
+} from "../http/schemas";
 
 export const WorkspaceParamsSchema = z.object({
   workspaceId: UuidSchema,
 });
 
 export const MemberParamsSchema = WorkspaceParamsSchema.extend({
-  userId: UserIdSchema,
+  userId: StoredUserIdSchema,
 });
 
 export const CreateWorkspaceBodySchema = z
