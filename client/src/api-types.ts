@@ -783,8 +783,6 @@ export interface components {
     /** @description Invalid request: malformed JSON, unknown or missing fields, wrong types or values */
     BadRequest: {
       headers: {
-        /** @description The database position reached; sent back, later reads are at least as fresh */
-        "X-D1-Bookmark"?: string;
         [name: string]: unknown;
       };
       content: {
@@ -808,6 +806,8 @@ export interface components {
     /** @description Missing, malformed, expired or unverifiable bearer token */
     Unauthorized: {
       headers: {
+        /** @description `Bearer` when the request carried no bearer token (RFC 6750 §3.1); `Bearer error="invalid_token"` when its token was refused */
+        "WWW-Authenticate"?: string;
         [name: string]: unknown;
       };
       content: {
@@ -825,8 +825,6 @@ export interface components {
     /** @description Insufficient permissions (also for resources that do not exist) */
     Forbidden: {
       headers: {
-        /** @description The database position reached; sent back, later reads are at least as fresh */
-        "X-D1-Bookmark"?: string;
         [name: string]: unknown;
       };
       content: {
@@ -844,8 +842,6 @@ export interface components {
     /** @description Not found */
     NotFound: {
       headers: {
-        /** @description The database position reached; sent back, later reads are at least as fresh */
-        "X-D1-Bookmark"?: string;
         [name: string]: unknown;
       };
       content: {
@@ -863,8 +859,6 @@ export interface components {
     /** @description Conflict with the current state (duplicate, last admin, quota) */
     Conflict: {
       headers: {
-        /** @description The database position reached; sent back, later reads are at least as fresh */
-        "X-D1-Bookmark"?: string;
         [name: string]: unknown;
       };
       content: {
@@ -882,8 +876,6 @@ export interface components {
     /** @description Request body over 64 KiB */
     PayloadTooLarge: {
       headers: {
-        /** @description The database position reached; sent back, later reads are at least as fresh */
-        "X-D1-Bookmark"?: string;
         [name: string]: unknown;
       };
       content: {
@@ -901,8 +893,6 @@ export interface components {
     /** @description Request body is not application/json */
     UnsupportedMediaType: {
       headers: {
-        /** @description The database position reached; sent back, later reads are at least as fresh */
-        "X-D1-Bookmark"?: string;
         [name: string]: unknown;
       };
       content: {
@@ -917,7 +907,7 @@ export interface components {
         "application/json": components["schemas"]["Error"];
       };
     };
-    /** @description Too many failed authentications from this client address (AUTH_FAILURES, default 100 a minute); wait Retry-After seconds */
+    /** @description Too many failed authentications from this client address (AUTH_FAILURES, default 100 a minute); wait Retry-After seconds. Only failures are refused: a token that verifies is accepted from that address too */
     TooManyRequests: {
       headers: {
         /** @description Seconds to wait before trying again */
@@ -939,8 +929,6 @@ export interface components {
     /** @description Unexpected failure; nothing to fix on the caller's side, try again */
     InternalError: {
       headers: {
-        /** @description The database position reached; sent back, later reads are at least as fresh */
-        "X-D1-Bookmark"?: string;
         [name: string]: unknown;
       };
       content: {
