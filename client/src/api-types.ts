@@ -704,6 +704,29 @@ export interface components {
           /** Format: uuid */
           workspaceId: string;
           accessType: components["schemas"]["AccessType"];
+          /**
+           * @description The x-amz-content-sha256 value the signature covers: the header's when header-signed; when presigned, the X-Amz-Content-Sha256 query parameter's or a signed x-amz-content-sha256 header's (if both, they agree), UNSIGNED-PAYLOAD when it has neither. The body must hash to it unless it is UNSIGNED-PAYLOAD or STREAMING-UNSIGNED-PAYLOAD-TRAILER
+           * @example e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+           */
+          payloadHash: string | "UNSIGNED-PAYLOAD" | "STREAMING-UNSIGNED-PAYLOAD-TRAILER";
+          /**
+           * @description The lower-case names of the headers the signature covers; every x-amz-* header present is among them
+           * @example [
+           *       "host",
+           *       "x-amz-content-sha256",
+           *       "x-amz-date"
+           *     ]
+           */
+          signedHeaders: string[];
+          /**
+           * @description Every x-amz-checksum-<algorithm> value the signature covers (signed headers, and a presigned URL's query), by lower-case name: the body must match each. Unsigned values are never listed, nor the parameters x-amz-checksum-algorithm, -type and -mode
+           * @example {
+           *       "x-amz-checksum-crc32": "i9aeUg=="
+           *     }
+           */
+          checksums: {
+            [key: string]: string;
+          };
         }
       | {
           /** @constant */

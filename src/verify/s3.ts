@@ -199,5 +199,8 @@ export async function verifyS3Request(
     repoId: record.repoId,
     workspaceId: record.workspaceId,
     accessType: record.accessType,
+    payloadHash: signed.payloadHash,
+    signedHeaders: signed.signedHeaders,
+    checksums: signed.checksums,
   };
 }

@@ -2,6 +2,7 @@ import * as z from "zod";
 import { AiTypeSchema } from "../ai-keys/schemas";
 import { UuidSchema } from "../http/schemas";
 import { AccessTypeSchema } from "../keys/schemas";
+import { CHECKSUM_NAME } from "./sigv4";
 
 const ClientIpSchema = z
   .string()
@@ -71,6 +72,27 @@ export const VerifyS3ResponseSchema = z
       repoId: UuidSchema,
       workspaceId: UuidSchema,
       accessType: AccessTypeSchema,
+      payloadHash: z
+        .union([
+          z.string().regex(/^[0-9a-f]{64}$/),
+          z.literal("UNSIGNED-PAYLOAD"),
+          z.literal("STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
+        ])
+        .meta({
+          description:
+            "The x-amz-content-sha256 value the signature covers: the header's when header-signed; when presigned, the X-Amz-Content-Sha256 query parameter's or a signed x-amz-content-sha256 header's (if both, they agree), UNSIGNED-PAYLOAD when it has neither. The body must hash to it unless it is UNSIGNED-PAYLOAD or STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+          examples: ["e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"],
+        }),
+      signedHeaders: z.array(z.string()).meta({
+        description:
+          "The lower-case names of the headers the signature covers; every x-amz-* header present is among them",
+        examples: [["host", "x-amz-content-sha256", "x-amz-date"]],
+      }),
+      checksums: z.record(z.string().regex(CHECKSUM_NAME), z.string()).meta({
+        description:
+          "Every x-amz-checksum-<algorithm> value the signature covers (signed headers, and a presigned URL's query), by lower-case name: the body must match each. Unsigned values are never listed, nor the parameters x-amz-checksum-algorithm, -type and -mode",
+        examples: [{ "x-amz-checksum-crc32": "i9aeUg==" }],
+      }),
     }),
     z.object({
       success: z.literal(true),

@@ -38,7 +38,14 @@ export interface SignedRequest {
   expiresSeconds?: number;
   signedHeaders: string[];
   signature: string;
+  /**
+   * The x-amz-content-sha256 value the signature covers, the canonical request's last line: the
+   * header's when header-signed; when presigned, the X-Amz-Content-Sha256 query parameter's or
+   * the header's (they must agree), else UNSIGNED-PAYLOAD.
+   */
   payloadHash: string;
+  /** Every signed `x-amz-checksum-<algorithm>` value, by lower-case name. */
+  checksums: Record<string, string>;
   canonicalRequest: string;
 }
 
@@ -144,6 +151,28 @@ function payloadHashOf(value: string | undefined, presigned: boolean): string {
   );
 }
 
+/**
+ * x-amz-checksum-* names that carry a parameter, not a checksum value: the algorithm a
+ * multipart upload will use, the checksum type, and GetObject's "send me the checksum".
+ */
+const CHECKSUM_PARAMETERS = new Set([
+  "x-amz-checksum-algorithm",
+  "x-amz-checksum-type",
+  "x-amz-checksum-mode",
+]);
+/** "x-amz-checksum-crc32", "x-amz-checksum-sha256", …: a checksum value under its algorithm. */
+export const CHECKSUM_NAME = /^x-amz-checksum-[a-z0-9]+$/;
+const isChecksum = (name: string) => CHECKSUM_NAME.test(name) && !CHECKSUM_PARAMETERS.has(name);
+
+/** Adds `value` as `name`'s; a second, different value for the same name is malformed. */
+function addOnce(into: Record<string, string>, name: string, value: string): void {
+  const known = into[name];
+  if (known !== undefined && known !== value) {
+    malformed(`${name} is given twice with different values (in the query and a header?)`);
+  }
+  into[name] = value;
+}
+
 /** Reads the signature's parts and rebuilds the canonical request; throws MalformedSignature. */
 export function parseSignedRequest(request: ReceivedRequest): SignedRequest {
   const headers = new Map<string, string>();
@@ -165,6 +194,8 @@ export function parseSignedRequest(request: ReceivedRequest): SignedRequest {
   let expiresSeconds: number | undefined;
   let payloadHash: string;
   let canonicalPairs = url.query;
+  /** Presigned: the payload hash and checksums its signed query carries, by lower-case name. */
+  const inQuery: Record<string, string> = {};
   if (presigned) {
     const get = (name: string) => query.get(name) ?? malformed(`the query has no ${name}`);
     if (get("X-Amz-Algorithm") !== ALGORITHM) malformed(`X-Amz-Algorithm must be ${ALGORITHM}`);
@@ -180,8 +211,19 @@ export function parseSignedRequest(request: ReceivedRequest): SignedRequest {
     if (expiresSeconds > MAX_EXPIRES_SECONDS) {
       malformed(`X-Amz-Expires must be at most ${MAX_EXPIRES_SECONDS} seconds (7 days)`);
     }
-    payloadHash = payloadHashOf(query.get("X-Amz-Content-Sha256"), true);
     canonicalPairs = url.query.filter(([name]) => name !== "X-Amz-Signature");
+    // Every query parameter but the signature is signed; x-amz-* ones stand for headers.
+    for (const [name, value] of canonicalPairs) {
+      const lower = name.toLowerCase();
+      if (lower === "x-amz-content-sha256" || isChecksum(lower)) addOnce(inQuery, lower, value);
+    }
+    // The payload hash may come as a header instead (aws4fetch presigns so); if both, they agree.
+    const hashInQuery = inQuery["x-amz-content-sha256"];
+    const hashHeader = headers.get("x-amz-content-sha256")?.trim();
+    if (hashInQuery !== undefined && hashHeader !== undefined && hashHeader !== hashInQuery) {
+      malformed("x-amz-content-sha256 differs between the query and the header");
+    }
+    payloadHash = payloadHashOf(hashInQuery ?? hashHeader, true);
   } else {
     if (authorization === undefined) malformed("the request is not signed");
     const auth = authorization as string;
@@ -208,6 +250,16 @@ export function parseSignedRequest(request: ReceivedRequest): SignedRequest {
   const signedAt = parseAmzDate(amzDate);
   if (amzDate.slice(0, 8) !== date) malformed("the credential's date is not X-Amz-Date's day");
   const signedHeaders = parseSignedHeaders(signedHeadersText);
+
+  // What the signature covers: signed headers, and for a presigned URL its query too.
+  const checksums: Record<string, string> = {};
+  for (const [name, value] of Object.entries(inQuery)) {
+    if (isChecksum(name)) checksums[name] = value;
+  }
+  for (const name of signedHeaders) {
+    const value = headers.get(name);
+    if (value !== undefined && isChecksum(name)) addOnce(checksums, name, value.trim());
+  }
 
   const canonicalHeaders = signedHeaders
     .map((name) => {
@@ -237,6 +289,7 @@ export function parseSignedRequest(request: ReceivedRequest): SignedRequest {
     signedHeaders,
     signature,
     payloadHash,
+    checksums,
     canonicalRequest,
   };
 }

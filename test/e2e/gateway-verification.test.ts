@@ -85,6 +85,10 @@ const valid = (key: Key, accessType: string) => ({
   repoId,
   workspaceId,
   accessType,
+  // What the signature covers, for the gateway to hold the body to.
+  payloadHash: expect.stringMatching(/^([0-9a-f]{64}|UNSIGNED-PAYLOAD)$/),
+  signedHeaders: expect.arrayContaining(["host"]),
+  checksums: expect.any(Object),
 });
 const refused = (code: string, s3Error: string) => ({
   success: true,
@@ -152,9 +156,13 @@ describe("a storage gateway checks what AWS SDK v3's S3Client signed", () => {
     );
     expect(request.headers["x-amz-checksum-crc32"]).toEqual(expect.any(String));
     expect(request.headers.authorization).toContain("x-amz-checksum-crc32");
-    expect(await verify("s3", { ...request, requiredAccess: "WRITE" })).toEqual(
-      valid(writer, "WRITE"),
-    );
+    const answer = await verify("s3", { ...request, requiredAccess: "WRITE" });
+    expect(answer).toEqual(valid(writer, "WRITE"));
+    expect(answer.payloadHash).toBe(request.headers["x-amz-content-sha256"]);
+    expect(answer.checksums).toEqual({
+      "x-amz-checksum-crc32": request.headers["x-amz-checksum-crc32"],
+    });
+    expect(answer.signedHeaders).toContain("x-amz-checksum-crc32");
   });
 
   it("the same PutObject signed with a READ key is AccessDenied where WRITE is required", async () => {

@@ -6,7 +6,14 @@ import { verifyS3Request } from "../../src/verify/s3";
 import type { VerifyS3Request } from "../../src/verify/schemas";
 import { call, team } from "../support/api";
 import { countingDb, createStorageKey } from "../support/keys";
-import { HOST, keyVerifier, presignedS3Request, signedS3Request, verifyS3Http } from "./support";
+import {
+  HOST,
+  keyVerifier,
+  presignedS3Request,
+  sha256Hex,
+  signedS3Request,
+  verifyS3Http,
+} from "./support";
 
 let admin: string;
 let repoId: string;
@@ -43,6 +50,9 @@ describe("a header-signed request from AWS's signer", () => {
       repoId,
       workspaceId,
       accessType: "READ",
+      payloadHash: await sha256Hex(""),
+      signedHeaders: ["host", "x-amz-content-sha256", "x-amz-date"],
+      checksums: {},
     });
     expect(JSON.stringify(answer)).not.toContain(reader.secret);
   });
@@ -66,7 +76,7 @@ describe("a header-signed request from AWS's signer", () => {
         payloadHash,
         headers: { "x-amz-trailer": "x-amz-checksum-crc32", "content-encoding": "aws-chunked" },
       });
-      expect((await verify(input)).code, payloadHash).toBe("VALID");
+      expect(await verify(input), payloadHash).toMatchObject({ code: "VALID", payloadHash });
     }
   });
 
@@ -207,6 +217,154 @@ describe("a tampered or mis-signed request", () => {
     expect(refused).toMatchObject({ valid: false, code: "MALFORMED" });
     const inAuto = await signedS3Request(reader, { path: `/${repoId}/a.txt`, region: "auto" });
     expect((await verifyS3Request(scoped, inAuto, ignoreWaitUntil)).code).toBe("VALID");
+  });
+});
+
+describe("what the signature covers, for the gateway to hold the body to", () => {
+  it("a header-signed PUT: its body's hash, its signed headers in lower case, its signed checksums", async () => {
+    const input = await signedS3Request(writer, {
+      method: "PUT",
+      path: `/${repoId}/hello.txt`,
+      body: "hello",
+      headers: {
+        "Content-Type": "text/plain",
+        "X-Amz-Checksum-CRC32": "NhCmhg==",
+        "x-amz-sdk-checksum-algorithm": "CRC32",
+      },
+    });
+    const answer = await verify({ ...input, requiredAccess: "WRITE" });
+    expect(answer).toMatchObject({
+      code: "VALID",
+      payloadHash: await sha256Hex("hello"),
+      signedHeaders: [
+        "content-type",
+        "host",
+        "x-amz-checksum-crc32",
+        "x-amz-content-sha256",
+        "x-amz-date",
+        "x-amz-sdk-checksum-algorithm",
+      ],
+      checksums: { "x-amz-checksum-crc32": "NhCmhg==" },
+    });
+  });
+
+  it("a presigned PUT: the X-Amz-Content-Sha256 its query signed, and the checksums it signed in its query, names in any case", async () => {
+    const intended = await sha256Hex("intended");
+    const input = await presignedS3Request(writer, {
+      method: "PUT",
+      path: `/${repoId}/pinned.txt`,
+      payloadHash: intended,
+      headers: {
+        "x-amz-checksum-crc32": "AAAAAA==",
+        "X-Amz-Checksum-SHA256": "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=",
+      },
+    });
+    expect(input.url).toContain(`X-Amz-Content-Sha256=${intended}`);
+    expect(input.url).toContain("X-Amz-Checksum-SHA256=");
+    expect(await verify(input)).toMatchObject({
+      code: "VALID",
+      payloadHash: intended,
+      signedHeaders: ["host"],
+      checksums: {
+        "x-amz-checksum-crc32": "AAAAAA==",
+        "x-amz-checksum-sha256": "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=",
+      },
+    });
+  });
+
+  it("a presigned URL with no payload hash in its query: UNSIGNED-PAYLOAD (aws4fetch presigns so)", async () => {
+    const client = new AwsClient({
+      accessKeyId: writer.key,
+      secretAccessKey: writer.secret,
+      service: "s3",
+      region: "auto",
+    });
+    const signed = await client.sign(`https://${HOST}/${repoId}/up.bin`, {
+      method: "PUT",
+      aws: { signQuery: true },
+    });
+    expect(signed.url.toLowerCase()).not.toContain("x-amz-content-sha256");
+    const headers = Object.fromEntries(signed.headers);
+    expect(await verify({ method: "PUT", url: signed.url, headers })).toMatchObject({
+      code: "VALID",
+      payloadHash: "UNSIGNED-PAYLOAD",
+      checksums: {},
+    });
+  });
+
+  it("a presigned URL whose payload hash and checksum are signed headers: those (aws4fetch presigns a hash so)", async () => {
+    const intended = await sha256Hex("intended");
+    const client = new AwsClient({
+      accessKeyId: writer.key,
+      secretAccessKey: writer.secret,
+      service: "s3",
+      region: "auto",
+    });
+    const signed = await client.sign(`https://${HOST}/${repoId}/up.bin`, {
+      method: "PUT",
+      headers: { "X-Amz-Content-Sha256": intended, "x-amz-checksum-crc32": "AAAAAA==" },
+      aws: { signQuery: true },
+    });
+    const headers = Object.fromEntries(signed.headers);
+    const answer = await verify({ method: "PUT", url: signed.url, headers });
+    expect(answer).toMatchObject({
+      code: "VALID",
+      payloadHash: intended,
+      signedHeaders: ["host", "x-amz-checksum-crc32", "x-amz-content-sha256"],
+      checksums: { "x-amz-checksum-crc32": "AAAAAA==" },
+    });
+    // The signature covers that hash: another one is another request.
+    const other = { ...headers, "x-amz-content-sha256": await sha256Hex("other") };
+    expect((await verify({ method: "PUT", url: signed.url, headers: other })).code).toBe(
+      "SIGNATURE_MISMATCH",
+    );
+  });
+
+  it("is MALFORMED when a presigned URL's query and a signed header disagree on a checksum or the payload hash", async () => {
+    const path = `/${repoId}/pinned.txt`;
+    const checksumTwice = (header: string) =>
+      presignedS3Request(writer, {
+        method: "PUT",
+        path,
+        query: { "x-amz-checksum-crc32": "AAAAAA==" },
+        headers: { "x-amz-checksum-crc32": header },
+        keptAsHeaders: ["x-amz-checksum-crc32"],
+      });
+    expect(await verify(await checksumTwice("AAAAAA=="))).toMatchObject({
+      code: "VALID",
+      checksums: { "x-amz-checksum-crc32": "AAAAAA==" },
+    });
+    expect(await verify(await checksumTwice("NhCmhg=="))).toMatchObject({
+      code: "MALFORMED",
+      s3Error: "AuthorizationHeaderMalformed",
+    });
+
+    const hashTwice = await presignedS3Request(writer, {
+      method: "PUT",
+      path,
+      query: { "X-Amz-Content-Sha256": await sha256Hex("intended") },
+      payloadHash: await sha256Hex("something else"),
+      keptAsHeaders: ["x-amz-content-sha256"],
+    });
+    expect(await verify(hashTwice)).toMatchObject({ code: "MALFORMED" });
+
+    // The same checksum twice in the query, in two spellings, with two values.
+    const twice = await presignedS3Request(writer, {
+      method: "PUT",
+      path,
+      query: { "x-amz-checksum-crc32": "AAAAAA==", "X-Amz-Checksum-Crc32": "NhCmhg==" },
+    });
+    expect(await verify(twice)).toMatchObject({ code: "MALFORMED" });
+  });
+
+  it("lists no checksum parameter, and no query checksum of a header-signed request", async () => {
+    const input = await signedS3Request(reader, {
+      path: `/${repoId}/a.txt`,
+      // Signed as part of the query, but S3 reads checksums from a header-signed request's headers.
+      query: { "x-amz-checksum-crc32": "AAAAAA==" },
+      headers: { "x-amz-checksum-mode": "ENABLED", "x-amz-checksum-algorithm": "CRC32" },
+    });
+    expect(await verify(input)).toMatchObject({ code: "VALID", checksums: {} });
   });
 });
 

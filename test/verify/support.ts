@@ -68,7 +68,7 @@ export interface S3Call {
   region?: string;
 }
 
-async function sha256Hex(text: string): Promise<string> {
+export async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
@@ -115,22 +115,44 @@ export async function signedS3Request(
   };
 }
 
-/** A presigned URL, as the verification body a gateway sends when it is used. */
+/**
+ * A presigned URL, as the verification body a gateway sends when it is used. As
+ * @aws-sdk/s3-request-presigner prepares it: the payload hash (UNSIGNED-PAYLOAD unless given) and
+ * every x-amz-* header are hoisted into the signed query, except those named in `keptAsHeaders`,
+ * which stay signed headers and are sent as such (the e2e suite uses getSignedUrl itself).
+ */
 export async function presignedS3Request(
   credentials: { key: string; secret: string },
-  { method = "GET", path, query = {}, signingDate, region }: S3Call,
+  {
+    method = "GET",
+    path,
+    query = {},
+    headers = {},
+    payloadHash = "UNSIGNED-PAYLOAD",
+    signingDate,
+    region,
+    keptAsHeaders = [],
+  }: S3Call & { keptAsHeaders?: string[] },
   expiresIn = 900,
 ): Promise<VerifyS3Request> {
-  // As @aws-sdk/s3-request-presigner prepares it: the payload is unsigned, and that hash is
-  // hoisted into the query as X-Amz-Content-Sha256 (the e2e suite uses getSignedUrl itself).
-  const headers = { host: HOST, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" };
   const presigned = await s3Signer(credentials.key, credentials.secret, region).presign(
-    { method, protocol: "https:", hostname: HOST, path, query, headers },
-    { expiresIn, ...(signingDate ? { signingDate } : {}) },
+    {
+      method,
+      protocol: "https:",
+      hostname: HOST,
+      path,
+      query,
+      headers: { host: HOST, "X-Amz-Content-Sha256": payloadHash, ...headers },
+    },
+    {
+      expiresIn,
+      unhoistableHeaders: new Set(keptAsHeaders),
+      ...(signingDate ? { signingDate } : {}),
+    },
   );
   return {
     method,
     url: urlOf(presigned.path, presigned.query as Record<string, string>),
-    headers: { host: HOST },
+    headers: presigned.headers as Record<string, string>,
   };
 }
