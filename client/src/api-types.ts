@@ -743,6 +743,8 @@ export interface components {
             | "REQUEST_TIME_SKEWED"
             | "REQUEST_EXPIRED"
             | "MALFORMED"
+            | "NOT_SIGNED"
+            | "HEADERS_NOT_SIGNED"
             | "INSUFFICIENT_ACCESS"
             | "REVOKED"
             | "DISABLED"

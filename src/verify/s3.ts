@@ -12,6 +12,7 @@ import { cacheTtlMs } from "./settings";
 import {
   MAX_SKEW_MS,
   MalformedSignature,
+  NotSigned,
   parseSignedRequest,
   signatureMatches,
   signingKey,
@@ -106,7 +107,7 @@ export async function verifyS3Request(
   let keyBlocked = false;
   const refuse = async (code: S3Refusal, message: string, keyId?: string) => {
     // Failures count against the key and the client; a refusal after a proven secret does not.
-    if (code !== "INSUFFICIENT_ACCESS" && code !== "RATE_LIMITED") {
+    if (code !== "INSUFFICIENT_ACCESS" && code !== "RATE_LIMITED" && code !== "NOT_SIGNED") {
       if (keyBlocked || (await countFailure(env, subjectsOf(keyId, input.clientIp), code, now))) {
         code = "RATE_LIMITED";
         message = "Too many failed verifications; slow down";
@@ -125,6 +126,8 @@ export async function verifyS3Request(
   try {
     signed = parseSignedRequest(input);
   } catch (error) {
+    // An anonymous request guesses at nobody's secret: refused as S3 does, and not counted.
+    if (error instanceof NotSigned) return refuse("NOT_SIGNED", error.message);
     if (error instanceof MalformedSignature) return refuse("MALFORMED", error.message);
     throw error;
   }
@@ -134,6 +137,13 @@ export async function verifyS3Request(
     return refuse("RATE_LIMITED", "Too many failed verifications; slow down");
   }
   keyBlocked = isBlocked(subjectsOf(accessKeyId, undefined), now);
+  if (signed.unsignedAmzHeaders.length > 0) {
+    return refuse(
+      "HEADERS_NOT_SIGNED",
+      "There were headers present in the request which were not signed",
+      accessKeyId,
+    );
+  }
   if (env.S3_REGION && signed.region !== env.S3_REGION) {
     return refuse("MALFORMED", `The credential's region must be ${env.S3_REGION}`, accessKeyId);
   }

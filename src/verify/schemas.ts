@@ -49,6 +49,10 @@ export const S3_REFUSALS = {
   REQUEST_TIME_SKEWED: "RequestTimeTooSkewed",
   REQUEST_EXPIRED: "AccessDenied",
   MALFORMED: "AuthorizationHeaderMalformed",
+  // No signature at all (no Authorization header, no presigned query): S3's anonymous refusal.
+  NOT_SIGNED: "AccessDenied",
+  // An x-amz-* header the signature does not cover (S3's HeadersNotSigned).
+  HEADERS_NOT_SIGNED: "AccessDenied",
   INSUFFICIENT_ACCESS: "AccessDenied",
   REVOKED: "InvalidAccessKeyId",
   // As S3 answers for an IAM access key made inactive.

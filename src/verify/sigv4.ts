@@ -19,6 +19,11 @@ export class MalformedSignature extends Error {
   override name = "MalformedSignature";
 }
 
+/** No signature at all: no Authorization header, no X-Amz-Signature or X-Amz-Algorithm query. */
+export class NotSigned extends Error {
+  override name = "NotSigned";
+}
+
 const malformed = (message: string): never => {
   throw new MalformedSignature(message);
 };
@@ -46,6 +51,8 @@ export interface SignedRequest {
   payloadHash: string;
   /** Every signed `x-amz-checksum-<algorithm>` value, by lower-case name. */
   checksums: Record<string, string>;
+  /** x-amz-* headers present on the request that the signature does not cover (S3 refuses them). */
+  unsignedAmzHeaders: string[];
   canonicalRequest: string;
 }
 
@@ -152,6 +159,26 @@ function payloadHashOf(value: string | undefined, presigned: boolean): string {
 }
 
 /**
+ * x-amz-* headers S3 checks no signature on, as header-signed and presigned requests may carry
+ * them unsigned. S3 refuses every other unsigned x-amz-* header (HeadersNotSigned). Checked
+ * against what real clients leave unsigned, none of which is an x-amz-* header:
+ * AWS SDK JS v3 (@smithy/signature-v4 ALWAYS_UNSIGNABLE_HEADERS: user-agent, x-amzn-trace-id,
+ * expect, …; its presigner hoists x-amz-* into the query or signs them), botocore / AWS CLI /
+ * boto3 (SIGNED_HEADERS_BLACKLIST: expect, user-agent, x-amzn-trace-id), aws-sdk-go v1 and v2 as
+ * rclone uses them (IgnoredHeaders: Authorization, User-Agent, X-Amzn-Trace-Id, Expect,
+ * Transfer-Encoding), s3cmd (signs every header it sends) and minio-js / minio-go
+ * (authorization, content-type, content-length, user-agent). x-amzn-trace-id is not x-amz-*.
+ */
+const UNSIGNED_AMZ_HEADERS_TOLERATED = {
+  /**
+   * Header-signed only: the payload hash, which the canonical request's last line covers
+   * whether or not the header is also listed in SignedHeaders.
+   */
+  header: new Set(["x-amz-content-sha256"]),
+  presigned: new Set<string>(),
+};
+
+/**
  * x-amz-checksum-* names that carry a parameter, not a checksum value: the algorithm a
  * multipart upload will use, the checksum type, and GetObject's "send me the checksum".
  */
@@ -225,7 +252,9 @@ export function parseSignedRequest(request: ReceivedRequest): SignedRequest {
     }
     payloadHash = payloadHashOf(hashInQuery ?? hashHeader, true);
   } else {
-    if (authorization === undefined) malformed("the request is not signed");
+    if (authorization === undefined) {
+      throw new NotSigned("Anonymous access is not allowed; sign the request");
+    }
     const auth = authorization as string;
     if (!auth.startsWith(`${ALGORITHM} `)) {
       malformed(`the Authorization header must start with "${ALGORITHM} "`);
@@ -250,6 +279,11 @@ export function parseSignedRequest(request: ReceivedRequest): SignedRequest {
   const signedAt = parseAmzDate(amzDate);
   if (amzDate.slice(0, 8) !== date) malformed("the credential's date is not X-Amz-Date's day");
   const signedHeaders = parseSignedHeaders(signedHeadersText);
+  const signed = new Set(signedHeaders);
+  const tolerated = UNSIGNED_AMZ_HEADERS_TOLERATED[presigned ? "presigned" : "header"];
+  const unsignedAmzHeaders = [...headers.keys()].filter(
+    (name) => name.startsWith("x-amz-") && !signed.has(name) && !tolerated.has(name),
+  );
 
   // What the signature covers: signed headers, and for a presigned URL its query too.
   const checksums: Record<string, string> = {};
@@ -290,6 +324,7 @@ export function parseSignedRequest(request: ReceivedRequest): SignedRequest {
     signature,
     payloadHash,
     checksums,
+    unsignedAmzHeaders,
     canonicalRequest,
   };
 }

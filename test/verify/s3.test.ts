@@ -10,6 +10,7 @@ import {
   HOST,
   keyVerifier,
   presignedS3Request,
+  s3Signer,
   sha256Hex,
   signedS3Request,
   verifyS3Http,
@@ -28,6 +29,19 @@ beforeAll(async () => {
 });
 
 const ignoreWaitUntil = () => {};
+
+/** The VERIFY_FAILURES binding, recording the subject of every failure counted. */
+function countingLimiter() {
+  const subjects: string[] = [];
+  const real = (env as Bindings).VERIFY_FAILURES as RateLimit;
+  const binding: RateLimit = {
+    limit(options) {
+      subjects.push(options.key);
+      return real.limit(options);
+    },
+  };
+  return { binding, calls: () => subjects };
+}
 
 /** Through the real POST /verify/s3, asserting the envelope every decision has. */
 async function verify(input: unknown) {
@@ -157,7 +171,7 @@ describe("a tampered or mis-signed request", () => {
     expect((await verify(close)).code).toBe("VALID");
   });
 
-  it("is MALFORMED for a garbled Authorization header, unsigned requests and bad hashes", async () => {
+  it("is MALFORMED for a garbled Authorization header and bad hashes", async () => {
     const input = await signedS3Request(reader, { path: `/${repoId}/a.txt` });
     const authorization = input.headers.authorization as string;
     const garbled = [
@@ -176,8 +190,6 @@ describe("a tampered or mis-signed request", () => {
         "AuthorizationHeaderMalformed",
       );
     }
-    const { authorization: _, ...unsigned } = input.headers;
-    await refusedAs({ ...input, headers: unsigned }, "MALFORMED", "AuthorizationHeaderMalformed");
     await refusedAs(
       {
         ...input,
@@ -217,6 +229,31 @@ describe("a tampered or mis-signed request", () => {
     expect(refused).toMatchObject({ valid: false, code: "MALFORMED" });
     const inAuto = await signedS3Request(reader, { path: `/${repoId}/a.txt`, region: "auto" });
     expect((await verifyS3Request(scoped, inAuto, ignoreWaitUntil)).code).toBe("VALID");
+  });
+});
+
+describe("an unsigned request", () => {
+  it("is NOT_SIGNED, AccessDenied as S3 answers anonymous requests, and is no failure counted", async () => {
+    const input = await signedS3Request(reader, { path: `/${repoId}/a.txt` });
+    const { authorization: _, ...anonymous } = input.headers;
+    const limiter = countingLimiter();
+    const answer = await verifyS3Request(
+      { ...(env as Bindings), VERIFY_FAILURES: limiter.binding },
+      { ...input, headers: anonymous, clientIp: "192.0.2.201" },
+      ignoreWaitUntil,
+    );
+    expect(answer).toEqual({
+      success: true,
+      valid: false,
+      code: "NOT_SIGNED",
+      s3Error: "AccessDenied",
+      message: "Anonymous access is not allowed; sign the request",
+    });
+    expect(limiter.calls()).toEqual([]);
+    // A plain URL with no query at all, over HTTP too.
+    expect(
+      await verify({ method: "GET", url: `https://${HOST}/${repoId}/a.txt`, headers: {} }),
+    ).toMatchObject({ code: "NOT_SIGNED", s3Error: "AccessDenied" });
   });
 });
 
@@ -365,6 +402,91 @@ describe("what the signature covers, for the gateway to hold the body to", () =>
       headers: { "x-amz-checksum-mode": "ENABLED", "x-amz-checksum-algorithm": "CRC32" },
     });
     expect(await verify(input)).toMatchObject({ code: "VALID", checksums: {} });
+  });
+});
+
+describe("an x-amz-* header the signature does not cover", () => {
+  const notSigned = {
+    success: true,
+    valid: false,
+    code: "HEADERS_NOT_SIGNED",
+    s3Error: "AccessDenied",
+    message: "There were headers present in the request which were not signed",
+  };
+
+  it("is HEADERS_NOT_SIGNED on a header-signed request: x-amz-meta-*, x-amz-checksum-*, any case", async () => {
+    const input = await signedS3Request(writer, { method: "PUT", path: `/${repoId}/a.txt` });
+    expect((await verify(input)).code).toBe("VALID");
+    for (const [name, value] of [
+      ["x-amz-meta-evil", "yes"],
+      ["X-Amz-Checksum-CRC32", "AAAAAA=="],
+      ["x-amz-server-side-encryption", "AES256"],
+    ] as const) {
+      const headers = { ...input.headers, [name]: value };
+      expect(await verify({ ...input, headers }), name).toEqual(notSigned);
+    }
+  });
+
+  it("is HEADERS_NOT_SIGNED on a presigned URL, x-amz-content-sha256 included", async () => {
+    const input = await presignedS3Request(writer, { method: "PUT", path: `/${repoId}/a.txt` });
+    expect((await verify(input)).code).toBe("VALID");
+    for (const [name, value] of [
+      ["x-amz-meta-injected", "yes"],
+      ["x-amz-checksum-crc32", "AAAAAA=="],
+      ["x-amz-content-sha256", "UNSIGNED-PAYLOAD"],
+    ] as const) {
+      const headers = { ...input.headers, [name]: value };
+      expect(await verify({ ...input, headers }), name).toEqual(notSigned);
+    }
+  });
+
+  it("but x-amz-content-sha256 may stay out of a header-signed request's SignedHeaders: the canonical request covers it anyway", async () => {
+    const signed = await s3Signer(reader.key, reader.secret).sign(
+      {
+        method: "GET",
+        protocol: "https:",
+        hostname: HOST,
+        path: `/${repoId}/a.txt`,
+        headers: { host: HOST, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" },
+      },
+      { unsignableHeaders: new Set(["x-amz-content-sha256"]) },
+    );
+    const headers = signed.headers as Record<string, string>;
+    expect(headers.authorization).toContain("SignedHeaders=host;x-amz-date,");
+    const input = { method: "GET", url: `https://${HOST}/${repoId}/a.txt`, headers };
+    expect(await verify(input)).toMatchObject({ code: "VALID", payloadHash: "UNSIGNED-PAYLOAD" });
+    const changed = { ...headers, "x-amz-content-sha256": await sha256Hex("") };
+    expect((await verify({ ...input, headers: changed })).code).toBe("SIGNATURE_MISMATCH");
+  });
+
+  it("headers that are not x-amz-* may stay unsigned, as clients leave user-agent and x-amzn-trace-id", async () => {
+    const input = await signedS3Request(reader, { path: `/${repoId}/a.txt` });
+    const headers = {
+      ...input.headers,
+      "user-agent": "aws-cli/2.17.0",
+      "X-Amzn-Trace-Id": "Root=1-5759e988-bd862e3fe1be46a994272793",
+      expect: "100-continue",
+    };
+    expect((await verify({ ...input, headers })).code).toBe("VALID");
+    const presigned = await presignedS3Request(writer, { method: "PUT", path: `/${repoId}/b` });
+    const withType = { ...presigned.headers, "content-type": "text/html" };
+    expect((await verify({ ...presigned, headers: withType })).code).toBe("VALID");
+  });
+
+  it("counts as a failure against the key and the address, like a bad signature", async () => {
+    const input = await signedS3Request(reader, { path: `/${repoId}/a.txt` });
+    const limiter = countingLimiter();
+    const answer = await verifyS3Request(
+      { ...(env as Bindings), VERIFY_FAILURES: limiter.binding },
+      {
+        ...input,
+        headers: { ...input.headers, "x-amz-meta-evil": "yes" },
+        clientIp: "192.0.2.202",
+      },
+      ignoreWaitUntil,
+    );
+    expect(answer.code).toBe("HEADERS_NOT_SIGNED");
+    expect(limiter.calls()).toEqual([`key:${reader.key}`, "ip:192.0.2.202"]);
   });
 });
 
