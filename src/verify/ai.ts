@@ -3,7 +3,7 @@ import { keyringFrom } from "../crypto/seal";
 import { keyMemory } from "../db/key-memory";
 import { previousSecretLive, UNUSABLE, unusable } from "../db/key-state";
 import type { Bindings } from "../env";
-import { countFailure, isBlocked, subjectsOf } from "./failures";
+import { failureLimit, RATE_LIMITED_MESSAGE, subjectsOf } from "./failures";
 import type { AiRefusal, VerifyAiRequest, VerifyAiResponse } from "./schemas";
 import { cacheTtlMs } from "./settings";
 import { recordUse } from "./usage";
@@ -51,6 +51,9 @@ function sameDigest(a: string, b: string): boolean {
 /**
  * Tells a real AI secret from a forged one without the secret leaving this service. A secret
  * that fails its own checksum is answered with no D1 read at all.
+ *
+ * Failure limits (./failures.ts) never refuse a real secret of a usable key: a blocked address
+ * only has its failures answered RATE_LIMITED.
  */
 export async function verifyAiSecret(
   env: Bindings,
@@ -58,25 +61,26 @@ export async function verifyAiSecret(
   waitUntil: (promise: Promise<unknown>) => void,
   now = Date.now(),
 ): Promise<VerifyAiResponse> {
-  const subjects = subjectsOf(undefined, input.clientIp);
-  const refuse = async (code: AiRefusal, message: string, keyId?: string) => {
-    if (code !== "RATE_LIMITED") {
-      if (await countFailure(env, subjectsOf(keyId, input.clientIp), code, now)) {
-        code = "RATE_LIMITED";
-        message = "Too many failed verifications; slow down";
-      }
-    }
-    return { success: true as const, valid: false as const, code, message };
+  const limit = failureLimit(env, subjectsOf(undefined, input.clientIp), now);
+  const refuse = async (failure: AiRefusal, message: string, keyId?: string) => {
+    // A proven secret of an unusable key counts against that key too.
+    const check = keyId ? failureLimit(env, subjectsOf(keyId, input.clientIp), now) : limit;
+    const code = await check.failed(failure);
+    return {
+      success: true as const,
+      valid: false as const,
+      code,
+      message: code === failure ? message : RATE_LIMITED_MESSAGE,
+    };
   };
 
-  if (isBlocked(subjects, now)) {
-    return refuse("RATE_LIMITED", "Too many failed verifications; slow down");
-  }
   const secret = input.secret.replace(/^Bearer +/i, "");
   if (!isWellFormedAiSecret(secret)) {
     return refuse("INVALID", "Not an AI secret this service issued (format or checksum)");
   }
 
+  // A well-formed secret costs its digests and, unless remembered, one D1 read, even from a
+  // blocked address: it may be a real key's first use there. Unknown ones are remembered too.
   const keyring = keyringFrom(env.ENCRYPTION_KEYS);
   const digests = await keyring.digests(secret);
   const lookup = digests[0] as string;

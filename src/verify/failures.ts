@@ -12,19 +12,32 @@ export function subjectsOf(keyId: string | undefined, clientIp: string | undefin
   return subjects;
 }
 
-/** Whether any subject is refused right now: answered RATE_LIMITED with no lookup and no crypto. */
-export function isBlocked(subjects: string[], now: number): boolean {
-  return subjects.some((subject) => failures.waitFor(subject, now) > 0);
+export const RATE_LIMITED_MESSAGE = "Too many failed verifications; slow down";
+
+/**
+ * The failure limit as one verification meets it. It only ever changes how a failure is
+ * answered: a correct credential is never refused by it, whoever else failed from the same
+ * address or with the same key id. A blocked subject's failures are answered RATE_LIMITED
+ * without being counted (no Rate Limiting call), and the verifier skips what work it can for
+ * them (`blocked`).
+ */
+export interface FailureLimitCheck {
+  /** Whether a subject is over its limit right now. */
+  readonly blocked: boolean;
+  /** The code to answer a failure with: `code`, or RATE_LIMITED once a subject is over. */
+  failed<Code extends string>(code: Code): Promise<Code | "RATE_LIMITED">;
 }
 
-/** Counts a failed verification (its code) against each subject; true when one is now refused. */
-export function countFailure(
-  env: Bindings,
-  subjects: string[],
-  code: string,
-  now: number,
-): Promise<boolean> {
-  return failures.count(env.VERIFY_FAILURES, subjects, now, code);
+export function failureLimit(env: Bindings, subjects: string[], now: number): FailureLimitCheck {
+  const blocked = subjects.some((subject) => failures.waitFor(subject, now) > 0);
+  return {
+    blocked,
+    async failed(code) {
+      if (blocked) return "RATE_LIMITED";
+      const over = await failures.count(env.VERIFY_FAILURES, subjects, now, code);
+      return over ? "RATE_LIMITED" : code;
+    },
+  };
 }
 
 /** For tests: forget every block. */

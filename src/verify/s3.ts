@@ -5,7 +5,7 @@ import { previousSecretLive, UNUSABLE, unusable } from "../db/key-state";
 import type { Bindings } from "../env";
 import { ApiError } from "../http/error";
 import { log } from "../http/log";
-import { countFailure, isBlocked, subjectsOf } from "./failures";
+import { failureLimit, RATE_LIMITED_MESSAGE, subjectsOf } from "./failures";
 import type { S3Refusal, VerifyS3Request, VerifyS3Response } from "./schemas";
 import { S3_REFUSALS } from "./schemas";
 import { cacheTtlMs } from "./settings";
@@ -14,6 +14,7 @@ import {
   MalformedSignature,
   NotSigned,
   parseSignedRequest,
+  type SignedRequest,
   signatureMatches,
   signingKey,
   stringToSign,
@@ -91,10 +92,22 @@ interface SigningScope {
   service: string;
 }
 
+const refusal = (code: S3Refusal, message: string) => ({
+  success: true as const,
+  valid: false as const,
+  code,
+  s3Error: S3_REFUSALS[code],
+  message,
+});
+
 /**
  * Checks an S3 request's SigV4 signature (header-signed or presigned URL) against the storage
  * key it names, without the secret leaving this service: the answer says whether the request
- * is the key holder's, and which key, repo and access level it carries.
+ * is the key holder's, which key, repo and access level it carries, and which payload hash,
+ * headers and checksums the signature covers, for the gateway to hold the body to.
+ *
+ * Failure limits (./failures.ts) never refuse a correct signature: a blocked address or key id
+ * only has its failures answered RATE_LIMITED, with as little work as telling them apart takes.
  */
 export async function verifyS3Request(
   env: Bindings,
@@ -102,68 +115,57 @@ export async function verifyS3Request(
   waitUntil: (promise: Promise<unknown>) => void,
   now = Date.now(),
 ): Promise<VerifyS3Response> {
-  // A key over its failure limit still verifies for whoever holds its secret: its id is no
-  // secret (presigned URLs show it), so refusing everything would let anyone lock it out.
-  let keyBlocked = false;
-  const refuse = async (code: S3Refusal, message: string, keyId?: string) => {
-    // Failures count against the key and the client; a refusal after a proven secret does not.
-    if (code !== "INSUFFICIENT_ACCESS" && code !== "RATE_LIMITED" && code !== "NOT_SIGNED") {
-      if (keyBlocked || (await countFailure(env, subjectsOf(keyId, input.clientIp), code, now))) {
-        code = "RATE_LIMITED";
-        message = "Too many failed verifications; slow down";
-      }
-    }
-    return {
-      success: true as const,
-      valid: false as const,
-      code,
-      s3Error: S3_REFUSALS[code],
-      message,
-    };
-  };
-
-  let signed: ReturnType<typeof parseSignedRequest>;
+  let signed: SignedRequest;
   try {
     signed = parseSignedRequest(input);
   } catch (error) {
     // An anonymous request guesses at nobody's secret: refused as S3 does, and not counted.
-    if (error instanceof NotSigned) return refuse("NOT_SIGNED", error.message);
-    if (error instanceof MalformedSignature) return refuse("MALFORMED", error.message);
-    throw error;
+    if (error instanceof NotSigned) return refusal("NOT_SIGNED", error.message);
+    if (!(error instanceof MalformedSignature)) throw error;
+    const limit = failureLimit(env, subjectsOf(undefined, input.clientIp), now);
+    const code = await limit.failed("MALFORMED");
+    return refusal(code, code === "MALFORMED" ? error.message : RATE_LIMITED_MESSAGE);
   }
   const { accessKeyId } = signed;
-  // A client over its failure limit is refused outright; it is the one failing.
-  if (isBlocked(subjectsOf(undefined, input.clientIp), now)) {
-    return refuse("RATE_LIMITED", "Too many failed verifications; slow down");
-  }
-  keyBlocked = isBlocked(subjectsOf(accessKeyId, undefined), now);
+  const limit = failureLimit(env, subjectsOf(accessKeyId, input.clientIp), now);
+  const refuse = async (failure: S3Refusal, message: string) => {
+    const code = await limit.failed(failure);
+    return refusal(code, code === failure ? message : RATE_LIMITED_MESSAGE);
+  };
+
+  // Refusals that need no key: for a blocked subject they cost no lookup and no crypto.
   if (signed.unsignedAmzHeaders.length > 0) {
     return refuse(
       "HEADERS_NOT_SIGNED",
       "There were headers present in the request which were not signed",
-      accessKeyId,
     );
   }
   if (env.S3_REGION && signed.region !== env.S3_REGION) {
-    return refuse("MALFORMED", `The credential's region must be ${env.S3_REGION}`, accessKeyId);
+    return refuse("MALFORMED", `The credential's region must be ${env.S3_REGION}`);
   }
   if (signed.presigned) {
     if (signed.signedAt - now > MAX_SKEW_MS) {
-      return refuse("REQUEST_TIME_SKEWED", "X-Amz-Date is in the future", accessKeyId);
+      return refuse("REQUEST_TIME_SKEWED", "X-Amz-Date is in the future");
     }
     if (now > signed.signedAt + (signed.expiresSeconds as number) * 1000) {
-      return refuse("REQUEST_EXPIRED", "The presigned URL has expired", accessKeyId);
+      return refuse("REQUEST_EXPIRED", "The presigned URL has expired");
     }
   } else if (Math.abs(now - signed.signedAt) > MAX_SKEW_MS) {
     return refuse(
       "REQUEST_TIME_SKEWED",
       "X-Amz-Date is more than 15 minutes from the server's time",
-      accessKeyId,
     );
   }
 
+  // A key that is not remembered costs one D1 read even for a blocked subject: it may be a
+  // valid key's first request here. Unknown ids are then remembered (NEGATIVE_TTL_SECONDS).
   const record = await lookUp(env, accessKeyId, now);
-  if (!record) return refuse("INVALID_ACCESS_KEY", "No such access key id", accessKeyId);
+  if (!record) return refuse("INVALID_ACCESS_KEY", "No such access key id");
+  const at = new Date(now).toISOString();
+  const why = unusable(record, at);
+  // A deleted, disabled or expired key is refused whatever its signature: a blocked subject
+  // learns nothing more and costs no crypto.
+  if (why && limit.blocked) return refuse(why, UNUSABLE[why]);
   let matches: boolean;
   try {
     const toSign = await stringToSign(signed);
@@ -172,7 +174,7 @@ export async function verifyS3Request(
     // A rolled key's previous secret still signs during its grace period.
     matches =
       (await signedWith("current")) ||
-      (previousSecretLive(record, new Date(now).toISOString()) && (await signedWith("previous")));
+      (previousSecretLive(record, at) && (await signedWith("previous")));
   } catch (error) {
     log.error("a storage key's sealed secret cannot be opened", {
       keyId: record.id,
@@ -183,17 +185,16 @@ export async function verifyS3Request(
   // What became of a key is told only to whoever proved its secret.
   if (!matches) {
     return record.deletedAt
-      ? refuse("INVALID_ACCESS_KEY", "No such access key id", accessKeyId)
+      ? refuse("INVALID_ACCESS_KEY", "No such access key id")
       : refuse(
           "SIGNATURE_MISMATCH",
           "The request signature does not match; check the secret and how the request is signed",
-          accessKeyId,
         );
   }
-  const why = unusable(record, new Date(now).toISOString());
-  if (why) return refuse(why, UNUSABLE[why], accessKeyId);
+  if (why) return refuse(why, UNUSABLE[why]);
+  // Not a failure: the secret is proven, the key only lacks the access (never RATE_LIMITED).
   if (input.requiredAccess && !atLeast(record.accessType, input.requiredAccess)) {
-    return refuse(
+    return refusal(
       "INSUFFICIENT_ACCESS",
       `The key's access is ${record.accessType}; this needs ${input.requiredAccess}`,
     );
