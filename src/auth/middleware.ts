@@ -10,7 +10,7 @@ const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
 
 /**
  * A 401 for a request that carried no credentials: RFC 6750 §3.1 challenges it with the scheme
- * alone, no error code. It replaces the `error="invalid_token"` onError gives every other 401.
+ * alone, no error code, where onError gives every other 401 `error="invalid_token"`.
  */
 const noCredentials = (message: string) =>
   new ApiError("UNAUTHORIZED", message, undefined, { "WWW-Authenticate": "Bearer" });

@@ -46,7 +46,8 @@ export const onError: ErrorHandler<AppEnv> = (error, c) => {
     log.error(apiError.message, { requestId });
   }
   const failure = apiError ?? new ApiError("INTERNAL", "Internal server error; try again later");
-  if (failure.code === "UNAUTHORIZED") {
+  // A refused token's challenge (RFC 6750 §3.1), unless the error names its own (no credentials).
+  if (failure.code === "UNAUTHORIZED" && !failure.headers?.["WWW-Authenticate"]) {
     c.header("WWW-Authenticate", 'Bearer error="invalid_token"');
   }
   for (const [name, value] of Object.entries(failure.headers ?? {})) c.header(name, value);
