@@ -3,6 +3,11 @@ import type { SignedParts } from "./verify";
 
 /** Object metadata between S3 headers and R2: standard HTTP metadata and x-amz-meta-*. */
 
+/** A lower-case header name (RFC 9110 token). */
+const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
+/** No control characters but tab: CR, LF or NUL would split or end a header. */
+const HEADER_VALUE = /^[\t\u0020-\u007e\u0080-\uffff]*$/;
+
 /**
  * What a PutObject or CreateMultipartUpload asks to store with the object. A presigned URL's
  * holder is not its signer: on a presigned request only the headers the signature covers count,
@@ -49,6 +54,17 @@ export function metadataOf(
       customMetadata[name.slice("x-amz-meta-".length)] = value;
     }
   }
+  // A presigned URL's query is signed whole; presigners put x-amz-meta-* there (S3 keeps them).
+  if (!headerSigned) {
+    for (const [parameter, value] of new URL(request.url).searchParams) {
+      const name = parameter.toLowerCase();
+      if (!name.startsWith("x-amz-meta-")) continue;
+      if (!HEADER_NAME.test(name) || !HEADER_VALUE.test(value)) {
+        throw new S3Error("InvalidArgument", `${name} must be a valid header name and value.`);
+      }
+      customMetadata[name.slice("x-amz-meta-".length)] = value;
+    }
+  }
   return { httpMetadata, customMetadata };
 }
 
@@ -60,9 +76,6 @@ const OVERRIDES: [string, string][] = [
   ["response-content-disposition", "Content-Disposition"],
   ["response-content-encoding", "Content-Encoding"],
 ];
-
-/** No control characters but tab: CR, LF or NUL would split or end a header. */
-const HEADER_VALUE = /^[\t\u0020-\u007e\u0080-\uffff]*$/;
 
 /** Sets a stored value; one that cannot be a header value (kept from before) is left out. */
 function setStored(headers: Headers, name: string, value: string) {

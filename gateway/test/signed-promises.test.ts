@@ -101,6 +101,26 @@ describe("headers a presigned URL did not sign do not change how the object is s
     }
   });
 
+  it("x-amz-meta-* a presigned URL signed into its query are kept, as on S3 (the AWS presigner puts them there)", async () => {
+    const put = await send(
+      presigned("PUT", `/${BUCKET}/meta.txt`, {
+        query: { "x-amz-meta-author": "ada", "X-Amz-Meta-Team": "engines" },
+        body: intended,
+      }),
+    );
+    expect(put.status).toBe(200);
+    const got = await send(headerSigned("HEAD", `/${BUCKET}/meta.txt`));
+    expect(got.headers.get("x-amz-meta-author")).toBe("ada");
+    expect(got.headers.get("x-amz-meta-team")).toBe("engines");
+    const bad = await send(
+      presigned("PUT", `/${BUCKET}/meta.txt`, {
+        query: { "x-amz-meta-evil": "a\r\nSet-Cookie: x=1" },
+        body: intended,
+      }),
+    );
+    expect([bad.status, await codeOf(bad)]).toEqual([400, "InvalidArgument"]);
+  });
+
   it("an unsigned Content-Type on a presigned CreateMultipartUpload is ignored too", async () => {
     const uploadId = await createUpload("multi.html", { headers: { "content-type": "text/html" } });
     const path = `/${BUCKET}/multi.html?uploadId=${encodeURIComponent(uploadId)}`;
