@@ -358,6 +358,10 @@ export interface components {
     MessageResponse: {
       /** @constant */
       success: true;
+      /**
+       * @description What was done, in words ("API key updated", "Member role updated", …)
+       * @example API key updated
+       */
       message: string;
     };
     /**
@@ -380,19 +384,20 @@ export interface components {
       /**
        * Format: uuid
        * @description If sent, must equal the path's repoId
+       * @example 0b5a7d2e-91c4-4f3a-8e6b-5c2d1a9f7e40
        */
       repoId?: string;
-      /** @example CI Bot */
+      /** @example CI uploader */
       name: string;
       accessType: components["schemas"]["AccessType"];
       /**
        * Format: date-time
-       * @example 2027-06-30T00:00:00Z
+       * @example 2030-12-31T23:59:59Z
        */
       expiresAt?: string;
     };
     UpdateStorageKeyRequest: {
-      /** @example CI Bot */
+      /** @example CI uploader */
       name?: string;
       accessType?: components["schemas"]["AccessType"];
       status?: components["schemas"]["KeyStatus"];
@@ -400,35 +405,62 @@ export interface components {
       expiresAt?: string | null;
     };
     RollKeyRequest: {
-      /** @description How long the previous secret keeps working (default 0: not at all) */
+      /**
+       * @description How long the previous secret keeps working (default 0: not at all)
+       * @example 3600
+       */
       gracePeriodSeconds?: number;
     };
     RolledKey: {
       /** @constant */
       success: true;
-      /** Format: uuid */
+      /**
+       * Format: uuid
+       * @example c8e4f1a2-6d3b-4e9f-a7c5-1b0d2e8f9a63
+       */
       id: string;
+      /**
+       * @description Unchanged: a storage key's access key id, or an AI key's FB_AI_ key
+       * @example FBAKQ7ZK4M2X9B1C8D3E
+       */
       key: string;
-      /** @description The new secret, shown once */
+      /**
+       * @description The new secret, shown once
+       * @example wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+       */
       secret: string;
-      /** @description Until when the previous secret still works; null when it stopped at once */
+      /**
+       * @description Until when the previous secret still works; null when it stopped at once
+       * @example 2026-11-28T13:00:00.000Z
+       */
       previousSecretExpiresAt: string | null;
     };
     CreatedStorageKey: {
       /** @constant */
       success: true;
-      /** Format: uuid */
+      /**
+       * Format: uuid
+       * @example c8e4f1a2-6d3b-4e9f-a7c5-1b0d2e8f9a63
+       */
       id: string;
       /** @example FBAKQ7ZK4M2X9B1C8D3E */
       key: string;
-      /** @description Shown once; store it now */
+      /**
+       * @description Shown once; store it now
+       * @example wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+       */
       secret: string;
     };
     StorageKey: {
-      /** Format: uuid */
+      /**
+       * Format: uuid
+       * @example c8e4f1a2-6d3b-4e9f-a7c5-1b0d2e8f9a63
+       */
       id: string;
+      /** @example CI uploader */
       name: string;
       accessType: components["schemas"]["AccessType"];
+      /** @example FBAKQ7ZK4M2X9B1C8D3E */
       key: string;
       /**
        * Format: date-time
@@ -438,10 +470,17 @@ export interface components {
       /** @example user_2b9f1c */
       createdBy: string;
       status: components["schemas"]["KeyState"];
+      /** @example 2030-12-31T23:59:59.000Z */
       expiresAt: string | null;
-      /** @description When a gateway last verified the key (written at most once a minute) */
+      /**
+       * @description When a gateway last verified the key (written at most once a minute)
+       * @example 2026-11-28T12:00:00.000Z
+       */
       lastUsedAt: string | null;
-      /** @description Until when a rolled key's previous secret works; null when it does not */
+      /**
+       * @description Until when a rolled key's previous secret works; null when it does not
+       * @example null
+       */
       previousSecretExpiresAt: string | null;
     };
     StorageKeyList: {
@@ -457,17 +496,17 @@ export interface components {
      */
     AiType: "OPENAI" | "GOOGLE" | "ANTHROPIC" | "AWS" | "OTHER";
     CreateAiKeyRequest: {
-      /** @example CI Bot */
+      /** @example Support assistant */
       name: string;
       aiType: components["schemas"]["AiType"];
       /**
        * Format: date-time
-       * @example 2027-06-30T00:00:00Z
+       * @example 2030-12-31T23:59:59Z
        */
       expiresAt?: string;
     };
     UpdateAiKeyRequest: {
-      /** @example CI Bot */
+      /** @example Support assistant */
       name?: string;
       status?: components["schemas"]["KeyStatus"];
       /** @description null clears the expiry */
@@ -476,19 +515,33 @@ export interface components {
     CreatedAiKey: {
       /** @constant */
       success: true;
-      /** Format: uuid */
+      /**
+       * Format: uuid
+       * @example c8e4f1a2-6d3b-4e9f-a7c5-1b0d2e8f9a63
+       */
       id: string;
       /** @example FB_AI_3kTMd8Qx0pZr7LwV2nYc9bHs */
       key: string;
-      /** @description Shown once; store it now */
+      /**
+       * @description Shown once; store it now
+       * @example fbai_sk_4fJq8ZrT2mLx9WbN6cVh1KpD3sYg7QaE5uRn0oTiHzMw000000
+       */
       secret: string;
     };
     AiKey: {
-      /** Format: uuid */
+      /**
+       * Format: uuid
+       * @example c8e4f1a2-6d3b-4e9f-a7c5-1b0d2e8f9a63
+       */
       id: string;
+      /** @example Support assistant */
       name: string;
-      /** Format: uuid */
+      /**
+       * Format: uuid
+       * @example 0b5a7d2e-91c4-4f3a-8e6b-5c2d1a9f7e40
+       */
       repoId: string;
+      /** @example FB_AI_3kTMd8Qx0pZr7LwV2nYc9bHs */
       key: string;
       aiType: components["schemas"]["AiType"];
       /**
@@ -496,12 +549,20 @@ export interface components {
        * @example 2026-11-23T09:30:00.000Z
        */
       createdAt: string;
+      /** @example null */
       deletedAt: string | null;
       status: components["schemas"]["KeyState"];
+      /** @example 2030-12-31T23:59:59.000Z */
       expiresAt: string | null;
-      /** @description When a gateway last verified the key (written at most once a minute) */
+      /**
+       * @description When a gateway last verified the key (written at most once a minute)
+       * @example 2026-11-28T12:00:00.000Z
+       */
       lastUsedAt: string | null;
-      /** @description Until when a rolled key's previous secret works; null when it does not */
+      /**
+       * @description Until when a rolled key's previous secret works; null when it does not
+       * @example null
+       */
       previousSecretExpiresAt: string | null;
     };
     AiKeyList: {
@@ -512,22 +573,30 @@ export interface components {
       nextCursor: string | null;
     };
     CreateWorkspaceRequest: {
-      /** @example CI Bot */
+      /** @example Acme Robotics */
       name: string;
     };
     CreatedWorkspace: {
       /** @constant */
       success: true;
-      /** Format: uuid */
+      /**
+       * Format: uuid
+       * @example 3f6c1e2a-8b4d-4c7e-9a15-2d8f0b6e4c31
+       */
       id: string;
+      /** @example Acme Robotics */
       name: string;
     };
     WorkspaceList: {
       /** @constant */
       success: true;
       workspaces: {
-        /** Format: uuid */
+        /**
+         * Format: uuid
+         * @example 3f6c1e2a-8b4d-4c7e-9a15-2d8f0b6e4c31
+         */
         id: string;
+        /** @example Acme Robotics */
         name: string;
         /**
          * @example WRITE
@@ -622,25 +691,42 @@ export interface components {
       nextCursor: string | null;
     };
     CreateRepoRequest: {
-      /** @example CI Bot */
+      /** @example Product photos */
       name: string;
-      /** Format: uuid */
+      /**
+       * Format: uuid
+       * @example 3f6c1e2a-8b4d-4c7e-9a15-2d8f0b6e4c31
+       */
       workspaceId: string;
     };
     CreatedRepo: {
       /** @constant */
       success: true;
-      /** Format: uuid */
+      /**
+       * Format: uuid
+       * @example 0b5a7d2e-91c4-4f3a-8e6b-5c2d1a9f7e40
+       */
       id: string;
+      /** @example Product photos */
       name: string;
-      /** Format: uuid */
+      /**
+       * Format: uuid
+       * @example 3f6c1e2a-8b4d-4c7e-9a15-2d8f0b6e4c31
+       */
       workspaceId: string;
     };
     Repo: {
-      /** Format: uuid */
+      /**
+       * Format: uuid
+       * @example 0b5a7d2e-91c4-4f3a-8e6b-5c2d1a9f7e40
+       */
       id: string;
+      /** @example Product photos */
       name: string;
-      /** Format: uuid */
+      /**
+       * Format: uuid
+       * @example 3f6c1e2a-8b4d-4c7e-9a15-2d8f0b6e4c31
+       */
       workspaceId: string;
       /**
        * @description The caller's role in the repo's workspace
@@ -665,15 +751,19 @@ export interface components {
       repo: components["schemas"]["Repo"];
     };
     VerifyS3Request: {
-      /** @example GET */
+      /** @example PUT */
       method: string;
-      /** @example https://s3.example.com/0b5a…/photos/cat.jpg */
+      /** @example https://s3.example.com/0b5a7d2e-91c4-4f3a-8e6b-5c2d1a9f7e40/photos/cat.jpg */
       url: string;
       /**
        * @description The request's headers as received, name → value (names in any case)
        * @example {
        *       "host": "s3.example.com",
-       *       "x-amz-date": "20261128T120000Z"
+       *       "content-type": "image/jpeg",
+       *       "x-amz-checksum-crc32": "i9aeUg==",
+       *       "x-amz-content-sha256": "5f2b9c1e8a7d6f4b3c2e1d0a9f8e7d6c5b4a39281706f5e4d3c2b1a098f7e6d5",
+       *       "x-amz-date": "20261128T120000Z",
+       *       "authorization": "AWS4-HMAC-SHA256 Credential=FBAKQ7ZK4M2X9B1C8D3E/20261128/auto/s3/aws4_request, SignedHeaders=host;x-amz-checksum-crc32;x-amz-content-sha256;x-amz-date, Signature=2c8a4e1f0b9d7c6a5e3f1d2b4c6a8e0f9d7b5c3a1e2f4d6b8a0c9e7f5d3b1a2c"
        *     }
        */
       headers: {
@@ -695,24 +785,34 @@ export interface components {
           valid: true;
           /** @constant */
           code: "VALID";
-          /** Format: uuid */
+          /**
+           * Format: uuid
+           * @example c8e4f1a2-6d3b-4e9f-a7c5-1b0d2e8f9a63
+           */
           keyId: string;
           /** @example FBAKQ7ZK4M2X9B1C8D3E */
           key: string;
-          /** Format: uuid */
+          /**
+           * Format: uuid
+           * @example 0b5a7d2e-91c4-4f3a-8e6b-5c2d1a9f7e40
+           */
           repoId: string;
-          /** Format: uuid */
+          /**
+           * Format: uuid
+           * @example 3f6c1e2a-8b4d-4c7e-9a15-2d8f0b6e4c31
+           */
           workspaceId: string;
           accessType: components["schemas"]["AccessType"];
           /**
            * @description The x-amz-content-sha256 value the signature covers: the header's when header-signed; when presigned, the X-Amz-Content-Sha256 query parameter's or a signed x-amz-content-sha256 header's (if both, they agree), UNSIGNED-PAYLOAD when it has neither. The body must hash to it unless it is UNSIGNED-PAYLOAD or STREAMING-UNSIGNED-PAYLOAD-TRAILER
-           * @example e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
+           * @example 5f2b9c1e8a7d6f4b3c2e1d0a9f8e7d6c5b4a39281706f5e4d3c2b1a098f7e6d5
            */
           payloadHash: string | "UNSIGNED-PAYLOAD" | "STREAMING-UNSIGNED-PAYLOAD-TRAILER";
           /**
            * @description The lower-case names of the headers the signature covers; every x-amz-* header present is among them
            * @example [
            *       "host",
+           *       "x-amz-checksum-crc32",
            *       "x-amz-content-sha256",
            *       "x-amz-date"
            *     ]
@@ -761,11 +861,17 @@ export interface components {
             | "AccessDenied"
             | "AuthorizationHeaderMalformed"
             | "SlowDown";
-          /** @description Why, for the gateway's logs; never a secret */
+          /**
+           * @description Why, for the gateway's logs; never a secret
+           * @example No such access key id
+           */
           message: string;
         };
     VerifyAiRequest: {
-      /** @description The bearer string the client sent (`fbai_sk_…`); a leading "Bearer " is accepted */
+      /**
+       * @description The bearer string the client sent (`fbai_sk_…`); a leading "Bearer " is accepted
+       * @example fbai_sk_4fJq8ZrT2mLx9WbN6cVh1KpD3sYg7QaE5uRn0oTiHzMw000000
+       */
       secret: string;
       /**
        * @description The address of the client the gateway is serving: failures are rate-limited per address too
@@ -781,13 +887,22 @@ export interface components {
           valid: true;
           /** @constant */
           code: "VALID";
-          /** Format: uuid */
+          /**
+           * Format: uuid
+           * @example c8e4f1a2-6d3b-4e9f-a7c5-1b0d2e8f9a63
+           */
           keyId: string;
           /** @example FB_AI_3kTMd8Qx0pZr7LwV2nYc9bHs */
           key: string;
-          /** Format: uuid */
+          /**
+           * Format: uuid
+           * @example 0b5a7d2e-91c4-4f3a-8e6b-5c2d1a9f7e40
+           */
           repoId: string;
-          /** Format: uuid */
+          /**
+           * Format: uuid
+           * @example 3f6c1e2a-8b4d-4c7e-9a15-2d8f0b6e4c31
+           */
           workspaceId: string;
           aiType: components["schemas"]["AiType"];
         }
@@ -801,6 +916,10 @@ export interface components {
            * @enum {string}
            */
           code: "INVALID" | "REVOKED" | "DISABLED" | "EXPIRED" | "RATE_LIMITED";
+          /**
+           * @description Why, for the gateway's logs; never a secret
+           * @example Not an AI secret this service issued (format or checksum)
+           */
           message: string;
         };
   };

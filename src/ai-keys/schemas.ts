@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { NameSchema, TimestampSchema, UuidSchema } from "../http/schemas";
+import { KeyIdSchema, NameSchema, RepoIdSchema, TimestampSchema } from "../http/schemas";
 import {
   ExpiresAtSchema,
   KeyLifecycleFields,
@@ -7,18 +7,28 @@ import {
   NextCursorSchema,
 } from "../keys/schemas";
 
+const NAME_EXAMPLE = "Support assistant";
+export const AI_KEY_EXAMPLE = "FB_AI_3kTMd8Qx0pZr7LwV2nYc9bHs";
+// The AI secret format (src/crypto/credentials.ts) with a checksum that does not match, so a
+// secret scanner does not take the documentation's example for a leaked secret.
+export const AI_SECRET_EXAMPLE = "fbai_sk_4fJq8ZrT2mLx9WbN6cVh1KpD3sYg7QaE5uRn0oTiHzMw000000";
+
 export const AI_TYPES = ["OPENAI", "GOOGLE", "ANTHROPIC", "AWS", "OTHER"] as const;
 
 export const AiTypeSchema = z.enum(AI_TYPES).meta({ id: "AiType", examples: ["OPENAI"] });
 
 export const CreateAiKeyBodySchema = z
-  .strictObject({ name: NameSchema, aiType: AiTypeSchema, expiresAt: ExpiresAtSchema.optional() })
+  .strictObject({
+    name: NameSchema.meta({ examples: [NAME_EXAMPLE] }),
+    aiType: AiTypeSchema,
+    expiresAt: ExpiresAtSchema.optional(),
+  })
   .meta({ id: "CreateAiKeyRequest" });
 
 /** Name, status and expiry can change; aiType, key and secret are refused as unknown fields. */
 export const UpdateAiKeyBodySchema = z
   .strictObject({
-    name: NameSchema.optional(),
+    name: NameSchema.optional().meta({ examples: [NAME_EXAMPLE] }),
     status: KeyStatusSchema.optional(),
     expiresAt: ExpiresAtSchema.nullable()
       .optional()
@@ -33,21 +43,23 @@ export const UpdateAiKeyBodySchema = z
 export const CreatedAiKeySchema = z
   .object({
     success: z.literal(true),
-    id: UuidSchema,
-    key: z.string().meta({ examples: ["FB_AI_3kTMd8Qx0pZr7LwV2nYc9bHs"] }),
-    secret: z.string().meta({ description: "Shown once; store it now" }),
+    id: KeyIdSchema,
+    key: z.string().meta({ examples: [AI_KEY_EXAMPLE] }),
+    secret: z
+      .string()
+      .meta({ description: "Shown once; store it now", examples: [AI_SECRET_EXAMPLE] }),
   })
   .meta({ id: "CreatedAiKey" });
 
 export const AiKeySchema = z
   .object({
-    id: UuidSchema,
-    name: z.string(),
-    repoId: UuidSchema,
-    key: z.string(),
+    id: KeyIdSchema,
+    name: z.string().meta({ examples: [NAME_EXAMPLE] }),
+    repoId: RepoIdSchema,
+    key: z.string().meta({ examples: [AI_KEY_EXAMPLE] }),
     aiType: AiTypeSchema,
     createdAt: TimestampSchema,
-    deletedAt: TimestampSchema.nullable(),
+    deletedAt: TimestampSchema.nullable().meta({ examples: [null] }),
     ...KeyLifecycleFields,
   })
   .meta({ id: "AiKey" });

@@ -13,6 +13,30 @@ const INFO = {
     `Reads may come from a replica: send back the last answer's \`${BOOKMARK_HEADER}\` to read your writes.`,
 };
 
+/**
+ * Where the API is: the origin serving this document (OpenAPI resolves a relative server URL
+ * against it), so /docs shows `curl http://127.0.0.1:8787/health` locally and the deployed URL
+ * when deployed, while the document stays the same wherever it is served (client/openapi.json).
+ */
+const SERVERS = [{ url: "/", description: "The origin serving this document" }];
+
+/** Each tag's description: the docs page shows it above the tag's operations. */
+const TAGS: Record<string, string> = {
+  Service: "Liveness and this document; no token needed.",
+  Workspaces:
+    "A workspace holds repositories and members. A member's role (READ, WRITE or ADMIN) applies to every repository of the workspace; whoever creates a workspace is its first ADMIN.",
+  Repositories:
+    "A repository belongs to one workspace and holds its storage and AI keys (`/repo/{repoId}/…`).",
+  "Storage API keys":
+    "S3-style keys for a repository's storage: an access key id (`FBAK…`) and a secret, shown once at creation or roll. The S3 gateway verifies requests signed with them.",
+  "AI API keys":
+    "Keys for AI providers (`aiType`): an `FB_AI_…` key and an `fbai_sk_…` secret, shown once at creation or roll.",
+  Audit:
+    "Who changed what, newest first: workspaces, members, repositories and keys. For a workspace's ADMINs.",
+  "Verification (gateways)":
+    "For gateways, with a gateway token (scope `keys:verify`): is this signed S3 request, or this AI secret, from a valid key, and what may it do?",
+};
+
 /** Statuses any operation may answer, beyond those its definition lists. */
 type DocumentedStatus = ErrorStatus | 429 | 500 | 503;
 
@@ -271,7 +295,8 @@ export function openApiDocument(operations: Operation[]) {
   return {
     openapi: "3.1.0",
     info: INFO,
-    tags: tags.map((name) => ({ name })),
+    servers: SERVERS,
+    tags: tags.map((name) => ({ name, description: TAGS[name] })),
     paths: { ...SERVICE_PATHS, ...paths },
     components: {
       schemas,

@@ -82,7 +82,7 @@ const isHighlyRestrictive = (id: string) =>
 /**
  * A display name: 1–128 characters (code points) after trimming; well-formed text with no
  * control characters and no bidi overrides or isolates. Any script and emoji (ZWJ sequences
- * too) are fine.
+ * too) are fine. Each use gives its own example: a workspace is not named like a key.
  */
 export const NameSchema = z
   .string()
@@ -95,7 +95,7 @@ export const NameSchema = z
     (name) => !BIDI_CONTROLS.test(name),
     "must not contain bidi override or isolate characters (U+202A–U+202E, U+2066–U+2069)",
   )
-  .meta({ minLength: 1, maxLength: 128, examples: ["CI Bot"] });
+  .meta({ minLength: 1, maxLength: 128 });
 
 /**
  * A member id in a path: an id that may already be stored. Ids stored before the look-alike rules
@@ -149,6 +149,15 @@ export const UserIdSchema = StoredUserIdSchema.refine((id) => !WHITESPACE.test(i
 /** Ids are UUIDs. D1 compares text case-sensitively and ids are stored lower-case, so input is folded. */
 export const UuidSchema = z.uuid("must be a UUID").overwrite((id) => id.toLowerCase());
 
+// Each kind of id with an example of its own, the same wherever it appears, so the API reference's
+// examples read as one workspace's requests and answers, and sending one is not refused as invalid.
+export const WorkspaceIdSchema = UuidSchema.meta({
+  examples: ["3f6c1e2a-8b4d-4c7e-9a15-2d8f0b6e4c31"],
+});
+export const RepoIdSchema = UuidSchema.meta({ examples: ["0b5a7d2e-91c4-4f3a-8e6b-5c2d1a9f7e40"] });
+/** A storage or AI key's id (not its access key: that is `key`). */
+export const KeyIdSchema = UuidSchema.meta({ examples: ["c8e4f1a2-6d3b-4e9f-a7c5-1b0d2e8f9a63"] });
+
 export const TimestampSchema = z.iso.datetime().meta({ examples: ["2026-11-23T09:30:00.000Z"] });
 
 export const ErrorBodySchema = z
@@ -165,5 +174,11 @@ export const ErrorBodySchema = z
   .meta({ id: "Error" });
 
 export const MessageResponseSchema = z
-  .object({ success: z.literal(true), message: z.string() })
+  .object({
+    success: z.literal(true),
+    message: z.string().meta({
+      description: 'What was done, in words ("API key updated", "Member role updated", …)',
+      examples: ["API key updated"],
+    }),
+  })
   .meta({ id: "MessageResponse" });

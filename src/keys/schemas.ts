@@ -1,7 +1,18 @@
 import * as z from "zod";
 import { RoleSchema } from "../access/roles";
 import { CursorParamSchema, PageLimitSchema } from "../http/pages";
-import { NameSchema, TimestampSchema, UserIdSchema, UuidSchema } from "../http/schemas";
+import {
+  KeyIdSchema,
+  NameSchema,
+  RepoIdSchema,
+  TimestampSchema,
+  UserIdSchema,
+} from "../http/schemas";
+
+const NAME_EXAMPLE = "CI uploader";
+const KEY_EXAMPLE = "FBAKQ7ZK4M2X9B1C8D3E";
+// AWS's own documentation secret: the right shape, and known everywhere as an example.
+const SECRET_EXAMPLE = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 
 export const AccessTypeSchema = RoleSchema.meta({
   id: "AccessType",
@@ -9,11 +20,11 @@ export const AccessTypeSchema = RoleSchema.meta({
 });
 
 export const RepoParamsSchema = z.object({
-  repoId: UuidSchema,
+  repoId: RepoIdSchema,
 });
 
 export const RepoKeyParamsSchema = RepoParamsSchema.extend({
-  apikeyId: UuidSchema,
+  apikeyId: KeyIdSchema,
 });
 
 /** What a key's owner can switch: ACTIVE keys verify, INACTIVE ones are refused (DISABLED). */
@@ -43,13 +54,14 @@ export const ExpiresAtSchema = z.iso
     const time = Date.parse(at);
     return Number.isNaN(time) ? at : new Date(time).toISOString();
   })
-  .meta({ examples: ["2027-06-30T00:00:00Z"] });
+  // Far enough out to stay a valid example for years; test/openapi.test.ts says when it no longer is.
+  .meta({ examples: ["2030-12-31T23:59:59Z"] });
 
 export const CreateStorageKeyBodySchema = z
   .strictObject({
     // Flashback's client repeats the path's repoId in the body.
-    repoId: UuidSchema.optional().meta({ description: "If sent, must equal the path's repoId" }),
-    name: NameSchema,
+    repoId: RepoIdSchema.optional().meta({ description: "If sent, must equal the path's repoId" }),
+    name: NameSchema.meta({ examples: [NAME_EXAMPLE] }),
     accessType: AccessTypeSchema,
     expiresAt: ExpiresAtSchema.optional(),
   })
@@ -60,7 +72,7 @@ const atLeastOne = (body: Record<string, unknown>) =>
 
 export const UpdateStorageKeyBodySchema = z
   .strictObject({
-    name: NameSchema.optional(),
+    name: NameSchema.optional().meta({ examples: [NAME_EXAMPLE] }),
     accessType: AccessTypeSchema.optional(),
     status: KeyStatusSchema.optional(),
     expiresAt: ExpiresAtSchema.nullable()
@@ -77,18 +89,27 @@ export const RollKeyBodySchema = z
       .min(0, "must be at least 0")
       .max(604_800, "must be at most 604800 (7 days)")
       .optional()
-      .meta({ description: "How long the previous secret keeps working (default 0: not at all)" }),
+      .meta({
+        description: "How long the previous secret keeps working (default 0: not at all)",
+        examples: [3600],
+      }),
   })
   .meta({ id: "RollKeyRequest" });
 
 export const RolledKeySchema = z
   .object({
     success: z.literal(true),
-    id: UuidSchema,
-    key: z.string(),
-    secret: z.string().meta({ description: "The new secret, shown once" }),
+    id: KeyIdSchema,
+    key: z.string().meta({
+      description: "Unchanged: a storage key's access key id, or an AI key's FB_AI_ key",
+      examples: [KEY_EXAMPLE],
+    }),
+    secret: z
+      .string()
+      .meta({ description: "The new secret, shown once", examples: [SECRET_EXAMPLE] }),
     previousSecretExpiresAt: TimestampSchema.nullable().meta({
       description: "Until when the previous secret still works; null when it stopped at once",
+      examples: ["2026-11-28T13:00:00.000Z"],
     }),
   })
   .meta({ id: "RolledKey" });
@@ -104,30 +125,34 @@ export const KeyListQuerySchema = z.object({
 /** The lifecycle fields every listed key has, storage or AI. */
 export const KeyLifecycleFields = {
   status: KeyStateSchema,
-  expiresAt: TimestampSchema.nullable(),
+  expiresAt: TimestampSchema.nullable().meta({ examples: ["2030-12-31T23:59:59.000Z"] }),
   lastUsedAt: TimestampSchema.nullable().meta({
     description: "When a gateway last verified the key (written at most once a minute)",
+    examples: ["2026-11-28T12:00:00.000Z"],
   }),
   previousSecretExpiresAt: TimestampSchema.nullable().meta({
     description: "Until when a rolled key's previous secret works; null when it does not",
+    examples: [null],
   }),
 };
 
 export const CreatedKeySchema = z
   .object({
     success: z.literal(true),
-    id: UuidSchema,
-    key: z.string().meta({ examples: ["FBAKQ7ZK4M2X9B1C8D3E"] }),
-    secret: z.string().meta({ description: "Shown once; store it now" }),
+    id: KeyIdSchema,
+    key: z.string().meta({ examples: [KEY_EXAMPLE] }),
+    secret: z
+      .string()
+      .meta({ description: "Shown once; store it now", examples: [SECRET_EXAMPLE] }),
   })
   .meta({ id: "CreatedStorageKey" });
 
 export const StorageKeySchema = z
   .object({
-    id: UuidSchema,
-    name: z.string(),
+    id: KeyIdSchema,
+    name: z.string().meta({ examples: [NAME_EXAMPLE] }),
     accessType: AccessTypeSchema,
-    key: z.string(),
+    key: z.string().meta({ examples: [KEY_EXAMPLE] }),
     createdAt: TimestampSchema,
     createdBy: UserIdSchema,
     ...KeyLifecycleFields,

@@ -1,6 +1,6 @@
 import * as z from "zod";
-import { AiTypeSchema } from "../ai-keys/schemas";
-import { UuidSchema } from "../http/schemas";
+import { AI_KEY_EXAMPLE, AI_SECRET_EXAMPLE, AiTypeSchema } from "../ai-keys/schemas";
+import { KeyIdSchema, RepoIdSchema, WorkspaceIdSchema } from "../http/schemas";
 import { AccessTypeSchema } from "../keys/schemas";
 import { CHECKSUM_NAME } from "./sigv4";
 
@@ -16,17 +16,30 @@ const ClientIpSchema = z
 
 const MAX_HEADERS = 200;
 
+// One signed upload, as the S3 gateway hands it on: a PUT of photos/cat.jpg into the example repo
+// (path-style, bucket = repo id) with a CRC32 checksum, signed by the example storage key.
+const BODY_SHA256_EXAMPLE = "5f2b9c1e8a7d6f4b3c2e1d0a9f8e7d6c5b4a39281706f5e4d3c2b1a098f7e6d5";
+const SIGNED_HEADERS_EXAMPLE = [
+  "host",
+  "x-amz-checksum-crc32",
+  "x-amz-content-sha256",
+  "x-amz-date",
+];
+const CHECKSUMS_EXAMPLE = { "x-amz-checksum-crc32": "i9aeUg==" };
+
 export const VerifyS3RequestSchema = z
   .strictObject({
     method: z
       .string()
       .regex(/^[A-Za-z]{1,16}$/, "must be an HTTP method")
-      .meta({ examples: ["GET"] }),
+      .meta({ examples: ["PUT"] }),
     url: z
       .string()
       .max(16_384)
       .regex(/^https?:\/\/[^/?#\s]+/i, "must be the absolute http(s) URL the gateway received")
-      .meta({ examples: ["https://s3.example.com/0b5a…/photos/cat.jpg"] }),
+      .meta({
+        examples: ["https://s3.example.com/0b5a7d2e-91c4-4f3a-8e6b-5c2d1a9f7e40/photos/cat.jpg"],
+      }),
     headers: z
       .record(z.string().min(1).max(256), z.string().max(16_384))
       .refine((headers) => Object.keys(headers).length <= MAX_HEADERS, {
@@ -34,7 +47,19 @@ export const VerifyS3RequestSchema = z
       })
       .meta({
         description: "The request's headers as received, name → value (names in any case)",
-        examples: [{ host: "s3.example.com", "x-amz-date": "20261128T120000Z" }],
+        examples: [
+          {
+            host: "s3.example.com",
+            "content-type": "image/jpeg",
+            "x-amz-checksum-crc32": CHECKSUMS_EXAMPLE["x-amz-checksum-crc32"],
+            "x-amz-content-sha256": BODY_SHA256_EXAMPLE,
+            "x-amz-date": "20261128T120000Z",
+            authorization:
+              "AWS4-HMAC-SHA256 Credential=FBAKQ7ZK4M2X9B1C8D3E/20261128/auto/s3/aws4_request, " +
+              `SignedHeaders=${SIGNED_HEADERS_EXAMPLE.join(";")}, ` +
+              "Signature=2c8a4e1f0b9d7c6a5e3f1d2b4c6a8e0f9d7b5c3a1e2f4d6b8a0c9e7f5d3b1a2c",
+          },
+        ],
       }),
     requiredAccess: AccessTypeSchema.optional().meta({
       description: "The least access level the operation needs; the key must have at least it",
@@ -71,10 +96,10 @@ export const VerifyS3ResponseSchema = z
       success: z.literal(true),
       valid: z.literal(true),
       code: z.literal("VALID"),
-      keyId: UuidSchema,
+      keyId: KeyIdSchema,
       key: z.string().meta({ examples: ["FBAKQ7ZK4M2X9B1C8D3E"] }),
-      repoId: UuidSchema,
-      workspaceId: UuidSchema,
+      repoId: RepoIdSchema,
+      workspaceId: WorkspaceIdSchema,
       accessType: AccessTypeSchema,
       payloadHash: z
         .union([
@@ -85,17 +110,17 @@ export const VerifyS3ResponseSchema = z
         .meta({
           description:
             "The x-amz-content-sha256 value the signature covers: the header's when header-signed; when presigned, the X-Amz-Content-Sha256 query parameter's or a signed x-amz-content-sha256 header's (if both, they agree), UNSIGNED-PAYLOAD when it has neither. The body must hash to it unless it is UNSIGNED-PAYLOAD or STREAMING-UNSIGNED-PAYLOAD-TRAILER",
-          examples: ["e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"],
+          examples: [BODY_SHA256_EXAMPLE],
         }),
       signedHeaders: z.array(z.string()).meta({
         description:
           "The lower-case names of the headers the signature covers; every x-amz-* header present is among them",
-        examples: [["host", "x-amz-content-sha256", "x-amz-date"]],
+        examples: [SIGNED_HEADERS_EXAMPLE],
       }),
       checksums: z.record(z.string().regex(CHECKSUM_NAME), z.string()).meta({
         description:
           "Every x-amz-checksum-<algorithm> value the signature covers (signed headers, and a presigned URL's query), by lower-case name: the body must match each. Unsigned values are never listed, nor the parameters x-amz-checksum-algorithm, -type and -mode",
-        examples: [{ "x-amz-checksum-crc32": "i9aeUg==" }],
+        examples: [CHECKSUMS_EXAMPLE],
       }),
     }),
     z.object({
@@ -105,17 +130,25 @@ export const VerifyS3ResponseSchema = z
       s3Error: z
         .enum([...new Set(Object.values(S3_REFUSALS))] as [string, ...string[]])
         .meta({ description: "The S3 error code the gateway should answer with" }),
-      message: z.string().meta({ description: "Why, for the gateway's logs; never a secret" }),
+      message: z.string().meta({
+        description: "Why, for the gateway's logs; never a secret",
+        examples: ["No such access key id"],
+      }),
     }),
   ])
   .meta({ id: "VerifyS3Response" });
 
 export const VerifyAiRequestSchema = z
   .strictObject({
-    secret: z.string().min(1).max(512).meta({
-      description:
-        'The bearer string the client sent (`fbai_sk_…`); a leading "Bearer " is accepted',
-    }),
+    secret: z
+      .string()
+      .min(1)
+      .max(512)
+      .meta({
+        description:
+          'The bearer string the client sent (`fbai_sk_…`); a leading "Bearer " is accepted',
+        examples: [AI_SECRET_EXAMPLE],
+      }),
     clientIp: ClientIpSchema.optional(),
   })
   .meta({ id: "VerifyAiRequest" });
@@ -129,17 +162,20 @@ export const VerifyAiResponseSchema = z
       success: z.literal(true),
       valid: z.literal(true),
       code: z.literal("VALID"),
-      keyId: UuidSchema,
-      key: z.string().meta({ examples: ["FB_AI_3kTMd8Qx0pZr7LwV2nYc9bHs"] }),
-      repoId: UuidSchema,
-      workspaceId: UuidSchema,
+      keyId: KeyIdSchema,
+      key: z.string().meta({ examples: [AI_KEY_EXAMPLE] }),
+      repoId: RepoIdSchema,
+      workspaceId: WorkspaceIdSchema,
       aiType: AiTypeSchema,
     }),
     z.object({
       success: z.literal(true),
       valid: z.literal(false),
       code: refusalCodes(AI_REFUSALS),
-      message: z.string(),
+      message: z.string().meta({
+        description: "Why, for the gateway's logs; never a secret",
+        examples: ["Not an AI secret this service issued (format or checksum)"],
+      }),
     }),
   ])
   .meta({ id: "VerifyAiResponse" });

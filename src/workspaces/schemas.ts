@@ -5,11 +5,13 @@ import {
   StoredUserIdSchema,
   TimestampSchema,
   UserIdSchema,
-  UuidSchema,
+  WorkspaceIdSchema,
 } from "../http/schemas";
 
+const NAME_EXAMPLE = "Acme Robotics";
+
 export const WorkspaceParamsSchema = z.object({
-  workspaceId: UuidSchema,
+  workspaceId: WorkspaceIdSchema,
 });
 
 export const MemberParamsSchema = WorkspaceParamsSchema.extend({
@@ -17,18 +19,27 @@ export const MemberParamsSchema = WorkspaceParamsSchema.extend({
 });
 
 export const CreateWorkspaceBodySchema = z
-  .strictObject({ name: NameSchema })
+  .strictObject({ name: NameSchema.meta({ examples: [NAME_EXAMPLE] }) })
   .meta({ id: "CreateWorkspaceRequest" });
 
 export const CreatedWorkspaceSchema = z
-  .object({ success: z.literal(true), id: UuidSchema, name: z.string() })
+  .object({
+    success: z.literal(true),
+    id: WorkspaceIdSchema,
+    name: z.string().meta({ examples: [NAME_EXAMPLE] }),
+  })
   .meta({ id: "CreatedWorkspace" });
 
 export const WorkspaceListSchema = z
   .object({
     success: z.literal(true),
     workspaces: z.array(
-      z.object({ id: UuidSchema, name: z.string(), role: RoleSchema, createdAt: TimestampSchema }),
+      z.object({
+        id: WorkspaceIdSchema,
+        name: z.string().meta({ examples: [NAME_EXAMPLE] }),
+        role: RoleSchema,
+        createdAt: TimestampSchema,
+      }),
     ),
   })
   .meta({ id: "WorkspaceList" });
