@@ -24,17 +24,20 @@ function freePort() {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * `npm run dev -- --port <free> --gateway-port <free> --persist-to <temp dir>` (and free devtools
- * ports), ready when the API's GET /health and the S3 gateway answer. Resolves to
- * `{ baseUrl, gatewayUrl, statePath, output(), stop() }`: `output()` is everything it printed
+ * `npm run dev -- --port <free> --gateway-port <free> --persist-to <temp dir>` (its devtools ports
+ * are free ones by default), ready when the API's GET /health and the S3 gateway answer. Resolves
+ * to `{ baseUrl, gatewayUrl, statePath, output(), stop() }`: `output()` is everything it printed
  * (stdout and stderr, the Workers' logs among it); `statePath` its local state, which stop()
- * removes unless `keepState` (then the caller reads it and removes it).
+ * removes unless `keepState` (then the caller reads it and removes it). `env` adds to or, with
+ * undefined, removes from the environment it runs in.
+ *
+ * @param {{ extraArgs?: string[]; keepState?: boolean; env?: Record<string, string | undefined> }} [options]
  */
-export async function startDevServer({ extraArgs = [], keepState = false } = {}) {
+export async function startDevServer({ extraArgs = [], keepState = false, env = {} } = {}) {
   const [port, gatewayPort] = [await freePort(), await freePort()];
   const state = await mkdtemp(join(tmpdir(), "flashgate-dev-state-"));
   const args = ["run", "dev", "--", "--port", String(port), "--gateway-port", String(gatewayPort)];
-  args.push("--inspector-port", String(await freePort()), "--persist-to", state, ...extraArgs);
+  args.push("--persist-to", state, ...extraArgs);
   // Its own process group, so stop() ends npm, wrangler and workerd together.
   const child = spawn("npm", args, {
     cwd: ROOT,
@@ -51,6 +54,7 @@ export async function startDevServer({ extraArgs = [], keepState = false } = {})
       WRANGLER_LOG_PATH: join(state, "wrangler-logs"),
       // Not X_LOCAL_OBSERVABILITY: `npm run dev` itself turns wrangler's local trace store off
       // (scripts/dev.mjs), and test/e2e/no-secrets-in-logs.test.ts checks that it did.
+      ...env,
     },
   });
   let log = "";

@@ -1,6 +1,7 @@
 // `npm run dev [-- wrangler dev options] [--gateway-port M]`: secrets on first run, local
 // migrations, then the API (wrangler dev, port 8787 unless --port) and the S3 gateway (its own
 // wrangler dev, gateway/wrangler.toml, port 8788 unless --gateway-port), sharing one local state.
+// Each devtools inspector gets a free port unless --inspector-port / --gateway-inspector-port.
 import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
@@ -31,7 +32,9 @@ const freePort = () =>
 
 const apiArgs = process.argv.slice(2);
 const gatewayPort = takeOption(apiArgs, "--gateway-port") ?? "8788";
-// Each wrangler dev holds a devtools port; two cannot share wrangler's default (9229).
+// Each wrangler dev holds a devtools port. wrangler's own choice starts at 9229, so two started
+// together (this API and gateway, or another checkout's `npm run dev`) can both take it.
+const apiInspectorPort = takeOption(apiArgs, "--inspector-port") ?? (await freePort());
 const gatewayInspectorPort = takeOption(apiArgs, "--gateway-inspector-port") ?? (await freePort());
 // Both Workers and the migrations use the same local state, so keys made through the API are
 // at once known to the gateway's verifier (the API itself).
@@ -51,16 +54,44 @@ const WRANGLER = fileURLToPath(
 // X_LOCAL_OBSERVABILITY=false: wrangler dev otherwise keeps a local trace store of every request's
 // full URL under its state directory, whatever wrangler.toml's [observability] says, and a URL can
 // carry a credential (a refused ?access_token=, a presigned URL's signature).
+// CLOUDFLARE_CF_FETCH_ENABLED=false: nothing here reads Request.cf, so each Worker gets wrangler's
+// placeholder rather than fetching it from workers.cloudflare.com at every start and reload (and,
+// offline, printing the same stack trace each time).
 const wrangler = (args, options) => [
   process.execPath,
   [WRANGLER, ...args],
-  { ...options, env: { ...process.env, X_LOCAL_OBSERVABILITY: "false" } },
+  {
+    ...options,
+    env: { ...process.env, X_LOCAL_OBSERVABILITY: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+  },
 ];
-const migrated =
-  spawnSync(
-    ...wrangler(["d1", "migrations", "apply", "DB", "--local", ...persist], { stdio: "inherit" }),
-  ).status ?? 1;
-if (migrated !== 0) process.exit(migrated);
+
+// wrangler draws the migrations table again after each migration it applies; the last one, all
+// applied, is the one worth reading. A failure prints everything wrangler said.
+const migrations = spawnSync(
+  ...wrangler(["d1", "migrations", "apply", "DB", "--local", ...persist], {
+    stdio: ["inherit", "pipe", "pipe"],
+    encoding: "utf8",
+  }),
+);
+if (migrations.status !== 0) {
+  process.stdout.write(migrations.stdout ?? "");
+  process.stderr.write(migrations.stderr ?? "");
+  process.exit(migrations.status ?? 1);
+}
+process.stderr.write(migrations.stderr);
+// A table is consecutive lines that start with a box-drawing corner or edge.
+const applied = migrations.stdout
+  .match(/(?:^[┌│├└].*\n?)+/gm)
+  ?.at(-1)
+  ?.trimEnd();
+if (migrations.stdout.includes("No migrations to apply")) {
+  console.log("Local D1: no migrations to apply.");
+} else if (applied) {
+  console.log(`Local D1: migrations applied.\n${applied}`);
+} else {
+  process.stdout.write(migrations.stdout);
+}
 
 const apiPort = takeOption([...apiArgs], "--port") ?? "8787";
 console.log("Get a token with: npm run --silent token -- <userId>");
@@ -68,8 +99,13 @@ console.log(
   `Console: http://127.0.0.1:${apiPort}/console · API reference: http://127.0.0.1:${apiPort}/docs`,
 );
 console.log(`S3 gateway: http://127.0.0.1:${gatewayPort} (bucket = repo id, path-style)`);
+console.log(
+  `Devtools: the API on port ${apiInspectorPort}, the gateway on ${gatewayInspectorPort}`,
+);
 const children = [
-  spawn(...wrangler(["dev", ...apiArgs], { stdio: "inherit" })),
+  spawn(
+    ...wrangler(["dev", "--inspector-port", apiInspectorPort, ...apiArgs], { stdio: "inherit" }),
+  ),
   spawn(
     ...wrangler(
       [
