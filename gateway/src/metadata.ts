@@ -7,6 +7,8 @@ import type { SignedParts } from "./verify";
 const HEADER_NAME = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
 /** No control characters but tab: CR, LF or NUL would split or end a header. */
 const HEADER_VALUE = /^[\t\u0020-\u007e\u0080-\uffff]*$/;
+const EARLIEST_EXPIRES = Date.UTC(1678, 0, 1);
+const LATEST_EXPIRES = Date.UTC(2262, 0, 1);
 
 /**
  * What a PutObject or CreateMultipartUpload asks to store with the object. A presigned URL's
@@ -44,8 +46,12 @@ export function metadataOf(
   if (disposition) httpMetadata.contentDisposition = disposition;
   const cacheControl = get("cache-control");
   if (cacheControl) httpMetadata.cacheControl = cacheControl;
-  const expires = get("expires");
-  if (expires && !Number.isNaN(Date.parse(expires))) httpMetadata.cacheExpiry = new Date(expires);
+  const expires = Date.parse(get("expires") ?? "");
+  // R2 keeps dates as nanoseconds in 64 bits (1677 to 2262) and throws outside them; an Expires
+  // it cannot keep is ignored, as one that is not a date.
+  if (expires >= EARLIEST_EXPIRES && expires < LATEST_EXPIRES) {
+    httpMetadata.cacheExpiry = new Date(expires);
+  }
 
   const customMetadata: Record<string, string> = {};
   for (const [name, value] of request.headers) {

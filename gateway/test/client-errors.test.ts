@@ -39,6 +39,23 @@ describe("response-* overrides that cannot be header values", () => {
   });
 });
 
+describe("metadata R2 cannot keep", () => {
+  it.each([
+    ["10000", null],
+    ["Sat, 01 Jan 3000 00:00:00 GMT", null],
+    ["Mon, 01 Jan 1600 00:00:00 GMT", null],
+    ["not a date", null],
+    ["Wed, 21 Oct 2037 07:28:00 GMT", "Wed, 21 Oct 2037 07:28:00 GMT"],
+  ])("Expires: %s is stored as %s, never a 500", async (expires, served) => {
+    const put = await send(
+      headerSigned("PUT", `/${BUCKET}/expires`, { headers: { expires }, body: "x" }),
+    );
+    expect(put.status).toBe(200);
+    const head = await send(headerSigned("HEAD", `/${BUCKET}/expires`));
+    expect(head.headers.get("expires")).toBe(served);
+  });
+});
+
 describe("multipart upload ids that are unknown or another repository's", () => {
   async function createUpload(bucket: string, key: string) {
     const response = await send(

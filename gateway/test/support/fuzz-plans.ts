@@ -124,6 +124,7 @@ const headerValue = fc
       'attachment; filename="x.html"',
       "max-age=0",
       "Wed, 21 Oct 2037 07:28:00 GMT",
+      "Sat, 01 Jan 3000 00:00:00 GMT",
       "bytes=0-3",
       "bytes=-2",
       "bytes=5-1",
