@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+/**
+ * `npm test`: every stage in order, each timed, stopping at the first that fails; then how long
+ * each took and one closing line of counts. `npm test -- <pattern> [more vitest args]` runs only
+ * the test files whose path contains the pattern, in whichever suites have one, and skips the
+ * checks (type check, lint, OpenAPI) a single file does not need.
+ */
+import { spawn } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { stripVTControlCharacters } from "node:util";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+/** The three Vitest suites: their config and where their files are. */
+const SUITES = [
+  { name: "in-process (workerd)", config: "vitest.config.ts", dir: "test", skip: "test/e2e/" },
+  { name: "S3 gateway (workerd)", config: "gateway/vitest.config.ts", dir: "gateway/test" },
+  { name: "end to end (npm run dev)", config: "test/e2e/vitest.config.ts", dir: "test/e2e" },
+];
+
+const CHECKS = [
+  { name: "type check", command: ["npm", "run", "--silent", "typecheck"] },
+  { name: "lint and format", command: ["npm", "run", "--silent", "lint"] },
+  { name: "OpenAPI document", command: ["npm", "run", "--silent", "openapi:check"] },
+  { name: "static pages", command: ["npm", "run", "--silent", "assets"] },
+];
+
+function testFiles(dir, skip) {
+  const found = [];
+  const walk = (at) => {
+    for (const entry of readdirSync(join(root, at), { withFileTypes: true })) {
+      const path = `${at}/${entry.name}`;
+      if (entry.name === "node_modules" || (skip && `${path}/`.startsWith(skip))) continue;
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith(".test.ts")) found.push(path);
+    }
+  };
+  walk(dir);
+  return found;
+}
+
+/** Runs a command with its output shown as it comes; resolves to its exit code and output. */
+function run(command) {
+  return new Promise((resolve) => {
+    const child = spawn(command[0], command.slice(1), {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: {
+        ...process.env,
+        FORCE_COLOR: process.env.FORCE_COLOR ?? (process.stdout.isTTY ? "1" : "0"),
+      },
+    });
+    let output = "";
+    child.stdout.on("data", (data) => {
+      process.stdout.write(data);
+      output += data;
+    });
+    child.stderr.on("data", (data) => {
+      process.stderr.write(data);
+      output += data;
+    });
+    child.on("close", (code) =>
+      resolve({ code: code ?? 1, output: stripVTControlCharacters(output) }),
+    );
+  });
+}
+
+/** Vitest's "Tests  3 failed | 860 passed | 2 skipped (865)" line, as numbers. */
+function countsOf(output) {
+  const line = output.split("\n").findLast((l) => /^\s*Tests\s+\d/.test(l)) ?? "";
+  const count = (word) => Number(new RegExp(`(\\d+) ${word}`).exec(line)?.[1] ?? 0);
+  return { passed: count("passed"), failed: count("failed"), skipped: count("skipped") };
+}
+
+const args = process.argv.slice(2);
+const pattern = args.find((arg) => !arg.startsWith("-"));
+const stages = [];
+if (!pattern) stages.push(...CHECKS.map((check) => ({ ...check, vitest: false })));
+else stages.push({ ...CHECKS[3], vitest: false });
+for (const suite of SUITES) {
+  const files = testFiles(suite.dir, suite.skip);
+  if (pattern && !files.some((file) => file.includes(pattern))) continue;
+  stages.push({
+    name: suite.name,
+    command: ["npx", "vitest", "run", "--config", suite.config, ...args],
+    vitest: true,
+  });
+}
+if (pattern && !stages.some((stage) => stage.vitest)) {
+  console.error(`npm test: no test file's path contains "${pattern}"`);
+  process.exit(1);
+}
+
+const totals = { passed: 0, failed: 0, skipped: 0 };
+const report = [];
+let failed;
+for (const stage of stages) {
+  console.log(`\n== ${stage.name}: ${stage.command.join(" ")}`);
+  const started = Date.now();
+  const { code, output } = await run(stage.command);
+  const seconds = (Date.now() - started) / 1000;
+  report.push(
+    `${stage.name.padEnd(26)} ${seconds.toFixed(1).padStart(6)} s${code ? "  FAILED" : ""}`,
+  );
+  if (stage.vitest) {
+    const counts = countsOf(output);
+    for (const key of Object.keys(totals)) totals[key] += counts[key];
+    if (code && counts.failed === 0) totals.failed += 1;
+  } else if (code) totals.failed += 1;
+  if (code) {
+    failed = stage.name;
+    break;
+  }
+}
+
+console.log(`\n== npm test${pattern ? ` (files matching "${pattern}")` : ""}, stage by stage`);
+for (const line of report) console.log(line);
+if (failed) console.log(`stopped at: ${failed}`);
+console.log(`${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
+process.exit(failed ? 1 : 0);
