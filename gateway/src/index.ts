@@ -1,6 +1,6 @@
 import type { Env } from "./env";
 import { errorResponse, S3Error } from "./errors";
-import { listObjectsV2 } from "./list";
+import { listObjects, listObjectsV2 } from "./list";
 import {
   abortMultipartUpload,
   completeMultipartUpload,
@@ -21,6 +21,7 @@ type Handler = (env: Env, route: Route, request: Request, signed: SignedParts) =
 
 const HANDLERS: Record<OperationName, Handler> = {
   ListObjectsV2: listObjectsV2,
+  ListObjects: listObjects,
   // The key was verified for this bucket: that is all HeadBucket asks.
   HeadBucket: async () => new Response(null),
   GetObject: getObject,

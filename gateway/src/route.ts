@@ -3,6 +3,7 @@ import { S3Error } from "./errors";
 /** The S3 operations this gateway serves. */
 export type OperationName =
   | "ListObjectsV2"
+  | "ListObjects"
   | "HeadBucket"
   | "GetObject"
   | "HeadObject"
@@ -56,6 +57,11 @@ const BUCKET_RULES: Record<string, Rule[]> = {
         "fetch-owner",
       ],
     },
+    {
+      operation: "ListObjects",
+      selects: [],
+      accepts: ["prefix", "delimiter", "marker", "max-keys", "encoding-type"],
+    },
   ],
   HEAD: [{ operation: "HeadBucket", selects: [] }],
 };
@@ -77,7 +83,13 @@ const OBJECT_RULES: Record<string, Rule[]> = {
   ],
 };
 
-const READS = new Set<OperationName>(["ListObjectsV2", "HeadBucket", "GetObject", "HeadObject"]);
+const READS = new Set<OperationName>([
+  "ListObjectsV2",
+  "ListObjects",
+  "HeadBucket",
+  "GetObject",
+  "HeadObject",
+]);
 
 /** Repository ids are lower-case UUIDs; nothing else names a bucket here. */
 const BUCKET_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

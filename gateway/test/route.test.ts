@@ -14,6 +14,10 @@ describe("routing", () => {
       access: "READ",
     });
     expect(operation("HEAD", `/${bucket}`)).toBe("HeadBucket");
+    expect(route("GET", `/${bucket}?delimiter=%2F&marker=a&max-keys=2`)).toMatchObject({
+      operation: "ListObjects",
+      access: "READ",
+    });
     expect(route("GET", `/${bucket}/photos/cat%20caf%C3%A9%2B1.jpg?x-id=GetObject`)).toMatchObject({
       operation: "GetObject",
       key: "photos/cat café+1.jpg",
@@ -40,7 +44,6 @@ describe("routing", () => {
 
   it.each([
     ["GET", "/"],
-    ["GET", `/${bucket}`],
     ["GET", `/${bucket}?list-type=2&versions`],
     ["GET", `/${bucket}/k?acl`],
     ["GET", `/${bucket}/k?versionId=3`],
