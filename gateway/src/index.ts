@@ -1,3 +1,4 @@
+import { copyObject, uploadPartCopy } from "./copy";
 import type { Env } from "./env";
 import { errorResponse, S3Error } from "./errors";
 import { listObjects, listObjectsV2 } from "./list";
@@ -32,6 +33,8 @@ const HANDLERS: Record<OperationName, Handler> = {
   UploadPart: uploadPart,
   CompleteMultipartUpload: completeMultipartUpload,
   AbortMultipartUpload: abortMultipartUpload,
+  CopyObject: copyObject,
+  UploadPartCopy: uploadPartCopy,
 };
 
 /** S3's request ids are 16 upper-case hex digits. */

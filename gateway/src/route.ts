@@ -12,7 +12,9 @@ export type OperationName =
   | "CreateMultipartUpload"
   | "UploadPart"
   | "CompleteMultipartUpload"
-  | "AbortMultipartUpload";
+  | "AbortMultipartUpload"
+  | "CopyObject"
+  | "UploadPartCopy";
 
 export interface Route {
   operation: OperationName;
@@ -100,6 +102,8 @@ const WRITES = new Set<OperationName>([
   "CreateMultipartUpload",
   "UploadPart",
   "CompleteMultipartUpload",
+  "CopyObject",
+  "UploadPartCopy",
 ]);
 
 /**
@@ -125,7 +129,7 @@ const notImplemented = (what: string) =>
  * Which operation a request is, from its method, path (path-style: /{bucket}/{key}) and query.
  * Anything this gateway does not serve is NotImplemented, a query parameter it would ignore
  * included (`?versionId=`, `?tagging`, …): answering another operation as if it were the plain
- * one would be wrong. Copies (`x-amz-copy-source`) are not served either.
+ * one would be wrong. A PUT with `x-amz-copy-source` is a copy (CopyObject, UploadPartCopy).
  */
 export function routeOf(method: string, url: URL, headers: Headers): Route {
   const path = url.pathname.slice(1);
@@ -150,7 +154,15 @@ export function routeOf(method: string, url: URL, headers: Headers): Route {
     const what = `${method} ${key === "" ? "on a bucket" : "on an object"}`;
     throw notImplemented(unknown.length > 0 ? `${what} with ?${unknown.join("&")}` : what);
   }
-  if (headers.has("x-amz-copy-source")) throw notImplemented("Copying (x-amz-copy-source)");
+  // A PUT naming a source is its copying twin; no other operation copies.
+  const copies = { PutObject: "CopyObject", UploadPart: "UploadPartCopy" } as const;
+  let operation = rule.operation;
+  if (headers.has("x-amz-copy-source")) {
+    if (operation !== "PutObject" && operation !== "UploadPart") {
+      throw notImplemented(`${operation} with x-amz-copy-source`);
+    }
+    operation = copies[operation];
+  }
   // A conditional write must not quietly become an unconditional one.
   if (!READS.has(rule.operation) && (headers.has("if-match") || headers.has("if-none-match"))) {
     throw notImplemented("A conditional write (If-Match, If-None-Match)");
@@ -163,17 +175,18 @@ export function routeOf(method: string, url: URL, headers: Headers): Route {
   }
   // Refused when written rather than encoded when listed: a key only EncodingType=url could list
   // would break every client that lists without it.
-  if (WRITES.has(rule.operation) && NOT_IN_XML.test(key)) {
+  if (WRITES.has(operation) && NOT_IN_XML.test(key)) {
     throw new S3Error(
       "InvalidArgument",
       "Object key contains characters not allowed (control characters, U+FFFE, U+FFFF).",
     );
   }
   return {
-    operation: rule.operation,
+    operation,
     bucket,
     key,
-    access: READS.has(rule.operation) ? "READ" : "WRITE",
+    // A copy reads its source and writes its target: WRITE covers READ.
+    access: READS.has(operation) ? "READ" : "WRITE",
     query: url.searchParams,
   };
 }

@@ -56,9 +56,21 @@ describe("routing", () => {
     expect(() => route(method, path)).toThrow(expect.objectContaining({ code: "NotImplemented" }));
   });
 
-  it("a copy (x-amz-copy-source) is NotImplemented", () => {
-    expect(() => route("PUT", `/${bucket}/k`, { "x-amz-copy-source": `/${bucket}/j` })).toThrow(
+  it("a PUT with x-amz-copy-source is a copy, needing WRITE; no other operation copies", () => {
+    const source = { "x-amz-copy-source": `/${bucket}/j` };
+    expect(route("PUT", `/${bucket}/k`, source)).toMatchObject({
+      operation: "CopyObject",
+      access: "WRITE",
+    });
+    expect(route("PUT", `/${bucket}/k?partNumber=2&uploadId=u`, source)).toMatchObject({
+      operation: "UploadPartCopy",
+      access: "WRITE",
+    });
+    expect(() => route("POST", `/${bucket}/k?uploads`, source)).toThrow(
       expect.objectContaining({ code: "NotImplemented" }),
+    );
+    expect(() => route("PUT", `/${bucket}/a%00b`, source)).toThrow(
+      expect.objectContaining({ code: "InvalidArgument" }),
     );
   });
 
