@@ -107,7 +107,7 @@ export function formDialog(options: FormDialogOptions): void {
 /** What `showSecret` displays: which key, and its secret. */
 export interface SecretToShow {
   title: string;
-  /** e.g. "Storage key “CI Bot”". */
+  /** A sentence saying which key: "The storage key “CI Bot” was created with this …". */
   description: string;
   /** The key's public id: a storage key's access key id, or an AI key's key. */
   key: string;

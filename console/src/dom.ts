@@ -43,12 +43,32 @@ const readable = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeS
 /** A date as the tables show it ("Mar 1, 2027, 10:30 AM"), in the browser's locale and zone. */
 export const readableDate = (iso: string) => readable.format(new Date(iso));
 
-/** `<time datetime="ISO">` with a local, readable text; `empty` when there is no date. */
+const TIME_OF_DAY = new Set(["hour", "minute", "second", "dayPeriod"]);
+
+/**
+ * `<time datetime="ISO">` with a local, readable text; `empty` when there is no date. The day
+ * and the time of day are a span each ("Mar 1, 2027," "10:30 AM"): a narrow table cell breaks
+ * the date between them, never inside either (console.css).
+ */
 export function time(iso: string | null | undefined, empty = "—"): Node {
   if (!iso) return document.createTextNode(empty);
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return document.createTextNode(iso);
-  return h("time", { datetime: iso, title: iso }, readable.format(date));
+  const parts = readable.formatToParts(date);
+  const at = parts.findIndex((part) => TIME_OF_DAY.has(part.type));
+  const text = (from: number, to?: number) =>
+    parts
+      .slice(from, to)
+      .map((part) => part.value)
+      .join("");
+  if (at <= 0) return h("time", { datetime: iso, title: iso }, text(0));
+  return h(
+    "time",
+    { datetime: iso, title: iso },
+    h("span", { class: "day" }, text(0, at).trimEnd()),
+    " ",
+    h("span", { class: "clock" }, text(at)),
+  );
 }
 
 /** A labelled field: `<div class="field"><label for>…</label>control</div>`. */

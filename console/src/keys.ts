@@ -204,10 +204,11 @@ export function keysSection<K extends StorageKey | AiKey>(
         : button(key.status === "ACTIVE" ? "Disable" : "Enable", "toggle");
     toggle?.addEventListener("click", () => {
       const status = key.status === "ACTIVE" ? "INACTIVE" : "ACTIVE";
-      const verb = status === "ACTIVE" ? "enabled" : "disabled";
-      void act(section, toggle, `“${key.name}” is ${verb}.`, () =>
-        kind.update(api(), repoId, key.id, { status }),
-      );
+      const done =
+        status === "ACTIVE"
+          ? `“${key.name}” is enabled.`
+          : `“${key.name}” is disabled: anything using it is refused ${REFUSED_WITHIN}.`;
+      void act(section, toggle, done, () => kind.update(api(), repoId, key.id, { status }));
     });
 
     const roll = button("Roll", "roll");
@@ -226,7 +227,7 @@ export function keysSection<K extends StorageKey | AiKey>(
           field(
             "Grace period for the previous secret (seconds)",
             grace,
-            "How long the previous secret keeps working: 0 stops it at once.",
+            `How long the previous secret keeps working; with 0 it is refused ${REFUSED_WITHIN}.`,
           ),
         ],
         submitLabel: "Roll secret",
@@ -238,13 +239,13 @@ export function keysSection<K extends StorageKey | AiKey>(
           return () =>
             showSecret({
               title: "New secret",
-              description: `The new secret of the ${kind.noun} “${key.name}”.`,
+              description: `The ${kind.noun} “${key.name}” has a new secret.`,
               key: rolled.key,
               keyLabel: kind.keyLabel,
               secret: rolled.secret,
               note: until
                 ? h("p", {}, "The previous secret keeps working until ", time(until), ".")
-                : h("p", {}, "The previous secret no longer works."),
+                : h("p", {}, `The previous secret is refused ${REFUSED_WITHIN}.`),
             });
         },
       });
@@ -289,7 +290,7 @@ export function keysSection<K extends StorageKey | AiKey>(
             {},
             `Revoke the ${kind.noun} “${key.name}” (`,
             h("code", {}, key.key),
-            ")? Anything using it stops working at once. This cannot be undone.",
+            `)? Anything using it is refused ${REFUSED_WITHIN}. This cannot be undone.`,
           ),
         ],
         submitLabel: "Revoke key",
@@ -358,7 +359,7 @@ export function keysSection<K extends StorageKey | AiKey>(
         result.done(`The ${kind.noun} “${keyName}” was created.`);
         showSecret({
           title: `${capitalize(kind.noun)} created`,
-          description: `The ${kind.noun} “${keyName}”.`,
+          description: `The ${kind.noun} “${keyName}” was created with this ${kind.keyLabel.toLowerCase()} and secret.`,
           key: created.key,
           keyLabel: kind.keyLabel,
           secret: created.secret,
@@ -400,6 +401,12 @@ async function act(
     }
   });
 }
+
+/**
+ * How soon a revoked, disabled or rolled-away secret is refused: gateways' verifications may
+ * answer from a cache for VERIFY_CACHE_TTL_SECONDS (10 by default; docs/verifying-keys.md).
+ */
+const REFUSED_WITHIN = "everywhere within about 10 seconds";
 
 const capitalize = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 

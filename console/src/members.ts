@@ -3,7 +3,7 @@ import { formDialog } from "./dialogs";
 import { field, fill, h, messageRow, select, table, time, uniqueId, whileBusy } from "./dom";
 import { feedback } from "./feedback";
 import { rememberFocus } from "./focus";
-import { api } from "./session";
+import { api, currentUser } from "./session";
 
 const ROLES: readonly Role[] = ["READ", "WRITE", "ADMIN"];
 const COLUMNS = ["User id", "Role", "Added", "Actions"] as const;
@@ -33,6 +33,8 @@ export function membersSection(workspaceId: string): HTMLElement {
   }
 
   function memberRow(member: { userId: string; role: Role; createdAt: string }) {
+    // The signed-in user's own row: removing it removes them.
+    const isYou = member.userId === currentUser();
     const role = select(ROLES, member.role, {
       "aria-label": `Role of ${member.userId}`,
       "data-action": "role",
@@ -64,21 +66,29 @@ export function membersSection(workspaceId: string): HTMLElement {
     );
     remove.addEventListener("click", () =>
       formDialog({
-        title: "Remove member",
+        title: isYou ? "Remove yourself" : "Remove member",
         intro: [
-          h(
-            "p",
-            {},
-            "Remove ",
-            h("code", {}, member.userId),
-            " from this workspace? They lose access to all of its repositories.",
-          ),
+          isYou
+            ? h(
+                "p",
+                {},
+                "Remove yourself (",
+                h("code", {}, member.userId),
+                ") from this workspace? You lose access to all of its repositories until an ADMIN adds you again.",
+              )
+            : h(
+                "p",
+                {},
+                "Remove ",
+                h("code", {}, member.userId),
+                " from this workspace? They lose access to all of its repositories.",
+              ),
         ],
-        submitLabel: "Remove member",
+        submitLabel: isYou ? "Remove myself" : "Remove member",
         danger: true,
         submit: async () => {
           await api().workspaces.members.remove(workspaceId, member.userId);
-          result.done(`${member.userId} was removed.`);
+          result.done(isYou ? "You were removed." : `${member.userId} was removed.`);
           await load();
         },
       }),
@@ -86,7 +96,7 @@ export function membersSection(workspaceId: string): HTMLElement {
     return h(
       "tr",
       { "data-id": member.userId },
-      h("td", {}, h("code", {}, member.userId)),
+      h("td", {}, h("code", {}, member.userId), isYou ? " (you)" : null),
       h("td", {}, h("div", { class: "inline-edit" }, role, save)),
       h("td", {}, time(member.createdAt)),
       h("td", { class: "actions" }, remove),

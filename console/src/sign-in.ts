@@ -49,9 +49,9 @@ export function signInPage(view: View, signedIn: () => void, ended?: FlashgateEr
         "p",
         { class: "note" },
         "Development: run ",
-        h("code", {}, "npm run token -- <userId>"),
+        h("code", {}, "npm run --silent token -- <userId>"),
         " with any user id (e.g. ",
-        h("code", {}, "npm run token -- alice"),
+        h("code", {}, "npm run --silent token -- alice"),
         ") and paste the token it prints.",
       )
     : null;

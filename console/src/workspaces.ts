@@ -5,10 +5,13 @@ import { membersSection } from "./members";
 import { api } from "./session";
 import { routes, type View } from "./view";
 
-/** The workspaces the user belongs to, and a form to create one. */
+/**
+ * The workspaces the user belongs to, and a form to create one. The page's heading names it: no
+ * breadcrumb trail of itself alone, and no section heading repeating it.
+ */
 export function workspacesPage(view: View): Node[] {
   view.setTitle("Workspaces");
-  view.setCrumbs([{ label: "Workspaces" }]);
+  view.setCrumbs([]);
   const columns = ["Name", "Your role", "Created"];
   const result = feedback();
   const { table: list, body } = table("Your workspaces", columns);
@@ -44,7 +47,13 @@ export function workspacesPage(view: View): Node[] {
   fill(body, messageRow(columns.length, "Loading…"));
   void load();
   return [
-    section("Workspaces", h("div", { class: "table-scroll" }, list), result.element, form.element),
+    h(
+      "div",
+      { class: "card" },
+      h("div", { class: "table-scroll" }, list),
+      result.element,
+      form.element,
+    ),
   ];
 }
 

@@ -230,7 +230,8 @@ describe.skipIf(!browserAvailable)("the console, in a browser", () => {
         .poll(() => page.getByRole("heading", { level: 1 }).textContent())
         .toBe("Sign in");
       const main = page.getByRole("main");
-      expect(await main.textContent()).toContain("npm run token");
+      // --silent: without it npm prints its own lines around the token.
+      expect(await main.textContent()).toContain("run npm run --silent token -- <userId> with");
       expect(await main.textContent()).toContain("Reloading the page signs you out");
       const field = page.getByLabel("Access token");
       expect(await field.getAttribute("type")).toBe("password");
@@ -252,6 +253,10 @@ describe.skipIf(!browserAvailable)("the console, in a browser", () => {
         .poll(() => page.getByRole("heading", { level: 1 }).textContent())
         .toBe("Workspaces");
       expect(await page.getByRole("button", { name: "Sign out" }).isVisible()).toBe(true);
+      // The heading names the page; no breadcrumb of itself alone, no section heading repeating it.
+      const pageText = (await page.locator("body").textContent()) ?? "";
+      expect(pageText.match(/Workspaces/g)).toEqual(["Workspaces"]);
+      expect(await page.getByRole("navigation", { name: "Breadcrumb" }).textContent()).toBe("");
       expect(await page.getByRole("banner").textContent()).toContain(owner);
       const stored = await page.evaluate(() => ({
         href: location.href,
@@ -319,6 +324,9 @@ describe.skipIf(!browserAvailable)("the console, in a browser", () => {
       await storage.getByRole("button", { name: "Create storage key" }).click();
       const shown = await readSecretDialog("Storage key created");
       expect(shown.key).toMatch(/^FBAK[A-Z0-9]+$/);
+      expect(await dialog().locator("p").first().textContent()).toBe(
+        "The storage key “CI Bot” was created with this access key and secret.",
+      );
 
       // The secret is the key's real one: a request it signs verifies as the key, with WRITE.
       const signed = await capturingS3Client({
@@ -363,6 +371,9 @@ describe.skipIf(!browserAvailable)("the console, in a browser", () => {
       await ai.getByLabel("Expires (optional)").fill(`${nextYear}-06-15T12:00`);
       await ai.getByRole("button", { name: "Create AI key" }).click();
       const aiShown = await readSecretDialog("AI key created");
+      expect(await dialog().locator("p").first().textContent()).toBe(
+        "The AI key “Claude gateway” was created with this key and secret.",
+      );
       expect(aiShown.key).toMatch(/^FB_AI_/);
       expect(aiShown.secret).toMatch(/^fbai_sk_/);
       expect(await gateway.verify.ai({ secret: aiShown.secret })).toMatchObject({
@@ -378,6 +389,31 @@ describe.skipIf(!browserAvailable)("the console, in a browser", () => {
         new RegExp(`^${nextYear}-06-15T`),
       );
       expect(await aiRow.textContent()).toContain("ANTHROPIC");
+      // At 1280 px each table fits without scrolling sideways, and a date (created, expires) takes
+      // at most two lines, breaking only between its day and its time; wrapped anywhere, it took three.
+      for (const name of ["Storage keys", "AI keys"]) {
+        const layout = await section(name)
+          .locator(".table-scroll")
+          .evaluate((scroll) => ({
+            overflow: scroll.scrollWidth - scroll.clientWidth,
+            dates: [...scroll.querySelectorAll("tbody time")].map((time) => {
+              // The lines a box's text takes: the distinct tops of its boxes with any width.
+              const lines = (element: Element) =>
+                new Set(
+                  [...element.getClientRects()]
+                    .filter((rect) => rect.width > 0)
+                    .map((rect) => Math.round(rect.top)),
+                ).size;
+              return { lines: lines(time), parts: [...time.children].map(lines) };
+            }),
+          }));
+        expect(layout.overflow, name).toBeLessThanOrEqual(0);
+        expect(layout.dates.length, name).toBeGreaterThan(0);
+        for (const date of layout.dates) {
+          expect(date.lines, name).toBeLessThanOrEqual(2);
+          expect(date.parts, name).toEqual([1, 1]);
+        }
+      }
       await browser.screenshot("keys-listed");
     },
     STEP_MS,
@@ -418,6 +454,10 @@ describe.skipIf(!browserAvailable)("the console, in a browser", () => {
 
       await row().getByRole("button", { name: "Disable" }).click();
       await expect.poll(() => row().locator(".badge").textContent()).toBe("INACTIVE");
+      // Verifiers may answer from their cache for VERIFY_CACHE_TTL_SECONDS (10 s by default).
+      expect(await section("Storage keys").getByRole("status").textContent()).toBe(
+        "“CI Bot (deploys)” is disabled: anything using it is refused everywhere within about 10 seconds.",
+      );
       expect(await row().getByRole("button", { name: "Enable" }).count()).toBe(1);
       expect((await ownerApi.apiKeys.list(repoId)).keys[0]?.status).toBe("INACTIVE");
       await browser.screenshot("disabled");
@@ -432,6 +472,9 @@ describe.skipIf(!browserAvailable)("the console, in a browser", () => {
       await dialog().getByRole("button", { name: "Roll secret" }).click();
       const rolled = await readSecretDialog("New secret");
       expect(secrets.slice(0, -1)).not.toContain(rolled.secret);
+      expect(await dialog().locator("p").first().textContent()).toBe(
+        "The storage key “CI Bot (deploys)” has a new secret.",
+      );
       expect(await dialog().textContent()).toContain("The previous secret keeps working until");
       await closeSecretDialog("rolled-secret");
       await expect.poll(() => row().textContent()).toContain("previous secret until");
@@ -489,7 +532,11 @@ describe.skipIf(!browserAvailable)("the console, in a browser", () => {
       await keyRow("Storage keys", "CI Bot (deploys)")
         .getByRole("button", { name: "Revoke" })
         .click();
-      expect(await dialog().textContent()).toContain("“CI Bot (deploys)”");
+      // What is true of a revoked key: verifiers may answer from their cache for
+      // VERIFY_CACHE_TTL_SECONDS (10 s by default), so not "at once".
+      expect(await dialog().locator("p").first().textContent()).toMatch(
+        /^Revoke the storage key “CI Bot \(deploys\)” \(FBAK\w+\)\? Anything using it is refused everywhere within about 10 seconds\. This cannot be undone\.$/,
+      );
       await browser.screenshot("revoke-confirmation");
       await dialog().getByRole("button", { name: "Revoke key" }).click();
       await expect.poll(() => keyRow("Storage keys", "CI Bot (deploys)").count()).toBe(0);
@@ -579,9 +626,14 @@ describe.skipIf(!browserAvailable)("the console, in a browser", () => {
       expect(demoted).toMatch(/request id \S{8,}/);
       await browser.screenshot("last-admin-demote-refused");
 
-      // Removing oneself, the only ADMIN: refused in the confirmation dialog, which stays.
+      // Removing oneself, the only ADMIN: the dialog says it is you; the API refuses, the dialog stays.
+      expect(await ownerRow().locator("td").first().textContent()).toBe(`${owner} (you)`);
       await ownerRow().getByRole("button", { name: "Remove" }).click();
-      await dialog().getByRole("button", { name: "Remove member" }).click();
+      expect(await dialog().getByRole("heading").textContent()).toBe("Remove yourself");
+      expect(await dialog().locator("p").first().textContent()).toBe(
+        `Remove yourself (${owner}) from this workspace? You lose access to all of its repositories until an ADMIN adds you again.`,
+      );
+      await dialog().getByRole("button", { name: "Remove myself" }).click();
       const removed = await alertText(dialog());
       expect(removed).toContain(expected.message);
       expect(removed).toMatch(/request id \S{8,}/);
@@ -595,6 +647,7 @@ describe.skipIf(!browserAvailable)("the console, in a browser", () => {
       await members.getByRole("button", { name: "Add member" }).click();
       const readerRow = members.locator("tbody tr", { hasText: reader });
       await expect.poll(() => readerRow.count()).toBe(1);
+      expect(await readerRow.locator("td").first().textContent()).toBe(reader);
       expect(await readerRow.getByLabel(`Role of ${reader}`).inputValue()).toBe("READ");
       await browser.screenshot("member-added");
 
