@@ -67,7 +67,14 @@ describe.skipIf(!browserAvailable)("the /docs page in a real browser", () => {
       await page.getByText(summary).first().waitFor({ timeout: 10_000 });
       await browser.screenshot("storage-keys");
 
+      // Its curl example names the server: the origin serving the page (the document's relative
+      // server "/"), not a bare path such as `curl /health`; its body is one the API accepts.
       const origin = new URL(baseUrl).origin;
+      const shown = async () => (await page.locator("body").textContent()) ?? "";
+      await expect.poll(shown).toContain(`curl ${origin}/repo/`);
+      expect(await shown()).not.toMatch(/curl \/\w/);
+      expect(await shown()).not.toMatch(/"(workspaceId|repoId|secret|name)": ""/);
+      expect(await shown()).toContain('"name": "CI uploader"');
       expect(browser.requests().every((url) => new URL(url).origin === origin)).toBe(true);
       expect(browser.requests()).toContain(`${origin}/openapi.json`);
       expect(browser.problems()).toEqual([]);
