@@ -49,8 +49,6 @@ export const NOT_YET_SERVED: ReadonlySet<GatewayOperation> = new Set<GatewayOper
   "GetBucketVersioning",
   "GetObjectTagging",
   "DeleteObjects",
-  "CopyObject",
-  "UploadPartCopy",
   "ListParts",
   "ListMultipartUploads",
   "SignedStreaming",
