@@ -6,4 +6,9 @@ export interface Env {
   BUCKET: R2Bucket;
   /** The API's KeyVerifier entrypoint: the only way this Worker learns who signed a request. */
   KEY_VERIFIER: KeyVerifier;
+  /**
+   * The region GetBucketLocation and HeadBucket answer; set it to the API's S3_REGION when that
+   * pins signatures to one. Unset: us-east-1, S3's empty LocationConstraint.
+   */
+  S3_REGION?: string;
 }

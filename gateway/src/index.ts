@@ -1,3 +1,16 @@
+import {
+  createBucket,
+  getAcl,
+  getBucketLocation,
+  getBucketRequestPayment,
+  getBucketVersioning,
+  getObjectTagging,
+  headBucket,
+  listBuckets,
+  noBucketCors,
+  noBucketLifecycle,
+  noBucketPolicy,
+} from "./buckets";
 import { copyObject, uploadPartCopy } from "./copy";
 import type { Env } from "./env";
 import { errorResponse, S3Error } from "./errors";
@@ -10,21 +23,36 @@ import {
 } from "./multipart";
 import { deleteObject, getObject, putObject } from "./objects";
 import { type OperationName, type Route, routeOf } from "./route";
-import { authorize, type SignedParts } from "./verify";
+import { authorize, type VerifiedKey } from "./verify";
 
 /**
  * The S3 gateway: path-style S3 over R2, one bucket per repository. Every request is routed,
  * then verified through the API's KeyVerifier, then served; errors are S3's XML.
  */
 
-/** `signed` is what the request's signature covered, as the verifier read it. */
-type Handler = (env: Env, route: Route, request: Request, signed: SignedParts) => Promise<Response>;
+/** `verified` is the verifier's answer: whose key, and what the request's signature covered. */
+type Handler = (
+  env: Env,
+  route: Route,
+  request: Request,
+  verified: VerifiedKey,
+) => Promise<Response>;
 
 const HANDLERS: Record<OperationName, Handler> = {
   ListObjectsV2: listObjectsV2,
   ListObjects: listObjects,
-  // The key was verified for this bucket: that is all HeadBucket asks.
-  HeadBucket: async () => new Response(null),
+  ListBuckets: listBuckets,
+  CreateBucket: createBucket,
+  HeadBucket: headBucket,
+  GetBucketLocation: getBucketLocation,
+  GetBucketVersioning: getBucketVersioning,
+  GetBucketAcl: getAcl,
+  GetBucketPolicy: noBucketPolicy,
+  GetBucketCors: noBucketCors,
+  GetBucketLifecycleConfiguration: noBucketLifecycle,
+  GetBucketRequestPayment: getBucketRequestPayment,
+  GetObjectTagging: getObjectTagging,
+  GetObjectAcl: getAcl,
   GetObject: getObject,
   HeadObject: getObject,
   PutObject: putObject,

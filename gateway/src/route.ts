@@ -4,6 +4,17 @@ import { S3Error } from "./errors";
 export type OperationName =
   | "ListObjectsV2"
   | "ListObjects"
+  | "ListBuckets"
+  | "CreateBucket"
+  | "GetBucketLocation"
+  | "GetBucketVersioning"
+  | "GetBucketAcl"
+  | "GetBucketPolicy"
+  | "GetBucketCors"
+  | "GetBucketLifecycleConfiguration"
+  | "GetBucketRequestPayment"
+  | "GetObjectTagging"
+  | "GetObjectAcl"
   | "HeadBucket"
   | "GetObject"
   | "HeadObject"
@@ -59,6 +70,14 @@ const BUCKET_RULES: Record<string, Rule[]> = {
         "fetch-owner",
       ],
     },
+    // What tools ask about a bucket before their real work (buckets.ts).
+    { operation: "GetBucketLocation", selects: ["location"] },
+    { operation: "GetBucketVersioning", selects: ["versioning"] },
+    { operation: "GetBucketAcl", selects: ["acl"] },
+    { operation: "GetBucketPolicy", selects: ["policy"] },
+    { operation: "GetBucketCors", selects: ["cors"] },
+    { operation: "GetBucketLifecycleConfiguration", selects: ["lifecycle"] },
+    { operation: "GetBucketRequestPayment", selects: ["requestPayment"] },
     {
       operation: "ListObjects",
       selects: [],
@@ -66,10 +85,26 @@ const BUCKET_RULES: Record<string, Rule[]> = {
     },
   ],
   HEAD: [{ operation: "HeadBucket", selects: [] }],
+  PUT: [{ operation: "CreateBucket", selects: [] }],
+};
+
+/** At `/`, no bucket named. */
+const ROOT_RULES: Record<string, Rule[]> = {
+  GET: [
+    {
+      operation: "ListBuckets",
+      selects: [],
+      accepts: ["max-buckets", "continuation-token", "prefix", "bucket-region"],
+    },
+  ],
 };
 
 const OBJECT_RULES: Record<string, Rule[]> = {
-  GET: [{ operation: "GetObject", selects: [], accepts: RESPONSE_OVERRIDES }],
+  GET: [
+    { operation: "GetObjectTagging", selects: ["tagging"] },
+    { operation: "GetObjectAcl", selects: ["acl"] },
+    { operation: "GetObject", selects: [], accepts: RESPONSE_OVERRIDES },
+  ],
   HEAD: [{ operation: "HeadObject", selects: [], accepts: RESPONSE_OVERRIDES }],
   PUT: [
     { operation: "UploadPart", selects: ["partNumber", "uploadId"] },
@@ -88,7 +123,17 @@ const OBJECT_RULES: Record<string, Rule[]> = {
 const READS = new Set<OperationName>([
   "ListObjectsV2",
   "ListObjects",
+  "ListBuckets",
   "HeadBucket",
+  "GetBucketLocation",
+  "GetBucketVersioning",
+  "GetBucketAcl",
+  "GetBucketPolicy",
+  "GetBucketCors",
+  "GetBucketLifecycleConfiguration",
+  "GetBucketRequestPayment",
+  "GetObjectTagging",
+  "GetObjectAcl",
   "GetObject",
   "HeadObject",
 ]);
@@ -141,9 +186,8 @@ export function routeOf(method: string, url: URL, headers: Headers): Route {
   } catch {
     throw new S3Error("InvalidURI", "Couldn't parse the specified URI.");
   }
-  if (bucket === "") throw notImplemented("ListBuckets (and anything else at /)");
-
-  const rules = (key === "" ? BUCKET_RULES : OBJECT_RULES)[method] ?? [];
+  const rules =
+    (bucket === "" ? ROOT_RULES : key === "" ? BUCKET_RULES : OBJECT_RULES)[method] ?? [];
   const names = [...new Set(url.searchParams.keys())];
   const rule = rules.find((r) => r.selects.every((name) => url.searchParams.has(name)));
   const unknown = names.filter(
@@ -167,7 +211,10 @@ export function routeOf(method: string, url: URL, headers: Headers): Route {
   if (!READS.has(rule.operation) && (headers.has("if-match") || headers.has("if-none-match"))) {
     throw notImplemented("A conditional write (If-Match, If-None-Match)");
   }
-  if (!BUCKET_NAME.test(bucket)) {
+  if (rule.operation !== "ListBuckets" && !BUCKET_NAME.test(bucket)) {
+    if (rule.operation === "CreateBucket") {
+      throw new S3Error("AccessDenied", "Buckets are repositories, made through the API.");
+    }
     throw new S3Error("NoSuchBucket", "The specified bucket does not exist.");
   }
   if (new TextEncoder().encode(key).length > MAX_KEY_BYTES) {

@@ -25,6 +25,8 @@ export interface VerifiedKey {
   repoId: string;
   workspaceId: string;
   accessType: "READ" | "WRITE" | "ADMIN";
+  /** When the repository was made (ISO 8601), if the API says; ListBuckets shows it. */
+  repoCreatedAt?: string;
   /**
    * The x-amz-content-sha256 value the signature covered: the header (header-signed) or the
    * X-Amz-Content-Sha256 query parameter (presigned; UNSIGNED-PAYLOAD when absent). A 64-digit
@@ -110,7 +112,8 @@ export async function authorize(env: Env, request: Request, route: Route): Promi
       answer.message,
     );
   }
-  if (answer.repoId !== route.bucket) {
+  // ListBuckets names no bucket: it lists the key's own.
+  if (route.operation !== "ListBuckets" && answer.repoId !== route.bucket) {
     throw new S3Error("AccessDenied", "The key is not for this bucket.");
   }
   if (!saysWhatWasSigned(answer)) {

@@ -38,7 +38,7 @@ describe("the gateway's answers", () => {
   });
 
   it("an operation the gateway does not serve is 501 NotImplemented", async () => {
-    const response = await gateway.fetch("https://s3.example/");
+    const response = await gateway.fetch(`https://s3.example/${BUCKET}?website`);
     expect(response.status).toBe(501);
     expect(await response.text()).toContain("<Code>NotImplemented</Code>");
   });

@@ -14,6 +14,17 @@ describe("routing", () => {
       access: "READ",
     });
     expect(operation("HEAD", `/${bucket}`)).toBe("HeadBucket");
+    expect(route("GET", "/")).toMatchObject({ operation: "ListBuckets", access: "READ" });
+    expect(route("PUT", `/${bucket}`)).toMatchObject({
+      operation: "CreateBucket",
+      access: "WRITE",
+    });
+    expect(operation("GET", `/${bucket}?location`)).toBe("GetBucketLocation");
+    expect(operation("GET", `/${bucket}?versioning`)).toBe("GetBucketVersioning");
+    expect(route("GET", `/${bucket}/k?tagging`)).toMatchObject({
+      operation: "GetObjectTagging",
+      access: "READ",
+    });
     expect(route("GET", `/${bucket}?delimiter=%2F&marker=a&max-keys=2`)).toMatchObject({
       operation: "ListObjects",
       access: "READ",
@@ -43,9 +54,11 @@ describe("routing", () => {
   });
 
   it.each([
-    ["GET", "/"],
+    ["PUT", "/"],
+    ["GET", `/${bucket}?website`],
+    ["PUT", `/${bucket}?acl`],
     ["GET", `/${bucket}?list-type=2&versions`],
-    ["GET", `/${bucket}/k?acl`],
+    ["PUT", `/${bucket}/k?acl`],
     ["GET", `/${bucket}/k?versionId=3`],
     ["GET", `/${bucket}/k?partNumber=1`],
     ["PUT", `/${bucket}/k?tagging`],

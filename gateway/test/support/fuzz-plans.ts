@@ -435,7 +435,8 @@ export function mayAccess(plan: Plan, access: "READ" | "WRITE"): boolean {
     return false;
   }
   const bucketOfKey = key === "theirs" ? "theirs" : "mine";
-  if (plan.bucket !== bucketOfKey) return false;
+  // At "/" (no bucket), ListBuckets lists whichever bucket the key is for.
+  if (plan.bucket !== bucketOfKey && plan.bucket !== "none") return false;
   return access === "READ" || key !== "reader";
 }
 
