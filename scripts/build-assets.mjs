@@ -10,7 +10,16 @@
 //                                @flashgate/client from client/src
 //
 // `npm run dev`, `npm test`, `npm run build` and `npm run deploy` run it first.
-import { cpSync, mkdirSync, rmSync, statSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -23,8 +32,39 @@ const require = createRequire(import.meta.url);
 /** Static Assets refuse files over 25 MiB; a page should stay far below that. */
 const MAX_FILE_BYTES = 10 * 1024 * 1024;
 
+/** Every file under `dir`, relative path → bytes. */
+function filesOf(dir) {
+  const files = new Map();
+  if (!existsSync(dir)) return files;
+  for (const path of readdirSync(dir, { recursive: true })) {
+    const full = join(dir, path);
+    if (statSync(full).isFile()) files.set(path, readFileSync(full));
+  }
+  return files;
+}
+
+const sameFiles = (a, b) =>
+  a.size === b.size && [...a].every(([path, bytes]) => b.get(path)?.equals(bytes));
+
+/**
+ * Builds into a folder of its own, then puts it in place only when something changed: another
+ * `npm run dev` (or the e2e suite's) may be serving build/assets while this one starts.
+ */
 export async function buildAssets({ quiet = false } = {}) {
-  rmSync(out, { recursive: true, force: true });
+  const building = `${out}.${process.pid}.building`;
+  rmSync(building, { recursive: true, force: true });
+  await buildInto(building, quiet);
+  if (sameFiles(filesOf(building), filesOf(out))) {
+    rmSync(building, { recursive: true, force: true });
+    return;
+  }
+  const old = `${out}.${process.pid}.old`;
+  if (existsSync(out)) renameSync(out, old);
+  renameSync(building, out);
+  rmSync(old, { recursive: true, force: true });
+}
+
+async function buildInto(out, quiet) {
   mkdirSync(out, { recursive: true });
   cpSync(`${root}assets`, out, { recursive: true });
 
