@@ -43,9 +43,16 @@ describe.skipIf(!rclone)(`rclone (${rclone?.version})`, () => {
   });
   afterAll(() => user?.remove());
 
-  /** `rclone …args` in the work directory; its stdout, once it succeeded. */
+  /**
+   * `rclone …args` in the work directory, once it succeeded. One attempt (`--retries 1
+   * --low-level-retries 1`): a journey must not pass by retrying a gateway error, nor take
+   * minutes of rclone's back-off to fail.
+   */
   const run = async (args: string[], input?: Buffer) =>
-    expectSuccess(await user.run(args, { input }), `rclone ${args.join(" ")}`);
+    expectSuccess(
+      await user.run([...args, "--retries", "1", "--low-level-retries", "1"], { input }),
+      `rclone ${args.join(" ")}`,
+    );
   const local = (name: string) => join(user.work, name);
 
   it.skipIf(notYetServed("ListObjects", "CreateBucket"))(
