@@ -12,6 +12,7 @@ import {
   noBucketPolicy,
 } from "./buckets";
 import { copyObject, uploadPartCopy } from "./copy";
+import { deleteObjects } from "./delete-objects";
 import type { Env } from "./env";
 import { errorResponse, S3Error } from "./errors";
 import { listObjects, listObjectsV2 } from "./list";
@@ -53,6 +54,7 @@ const HANDLERS: Record<OperationName, Handler> = {
   GetBucketRequestPayment: getBucketRequestPayment,
   GetObjectTagging: getObjectTagging,
   GetObjectAcl: getAcl,
+  DeleteObjects: deleteObjects,
   GetObject: getObject,
   HeadObject: getObject,
   PutObject: putObject,

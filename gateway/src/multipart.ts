@@ -5,6 +5,7 @@ import { storageKey } from "./objects";
 import type { Route } from "./route";
 import { bodyPlanOf, readSmallBody, storeVerified } from "./upload-body";
 import type { SignedParts } from "./verify";
+import { childrenOf, malformedXml, parseXmlDocument, textOf } from "./xml";
 
 /** Multipart uploads, mapped one to one onto R2's multipart API. */
 
@@ -72,33 +73,16 @@ export async function uploadPart(env: Env, route: Route, request: Request, signe
 
 /** The parts a CompleteMultipartUpload document lists, in order; MalformedXML otherwise. */
 export function parseCompleteMultipartUpload(text: string): R2UploadedPart[] {
-  const malformed = () =>
-    new S3Error(
-      "MalformedXML",
-      "The XML you provided was not well-formed or did not validate against our published schema.",
-    );
-  const body = /<CompleteMultipartUpload(?:\s[^>]*)?>([\s\S]*)<\/CompleteMultipartUpload>/.exec(
-    text,
-  )?.[1];
-  if (body === undefined) throw malformed();
-  const parts: R2UploadedPart[] = [];
-  const partPattern = /<Part>([\s\S]*?)<\/Part>/g;
-  for (let m = partPattern.exec(body); m; m = partPattern.exec(body)) {
-    const fields = m[1] as string;
-    const number = /<PartNumber>\s*(\d{1,5})\s*<\/PartNumber>/.exec(fields)?.[1];
-    const etag = /<ETag>([\s\S]*?)<\/ETag>/.exec(fields)?.[1];
-    if (number === undefined || etag === undefined) throw malformed();
-    const unescaped = etag
-      .replace(/&quot;/g, '"')
-      .replace(/&#34;/g, '"')
-      .replace(/&apos;/g, "'")
-      .replace(/&lt;/g, "<")
-      .replace(/&gt;/g, ">")
-      .replace(/&amp;/g, "&")
-      .trim();
-    parts.push({ partNumber: Number(number), etag: unescaped.replace(/^"(.*)"$/, "$1") });
-  }
-  if (parts.length === 0) throw malformed();
+  const document = parseXmlDocument(text, "CompleteMultipartUpload");
+  const parts = childrenOf(document, "Part").map((part) => {
+    const number = textOf(part, "PartNumber")?.trim();
+    const etag = textOf(part, "ETag")?.trim();
+    if (number === undefined || !/^\d{1,5}$/.test(number) || etag === undefined) {
+      throw malformedXml();
+    }
+    return { partNumber: Number(number), etag: etag.replace(/^"(.*)"$/, "$1") };
+  });
+  if (parts.length === 0) throw malformedXml();
   for (let i = 1; i < parts.length; i++) {
     if ((parts[i] as R2UploadedPart).partNumber <= (parts[i - 1] as R2UploadedPart).partNumber) {
       throw new S3Error("InvalidPartOrder", "The list of parts was not in ascending order.");

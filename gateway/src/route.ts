@@ -15,6 +15,7 @@ export type OperationName =
   | "GetBucketRequestPayment"
   | "GetObjectTagging"
   | "GetObjectAcl"
+  | "DeleteObjects"
   | "HeadBucket"
   | "GetObject"
   | "HeadObject"
@@ -86,6 +87,7 @@ const BUCKET_RULES: Record<string, Rule[]> = {
   ],
   HEAD: [{ operation: "HeadBucket", selects: [] }],
   PUT: [{ operation: "CreateBucket", selects: [] }],
+  POST: [{ operation: "DeleteObjects", selects: ["delete"] }],
 };
 
 /** At `/`, no bucket named. */

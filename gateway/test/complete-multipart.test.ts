@@ -15,6 +15,13 @@ describe("CompleteMultipartUpload's part list", () => {
     ]);
   });
 
+  it("reads ETags written with numeric character references, decimal or hex", () => {
+    const xml =
+      "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>&#x22;a&#38;b&#34;</ETag>" +
+      "</Part></CompleteMultipartUpload>";
+    expect(parseCompleteMultipartUpload(xml)).toEqual([{ partNumber: 1, etag: "a&b" }]);
+  });
+
   it("parts out of order are InvalidPartOrder", () => {
     const xml =
       "<CompleteMultipartUpload><Part><PartNumber>2</PartNumber><ETag>a</ETag></Part>" +
@@ -32,6 +39,22 @@ describe("CompleteMultipartUpload's part list", () => {
       "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber></Part></CompleteMultipartUpload>",
     ],
     ["another document", "<Delete><Part><PartNumber>1</PartNumber><ETag>a</ETag></Part></Delete>"],
+    [
+      "an element left open",
+      "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>a</ETag></Part><Part></CompleteMultipartUpload>",
+    ],
+    [
+      "a DOCTYPE with its own entity",
+      '<!DOCTYPE x [<!ENTITY e "zz">]><CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>&e;</ETag></Part></CompleteMultipartUpload>',
+    ],
+    [
+      "an entity XML does not define",
+      "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>&nbsp;</ETag></Part></CompleteMultipartUpload>",
+    ],
+    [
+      "two part numbers in one part",
+      "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><PartNumber>2</PartNumber><ETag>a</ETag></Part></CompleteMultipartUpload>",
+    ],
   ])("%s is MalformedXML", (_, xml) => {
     expect(() => parseCompleteMultipartUpload(xml)).toThrow(
       expect.objectContaining({ code: "MalformedXML" }),

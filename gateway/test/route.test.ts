@@ -19,6 +19,10 @@ describe("routing", () => {
       operation: "CreateBucket",
       access: "WRITE",
     });
+    expect(route("POST", `/${bucket}?delete`)).toMatchObject({
+      operation: "DeleteObjects",
+      access: "WRITE",
+    });
     expect(operation("GET", `/${bucket}?location`)).toBe("GetBucketLocation");
     expect(operation("GET", `/${bucket}?versioning`)).toBe("GetBucketVersioning");
     expect(route("GET", `/${bucket}/k?tagging`)).toMatchObject({
@@ -62,7 +66,7 @@ describe("routing", () => {
     ["GET", `/${bucket}/k?versionId=3`],
     ["GET", `/${bucket}/k?partNumber=1`],
     ["PUT", `/${bucket}/k?tagging`],
-    ["POST", `/${bucket}?delete`],
+    ["POST", `/${bucket}`],
     ["POST", `/${bucket}/k`],
     ["PATCH", `/${bucket}/k`],
   ])("%s %s is NotImplemented", (method, path) => {
