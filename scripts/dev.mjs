@@ -51,9 +51,13 @@ const persist =
 const WRANGLER = fileURLToPath(
   new URL("../node_modules/wrangler/bin/wrangler.js", import.meta.url),
 );
+const REGISTRY = fileURLToPath(new URL("../.wrangler/registry", import.meta.url));
 // X_LOCAL_OBSERVABILITY=false: wrangler dev otherwise keeps a local trace store of every request's
 // full URL under its state directory, whatever wrangler.toml's [observability] says, and a URL can
 // carry a credential (a refused ?access_token=, a presigned URL's signature).
+// WRANGLER_REGISTRY_PATH: wrangler keeps one machine-wide registry of running dev Workers, and the
+// gateway's KeyVerifier binding reaches whichever API registered last; each checkout keeps its
+// own under .wrangler/, so two `npm run dev` never cross-wire (a caller's own setting wins).
 // CLOUDFLARE_CF_FETCH_ENABLED=false: nothing here reads Request.cf, so each Worker gets wrangler's
 // placeholder rather than fetching it from workers.cloudflare.com at every start and reload (and,
 // offline, printing the same stack trace each time).
@@ -62,7 +66,12 @@ const wrangler = (args, options) => [
   [WRANGLER, ...args],
   {
     ...options,
-    env: { ...process.env, X_LOCAL_OBSERVABILITY: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+    env: {
+      ...process.env,
+      X_LOCAL_OBSERVABILITY: "false",
+      CLOUDFLARE_CF_FETCH_ENABLED: "false",
+      WRANGLER_REGISTRY_PATH: process.env.WRANGLER_REGISTRY_PATH || REGISTRY,
+    },
   },
 ];
 
