@@ -30,17 +30,39 @@ export interface VerifiedKey {
   /**
    * The x-amz-content-sha256 value the signature covered: the header (header-signed) or the
    * X-Amz-Content-Sha256 query parameter (presigned; UNSIGNED-PAYLOAD when absent). A 64-digit
-   * hex SHA-256, UNSIGNED-PAYLOAD or STREAMING-UNSIGNED-PAYLOAD-TRAILER.
+   * hex SHA-256, UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, or signed streaming:
+   * STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER], whose chunks `chunkSigner` checks.
    */
   payloadHash: string;
   /** Lower-case names of the headers the signature covers. */
   signedHeaders: string[];
   /** Every x-amz-checksum-<alg> value the signature covers (header or presigned query). */
   checksums: Record<string, string>;
+  /**
+   * Signed streaming only (RPC only): checks the chain of chunk signatures in the API Worker,
+   * where the signing key stays.
+   */
+  chunkSigner?: ChunkSigner;
+}
+
+/** One link of a signed stream's chain: a chunk's (or the trailer lines') SHA-256 and signature. */
+export interface ChunkLink {
+  sha256: string;
+  signature: string;
+  trailer?: boolean;
+}
+
+/** The API's stub for a signed stream: links in order, any number per call. */
+export interface ChunkSigner {
+  /** False once any link is not the key's signature over its data and the link before. */
+  verify(links: ChunkLink[]): Promise<boolean>;
 }
 
 /** What the signature covered: the only promises about a body the gateway may hold it to. */
-export type SignedParts = Pick<VerifiedKey, "payloadHash" | "signedHeaders" | "checksums">;
+export type SignedParts = Pick<
+  VerifiedKey,
+  "payloadHash" | "signedHeaders" | "checksums" | "chunkSigner"
+>;
 
 export interface RefusedKey {
   success: true;

@@ -7,6 +7,7 @@ import { ApiError } from "../http/error";
 import { log } from "../http/log";
 import { validationError } from "../http/validation-error";
 import { verifyAiSecret } from "./ai";
+import { ChunkSigner } from "./chunks";
 import { verifyS3Request } from "./s3";
 import {
   VerifyAiRequestSchema,
@@ -14,6 +15,9 @@ import {
   VerifyS3RequestSchema,
   type VerifyS3Response,
 } from "./schemas";
+
+/** What the binding answers about an S3 request: the endpoint's answer, and a chunk signer. */
+export type S3Decision = VerifyS3Response & { chunkSigner?: ChunkSigner };
 
 /** What the HTTP endpoints answer with a non-2xx status, as a value (RPC has no status). */
 export interface VerifyFailure {
@@ -35,8 +39,15 @@ export interface VerifyFailure {
  * VERIFY_CACHE_TTL_SECONDS (the per-isolate key memory) plus the replica's lag behind the primary.
  */
 export class KeyVerifier extends WorkerEntrypoint<Bindings> {
-  verifyS3Request(input: unknown): Promise<VerifyS3Response | VerifyFailure> {
-    return this.#run(VerifyS3RequestSchema, input, verifyS3Request);
+  /**
+   * For a signed streaming upload (STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]), a VALID answer
+   * also has `chunkSigner`: a stub whose `verify(links)` checks the chunk signatures in order.
+   */
+  verifyS3Request(input: unknown): Promise<S3Decision | VerifyFailure> {
+    return this.#run(VerifyS3RequestSchema, input, async (env, valid, waitUntil) => {
+      const { signedStream, ...answer } = await verifyS3Request(env, valid, waitUntil);
+      return signedStream ? { ...answer, chunkSigner: new ChunkSigner(signedStream) } : answer;
+    });
   }
 
   verifyAiSecret(input: unknown): Promise<VerifyAiResponse | VerifyFailure> {

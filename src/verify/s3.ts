@@ -5,6 +5,7 @@ import { previousSecretLive, UNUSABLE, unusable } from "../db/key-state";
 import type { Bindings } from "../env";
 import { ApiError } from "../http/error";
 import { log } from "../http/log";
+import type { SignedStream } from "./chunks";
 import { failureLimit, RATE_LIMITED_MESSAGE, subjectsOf } from "./failures";
 import type { S3Refusal, VerifyS3Request, VerifyS3Response } from "./schemas";
 import { S3_REFUSALS } from "./schemas";
@@ -15,6 +16,9 @@ import {
   NotSigned,
   parseSignedRequest,
   type SignedRequest,
+  STREAMING_SIGNED,
+  STREAMING_SIGNED_TRAILER,
+  scopeOf,
   signatureMatches,
   signingKey,
   stringToSign,
@@ -101,6 +105,13 @@ const refusal = (code: S3Refusal, message: string) => ({
 });
 
 /**
+ * A VALID answer for a signed streaming upload also says where its chain of chunk signatures
+ * starts (`signedStream`, never sent as is): the KeyVerifier entrypoint turns it into a
+ * `chunkSigner` stub, the HTTP endpoint cannot carry one and leaves it out.
+ */
+export type VerifyS3Answer = VerifyS3Response & { signedStream?: SignedStream };
+
+/**
  * Checks an S3 request's SigV4 signature (header-signed or presigned URL) against the storage
  * key it names, without the secret leaving this service: the answer says whether the request
  * is the key holder's, which key, repo and access level it carries, and which payload hash,
@@ -114,7 +125,7 @@ export async function verifyS3Request(
   input: VerifyS3Request,
   waitUntil: (promise: Promise<unknown>) => void,
   now = Date.now(),
-): Promise<VerifyS3Response> {
+): Promise<VerifyS3Answer> {
   let signed: SignedRequest;
   try {
     signed = parseSignedRequest(input);
@@ -167,10 +178,16 @@ export async function verifyS3Request(
   // learns nothing more and costs no crypto.
   if (why && limit.blocked) return refuse(why, UNUSABLE[why]);
   let matches: boolean;
+  /** The signing key that matched: a signed stream's chunks are signed with it too. */
+  let matchedKey: CryptoKey | undefined;
   try {
     const toSign = await stringToSign(signed);
-    const signedWith = async (slot: "current" | "previous") =>
-      signatureMatches(await keyFor(env, record, signed, slot), signed.signature, toSign);
+    const signedWith = async (slot: "current" | "previous") => {
+      const key = await keyFor(env, record, signed, slot);
+      const matched = await signatureMatches(key, signed.signature, toSign);
+      if (matched) matchedKey = key;
+      return matched;
+    };
     // A rolled key's previous secret still signs during its grace period.
     matches =
       (await signedWith("current")) ||
@@ -213,5 +230,15 @@ export async function verifyS3Request(
     payloadHash: signed.payloadHash,
     signedHeaders: signed.signedHeaders,
     checksums: signed.checksums,
+    ...(signed.payloadHash === STREAMING_SIGNED || signed.payloadHash === STREAMING_SIGNED_TRAILER
+      ? {
+          signedStream: {
+            key: matchedKey as CryptoKey,
+            amzDate: signed.amzDate,
+            scope: scopeOf(signed),
+            seedSignature: signed.signature,
+          },
+        }
+      : {}),
   };
 }

@@ -106,10 +106,12 @@ export const VerifyS3ResponseSchema = z
           z.string().regex(/^[0-9a-f]{64}$/),
           z.literal("UNSIGNED-PAYLOAD"),
           z.literal("STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
+          z.literal("STREAMING-AWS4-HMAC-SHA256-PAYLOAD"),
+          z.literal("STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"),
         ])
         .meta({
           description:
-            "The x-amz-content-sha256 value the signature covers: the header's when header-signed; when presigned, the X-Amz-Content-Sha256 query parameter's or a signed x-amz-content-sha256 header's (if both, they agree), UNSIGNED-PAYLOAD when it has neither. The body must hash to it unless it is UNSIGNED-PAYLOAD or STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+            "The x-amz-content-sha256 value the signature covers: the header's when header-signed; when presigned, the X-Amz-Content-Sha256 query parameter's or a signed x-amz-content-sha256 header's (if both, they agree), UNSIGNED-PAYLOAD when it has neither. The body must hash to it unless it is UNSIGNED-PAYLOAD or a STREAMING-* mode. For STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER] only the request's seed signature is checked here: each chunk's signature can be checked only through the KeyVerifier binding (its answer's chunkSigner), so a gateway over HTTP must refuse such a body",
           examples: [BODY_SHA256_EXAMPLE],
         }),
       signedHeaders: z.array(z.string()).meta({

@@ -13,6 +13,15 @@ export const MAX_EXPIRES_SECONDS = 604_800;
 const PAYLOAD_HASH = /^[0-9a-f]{64}$/;
 export const UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD";
 export const STREAMING_UNSIGNED_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER";
+/** Signed streaming: every aws-chunked chunk signed over the one before, seeded by the request's. */
+export const STREAMING_SIGNED = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD";
+/** …and a signed trailer after the last chunk (a checksum). */
+export const STREAMING_SIGNED_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER";
+const HEADER_SIGNED_ONLY = new Set([
+  STREAMING_UNSIGNED_TRAILER,
+  STREAMING_SIGNED,
+  STREAMING_SIGNED_TRAILER,
+]);
 const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 
 export class MalformedSignature extends Error {
@@ -152,9 +161,10 @@ function payloadHashOf(value: string | undefined, presigned: boolean): string {
     return presigned ? UNSIGNED_PAYLOAD : malformed("x-amz-content-sha256 is required");
   }
   if (PAYLOAD_HASH.test(value) || value === UNSIGNED_PAYLOAD) return value;
-  if (value === STREAMING_UNSIGNED_TRAILER && !presigned) return value;
+  // Streaming bodies are framed for one request: a presigned URL cannot carry them.
+  if (HEADER_SIGNED_ONLY.has(value) && !presigned) return value;
   return malformed(
-    `x-amz-content-sha256 must be a hex SHA-256, ${UNSIGNED_PAYLOAD} or ${STREAMING_UNSIGNED_TRAILER}`,
+    `x-amz-content-sha256 must be a hex SHA-256, ${UNSIGNED_PAYLOAD}, ${STREAMING_UNSIGNED_TRAILER}, ${STREAMING_SIGNED} or ${STREAMING_SIGNED_TRAILER}`,
   );
 }
 
@@ -335,9 +345,13 @@ function hex(bytes: ArrayBuffer): string {
   return [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** "20130524/us-east-1/s3/aws4_request" */
+export const scopeOf = (request: Pick<SignedRequest, "date" | "region" | "service">) =>
+  `${request.date}/${request.region}/${request.service}/aws4_request`;
+
 /** The string the signature covers. */
 export async function stringToSign(request: SignedRequest): Promise<string> {
-  const scope = `${request.date}/${request.region}/${request.service}/aws4_request`;
+  const scope = scopeOf(request);
   const hashed = hex(
     await crypto.subtle.digest("SHA-256", encoder.encode(request.canonicalRequest)),
   );
@@ -385,4 +399,34 @@ function hexToBytes(value: string): Uint8Array<ArrayBuffer> {
 /** Whether `signature` is the HMAC of `toSign` under `key`: WebCrypto compares in constant time. */
 export function signatureMatches(key: CryptoKey, signature: string, toSign: string) {
   return crypto.subtle.verify("HMAC", key, hexToBytes(signature), encoder.encode(toSign));
+}
+
+/** SHA-256 of nothing: the "previous headers" line of every chunk's string to sign. */
+export const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/**
+ * The string a signed streaming chunk's signature covers: chained to the signature before it
+ * (the request's seed signature for the first chunk), over the chunk's SHA-256 (AWS: "Transferring
+ * Payload in Multiple Chunks"). The last chunk is the empty one, so the chain cannot be cut short.
+ */
+export function chunkStringToSign(
+  amzDate: string,
+  scope: string,
+  previousSignature: string,
+  chunkSha256: string,
+): string {
+  return `${ALGORITHM}-PAYLOAD\n${amzDate}\n${scope}\n${previousSignature}\n${EMPTY_SHA256}\n${chunkSha256}`;
+}
+
+/**
+ * The string the trailer's signature (`x-amz-trailer-signature`) covers: chained to the last
+ * chunk's, over the SHA-256 of the trailer lines as `name:value\n` each.
+ */
+export function trailerStringToSign(
+  amzDate: string,
+  scope: string,
+  previousSignature: string,
+  trailerSha256: string,
+): string {
+  return `${ALGORITHM}-TRAILER\n${amzDate}\n${scope}\n${previousSignature}\n${trailerSha256}`;
 }

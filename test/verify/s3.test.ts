@@ -193,7 +193,7 @@ describe("a tampered or mis-signed request", () => {
     await refusedAs(
       {
         ...input,
-        headers: { ...input.headers, "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD" },
+        headers: { ...input.headers, "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-EVENTS" },
       },
       "MALFORMED",
       "AuthorizationHeaderMalformed",

@@ -1,4 +1,4 @@
-import { WorkerEntrypoint } from "cloudflare:workers";
+import { RpcTarget, WorkerEntrypoint } from "cloudflare:workers";
 
 /**
  * A model of the API's KeyVerifier for the gateway's in-process tests (vitest.config.ts binds it
@@ -9,9 +9,48 @@ import { WorkerEntrypoint } from "cloudflare:workers";
  * the real API. Keys describe themselves, so tests need no shared table:
  *   access key id "WRITE.<repo id>" or "READ.<repo id>"; signature "0"×64 does not match, any
  *   other 64 hex digits does.
+ * Signed streaming (STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]) answers a `chunkSigner` whose
+ * chain is a model too (modelChunkSignature): each link's signature is the SHA-256 of the one
+ * before and the chunk's hash, seeded by the request's signature.
  */
 
 const STREAMING_UNSIGNED_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER";
+const STREAMING_SIGNED = [
+  "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+  "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+];
+
+const hex = (bytes) =>
+  [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
+
+/** The model's chunk signature: hex SHA-256 of "<previous>\n[trailer\n]<sha256>". */
+export async function modelChunkSignature(previous, sha256, trailer = false) {
+  const text = `${previous}\n${trailer ? "trailer\n" : ""}${sha256}`;
+  return hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+}
+
+/** The model of the API's ChunkSigner: the chain in order, broken for good by a wrong link. */
+class ModelChunkSigner extends RpcTarget {
+  #previous;
+  #broken = false;
+  constructor(seed) {
+    super();
+    this.#previous = seed;
+  }
+  async verify(links) {
+    for (const { sha256, signature, trailer } of links) {
+      if (
+        this.#broken ||
+        signature !== (await modelChunkSignature(this.#previous, sha256, trailer))
+      ) {
+        this.#broken = true;
+        return false;
+      }
+      this.#previous = signature;
+    }
+    return true;
+  }
+}
 const UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD";
 const RANK = { READ: 1, WRITE: 2, ADMIN: 3 };
 
@@ -57,7 +96,9 @@ export function verifyLikeTheApi({ url, headers, requiredAccess }) {
   if (!credential || !signedHeadersText || !/^[0-9a-f]{64}$/.test(signature ?? "")) {
     return malformed("the signature's parts are missing or malformed");
   }
-  const hashes = presigned ? [UNSIGNED_PAYLOAD] : [UNSIGNED_PAYLOAD, STREAMING_UNSIGNED_TRAILER];
+  const hashes = presigned
+    ? [UNSIGNED_PAYLOAD]
+    : [UNSIGNED_PAYLOAD, STREAMING_UNSIGNED_TRAILER, ...STREAMING_SIGNED];
   if (!/^[0-9a-f]{64}$/.test(payloadHash ?? "") && !hashes.includes(payloadHash)) {
     return malformed("x-amz-content-sha256 is missing or not a payload hash");
   }
@@ -110,6 +151,9 @@ export function verifyLikeTheApi({ url, headers, requiredAccess }) {
     payloadHash,
     signedHeaders,
     checksums,
+    ...(STREAMING_SIGNED.includes(payloadHash)
+      ? { chunkSigner: new ModelChunkSigner(signature) }
+      : {}),
   };
 }
 

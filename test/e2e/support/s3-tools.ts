@@ -44,7 +44,6 @@ export type GatewayOperation =
 export const NOT_YET_SERVED: ReadonlySet<GatewayOperation> = new Set<GatewayOperation>([
   "ListParts",
   "ListMultipartUploads",
-  "SignedStreaming",
 ]);
 
 const ungated = Boolean(process.env.FLASHGATE_S3_TOOLS_UNGATED);

@@ -1,0 +1,6 @@
+/** The KeyVerifier model's chain of chunk signatures (key-verifier-model.mjs). */
+export function modelChunkSignature(
+  previous: string,
+  sha256: string,
+  trailer?: boolean,
+): Promise<string>;
