@@ -12,7 +12,7 @@ import {
 } from "../../src/verify/sigv4";
 import { team } from "../support/api";
 import { createStorageKey } from "../support/keys";
-import { keyVerifier, verifyS3Http } from "./support";
+import { keyVerifier, presignedS3Request, verifyS3Http } from "./support";
 
 /**
  * Signed streaming uploads (STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]): the request's seed
@@ -31,6 +31,22 @@ const sha256 = async (bytes: Uint8Array | string) =>
       typeof bytes === "string" ? encoder.encode(bytes) : (bytes as Uint8Array<ArrayBuffer>),
     ),
   );
+
+/** The raw signing key, as a client derives it (the verifier's own is verify-only). */
+async function signingBytes(secret: string, scope: string): Promise<ArrayBuffer> {
+  let key: ArrayBuffer = encoder.encode(`AWS4${secret}`).buffer as ArrayBuffer;
+  for (const part of scope.split("/")) {
+    const imported = await crypto.subtle.importKey(
+      "raw",
+      key,
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
+    key = await crypto.subtle.sign("HMAC", imported, encoder.encode(part));
+  }
+  return key;
+}
 
 const EXAMPLE = {
   secret: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
@@ -174,7 +190,17 @@ describe("AWS's worked example of a signed streaming upload", () => {
     const links = chunks.map((signature, i) => ({ sha256: hashes[i] as string, signature }));
     const signer = new ChunkSigner({ key, amzDate: EXAMPLE.amzDate, scope, seedSignature: seed });
     expect(await signer.verify([...links, trailer])).toBe(true);
-    expect(await signer.verify([trailer])).toBe(false);
+    // Nothing follows the trailer, not even a chunk rightly chained to it.
+    const sign = await crypto.subtle.importKey(
+      "raw",
+      await signingBytes(EXAMPLE.secret, scope),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
+    const after = chunkStringToSign(EXAMPLE.amzDate, scope, trailer.signature, EMPTY_SHA256);
+    const chained = hex(await crypto.subtle.sign("HMAC", sign, encoder.encode(after)));
+    expect(await signer.verify([{ sha256: EMPTY_SHA256, signature: chained }])).toBe(false);
 
     const wrongTrailer = new ChunkSigner({
       key,
@@ -281,7 +307,25 @@ describe("a signed streaming upload with a real key", () => {
       payloadHash: "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
     });
     expect(response.body).not.toHaveProperty("chunkSigner");
+    expect(response.body).not.toHaveProperty("signedStream");
     const answer = (await keyVerifier.verifyS3Request(input)) as any;
     expect(typeof answer.chunkSigner?.verify).toBe("function");
+  });
+
+  it("a presigned URL cannot stream signed chunks: MALFORMED", async () => {
+    for (const payloadHash of [
+      "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+      "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+    ]) {
+      const input = await presignedS3Request(writer, {
+        method: "PUT",
+        path: `/${repoId}/streamed.txt`,
+        payloadHash,
+      });
+      expect(await keyVerifier.verifyS3Request(input), payloadHash).toMatchObject({
+        valid: false,
+        code: "MALFORMED",
+      });
+    }
   });
 });
