@@ -24,6 +24,7 @@ import {
 } from "./multipart";
 import { deleteObject, getObject, putObject } from "./objects";
 import { type OperationName, type Route, routeOf } from "./route";
+import { listMultipartUploads, listParts } from "./uploads";
 import { authorize, type VerifiedKey } from "./verify";
 
 /**
@@ -55,6 +56,8 @@ const HANDLERS: Record<OperationName, Handler> = {
   GetObjectTagging: getObjectTagging,
   GetObjectAcl: getAcl,
   DeleteObjects: deleteObjects,
+  ListMultipartUploads: listMultipartUploads,
+  ListParts: listParts,
   GetObject: getObject,
   HeadObject: getObject,
   PutObject: putObject,

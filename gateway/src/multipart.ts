@@ -4,6 +4,7 @@ import { metadataOf } from "./metadata";
 import { storageKey } from "./objects";
 import type { Route } from "./route";
 import { bodyPlanOf, readSmallBody, storeVerified } from "./upload-body";
+import { forgetUpload, recordPart, recordUpload } from "./uploads";
 import type { SignedParts } from "./verify";
 import { childrenOf, malformedXml, parseXmlDocument, textOf } from "./xml";
 
@@ -45,6 +46,7 @@ export async function createMultipartUpload(
     storageKey(route),
     metadataOf(request, signed),
   ).catch((error) => Promise.reject(fromR2Error(error)));
+  await recordUpload(env, route.bucket, route.key, upload.uploadId);
   // The client's checksum algorithm is echoed, as S3 does; each part's checksum is verified.
   const algorithm = request.headers.get("x-amz-checksum-algorithm");
   return xml(
@@ -68,6 +70,11 @@ export async function uploadPart(env: Env, route: Route, request: Request, signe
   } catch (error) {
     throw fromR2Error(error);
   }
+  await recordPart(env, route.bucket, upload.uploadId, {
+    partNumber,
+    etag: part.etag,
+    size: plan.length,
+  });
   return new Response(null, { headers: { ETag: `"${part.etag}"` } });
 }
 
@@ -106,6 +113,7 @@ export async function completeMultipartUpload(
   } catch (error) {
     throw fromR2Error(error, UNKNOWN_UPLOAD);
   }
+  await forgetUpload(env, route.bucket, route.query.get("uploadId") ?? "");
   const location = `${new URL(request.url).origin}/${route.bucket}/${route.key.split("/").map(encodeURIComponent).join("/")}`;
   return xml(
     `<CompleteMultipartUploadResult ${XMLNS}><Location>${escapeXml(location)}</Location>` +
@@ -120,5 +128,6 @@ export async function abortMultipartUpload(env: Env, route: Route) {
   } catch (error) {
     throw fromR2Error(error, UNKNOWN_UPLOAD);
   }
+  await forgetUpload(env, route.bucket, route.query.get("uploadId") ?? "");
   return new Response(null, { status: 204 });
 }

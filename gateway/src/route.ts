@@ -16,6 +16,8 @@ export type OperationName =
   | "GetObjectTagging"
   | "GetObjectAcl"
   | "DeleteObjects"
+  | "ListMultipartUploads"
+  | "ListParts"
   | "HeadBucket"
   | "GetObject"
   | "HeadObject"
@@ -80,6 +82,18 @@ const BUCKET_RULES: Record<string, Rule[]> = {
     { operation: "GetBucketLifecycleConfiguration", selects: ["lifecycle"] },
     { operation: "GetBucketRequestPayment", selects: ["requestPayment"] },
     {
+      operation: "ListMultipartUploads",
+      selects: ["uploads"],
+      accepts: [
+        "prefix",
+        "delimiter",
+        "key-marker",
+        "upload-id-marker",
+        "max-uploads",
+        "encoding-type",
+      ],
+    },
+    {
       operation: "ListObjects",
       selects: [],
       accepts: ["prefix", "delimiter", "marker", "max-keys", "encoding-type"],
@@ -105,6 +119,11 @@ const OBJECT_RULES: Record<string, Rule[]> = {
   GET: [
     { operation: "GetObjectTagging", selects: ["tagging"] },
     { operation: "GetObjectAcl", selects: ["acl"] },
+    {
+      operation: "ListParts",
+      selects: ["uploadId"],
+      accepts: ["max-parts", "part-number-marker", "encoding-type"],
+    },
     { operation: "GetObject", selects: [], accepts: RESPONSE_OVERRIDES },
   ],
   HEAD: [{ operation: "HeadObject", selects: [], accepts: RESPONSE_OVERRIDES }],
@@ -136,6 +155,8 @@ const READS = new Set<OperationName>([
   "GetBucketRequestPayment",
   "GetObjectTagging",
   "GetObjectAcl",
+  "ListMultipartUploads",
+  "ListParts",
   "GetObject",
   "HeadObject",
 ]);

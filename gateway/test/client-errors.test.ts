@@ -114,9 +114,17 @@ describe("multipart upload ids that are unknown or another repository's", () => 
     expect(await (await env.BUCKET.get(`${OTHER_BUCKET}/shared-name.bin`))?.text()).toBe("theirs");
   });
 
-  it("ListParts is NotImplemented (501), whatever the id", async () => {
+  it("ListParts of an unknown upload id is 404 NoSuchUpload", async () => {
     const response = await send(headerSigned("GET", `/${BUCKET}/k?uploadId=nonsense`));
-    expect(await answerOf(response)).toEqual([501, "NotImplemented"]);
+    expect(await answerOf(response)).toEqual([404, "NoSuchUpload"]);
+  });
+
+  it("ListParts of another repository's upload is NoSuchUpload; its key cannot list it", async () => {
+    const theirs = await createUpload(OTHER_BUCKET, "k");
+    const response = await send(
+      headerSigned("GET", `/${BUCKET}/k?uploadId=${encodeURIComponent(theirs)}`),
+    );
+    expect(await answerOf(response)).toEqual([404, "NoSuchUpload"]);
   });
 });
 

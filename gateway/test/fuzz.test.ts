@@ -97,7 +97,10 @@ async function snapshot(): Promise<Snapshot> {
   let cursor: string | undefined;
   do {
     const page = await env.BUCKET.list({ cursor });
-    for (const object of page.objects) objects.set(object.key, object.version);
+    for (const object of page.objects) {
+      // The multipart index (src/uploads.ts) is bookkeeping, not an object.
+      if (!object.key.startsWith(".uploads/")) objects.set(object.key, object.version);
+    }
     cursor = page.truncated ? page.cursor : undefined;
   } while (cursor);
   return objects;
