@@ -82,6 +82,9 @@ export function errorResponse(error: S3Error, method: string, requestId: string)
   const headers = new Headers(error.headers);
   if (method === "HEAD") return new Response(null, { status: error.status, headers });
   headers.set("Content-Type", "application/xml");
+  // S3 sends its errors as they are; left to the runtime, a client that asked for gzip (rclone
+  // does, and then cannot read it) would get the XML compressed.
+  headers.set("Content-Encoding", "identity");
   const body =
     `${XML_DECLARATION}<Error><Code>${error.code}</Code>` +
     `<Message>${escapeXml(error.message)}</Message>` +

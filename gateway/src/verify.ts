@@ -87,6 +87,21 @@ export interface KeyVerifier {
 }
 
 /**
+ * The request's headers as the client signed them. Cloudflare (and workerd under wrangler dev)
+ * replaces Accept-Encoding with its own ("br, gzip") and keeps the client's in
+ * `cf.clientAcceptEncoding`; rclone signs `Accept-Encoding: gzip` into every GetObject.
+ */
+function headersAsSent(request: Request): Record<string, string> {
+  const headers = Object.fromEntries(request.headers);
+  const sent = (request.cf as { clientAcceptEncoding?: unknown } | undefined)?.clientAcceptEncoding;
+  if (typeof sent === "string" && "accept-encoding" in headers) {
+    if (sent === "") delete headers["accept-encoding"];
+    else headers["accept-encoding"] = sent;
+  }
+  return headers;
+}
+
+/**
  * Checks the request's signature through the API and that the key's repository is the bucket
  * asked for. Runs before the body is read: an unverified body is never read or stored.
  */
@@ -96,7 +111,7 @@ export async function authorize(env: Env, request: Request, route: Route): Promi
     answer = await env.KEY_VERIFIER.verifyS3Request({
       method: request.method,
       url: request.url,
-      headers: Object.fromEntries(request.headers),
+      headers: headersAsSent(request),
       requiredAccess: route.access,
       clientIp: request.headers.get("CF-Connecting-IP") ?? undefined,
     });

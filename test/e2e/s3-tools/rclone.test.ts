@@ -32,21 +32,6 @@ import {
 
 const rclone = await findTool("rclone");
 
-/**
- * rclone signs `Accept-Encoding: gzip` into every GetObject (its use_accept_encoding_gzip
- * default), and the Workers runtime rewrites that header before the gateway sees it: each
- * download is 403 SignatureDoesNotMatch, its XML error gzipped, which rclone cannot read. Until
- * the gateway serves such a GET (issue 23), the journey that downloads with rclone is skipped;
- * make this return false then.
- */
-function signedAcceptEncodingNotYetServed(): boolean {
-  if (process.env.FLASHGATE_S3_TOOLS_UNGATED) return false;
-  console.warn(
-    "S3 tools: rclone's download journey is skipped until a GetObject signing Accept-Encoding is served",
-  );
-  return true;
-}
-
 describe.skipIf(!rclone)(`rclone (${rclone?.version})`, () => {
   let user: ToolUser;
   let remote: string;
@@ -86,7 +71,7 @@ describe.skipIf(!rclone)(`rclone (${rclone?.version})`, () => {
     60_000,
   );
 
-  it.skipIf(notYetServed("ListObjects") || signedAcceptEncodingNotYetServed())(
+  it.skipIf(notYetServed("ListObjects"))(
     "copy brings a tree back, byte for byte (each GetObject signs Accept-Encoding: gzip)",
     async () => {
       for (const [name, contents] of Object.entries(NESTED_TREE)) {
