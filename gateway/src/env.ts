@@ -11,4 +11,9 @@ export interface Env {
    * pins signatures to one. Unset: us-east-1, S3's empty LocationConstraint.
    */
   S3_REGION?: string;
+  /**
+   * The gateway's domain for virtual-hosted–style requests (`<repo id>.<domain>/<key>`), as R2
+   * and MinIO serve them; unset, path-style only. Path-style works on every host either way.
+   */
+  S3_VIRTUAL_HOST_SUFFIX?: string;
 }

@@ -78,7 +78,8 @@ const newRequestId = () =>
     .toUpperCase();
 
 async function serve(request: Request, env: Env): Promise<Response> {
-  const route = routeOf(request.method, new URL(request.url), request.headers);
+  const url = new URL(request.url);
+  const route = routeOf(request.method, url, request.headers, env.S3_VIRTUAL_HOST_SUFFIX);
   const verified = await authorize(env, request, route);
   return HANDLERS[route.operation](env, route, request, verified);
 }

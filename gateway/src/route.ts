@@ -194,18 +194,37 @@ const notImplemented = (what: string) =>
   new S3Error("NotImplemented", `${what} is not implemented by this gateway.`);
 
 /**
+ * The bucket a virtual-hosted request names: "<bucket>.<suffix>" (S3_VIRTUAL_HOST_SUFFIX);
+ * undefined for the suffix itself and any other host, which are path-style.
+ */
+function bucketOfHost(hostname: string, suffix: string): string | undefined {
+  const host = hostname.toLowerCase();
+  const domain = `.${suffix.toLowerCase().replace(/^\.+|\.+$/g, "")}`;
+  if (!host.endsWith(domain) || host.length === domain.length) return undefined;
+  return host.slice(0, -domain.length);
+}
+
+/**
  * Which operation a request is, from its method, path (path-style: /{bucket}/{key}) and query.
  * Anything this gateway does not serve is NotImplemented, a query parameter it would ignore
  * included (`?versionId=`, `?tagging`, …): answering another operation as if it were the plain
  * one would be wrong. A PUT with `x-amz-copy-source` is a copy (CopyObject, UploadPartCopy).
  */
-export function routeOf(method: string, url: URL, headers: Headers): Route {
+export function routeOf(
+  method: string,
+  url: URL,
+  headers: Headers,
+  virtualHostSuffix?: string,
+): Route {
   const path = url.pathname.slice(1);
+  const hosted = virtualHostSuffix ? bucketOfHost(url.hostname, virtualHostSuffix) : undefined;
   const slash = path.indexOf("/");
-  const bucket = slash < 0 ? path : path.slice(0, slash);
+  // Virtual-hosted style names the bucket in the host and the whole path is the key.
+  const bucket = hosted ?? (slash < 0 ? path : path.slice(0, slash));
+  const keyPath = hosted !== undefined ? path : slash < 0 ? "" : path.slice(slash + 1);
   let key: string;
   try {
-    key = slash < 0 ? "" : decodeURIComponent(path.slice(slash + 1));
+    key = decodeURIComponent(keyPath);
   } catch {
     throw new S3Error("InvalidURI", "Couldn't parse the specified URI.");
   }
