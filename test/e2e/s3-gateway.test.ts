@@ -4,12 +4,12 @@ import {
   AbortMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
-  GetObjectAclCommand,
   GetObjectCommand,
   HeadObjectCommand,
-  ListBucketsCommand,
   ListObjectsV2Command,
+  ListObjectVersionsCommand,
   PutObjectCommand,
+  PutObjectTaggingCommand,
   S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
@@ -561,14 +561,19 @@ describe("a body that does not match its hashes is refused and nothing is stored
 });
 
 describe("what the gateway does not serve", () => {
-  it("ListBuckets and GetObjectAcl are NotImplemented (501)", async () => {
-    expect(await s3ErrorOf(s3.client.send(new ListBucketsCommand({})))).toEqual({
-      code: "NotImplemented",
-      status: 501,
-    });
+  it("ListObjectVersions and PutObjectTagging are NotImplemented (501)", async () => {
+    expect(
+      await s3ErrorOf(s3.client.send(new ListObjectVersionsCommand({ Bucket: repoId }))),
+    ).toEqual({ code: "NotImplemented", status: 501 });
     expect(
       await s3ErrorOf(
-        s3.client.send(new GetObjectAclCommand({ Bucket: repoId, Key: "acl/kept.txt" })),
+        s3.client.send(
+          new PutObjectTaggingCommand({
+            Bucket: repoId,
+            Key: "acl/kept.txt",
+            Tagging: { TagSet: [{ Key: "a", Value: "b" }] },
+          }),
+        ),
       ),
     ).toEqual({ code: "NotImplemented", status: 501 });
   });
