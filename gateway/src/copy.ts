@@ -5,6 +5,7 @@ import { metadataOf } from "./metadata";
 import { storageKey } from "./objects";
 import type { Route } from "./route";
 import { MAX_UPLOAD_BYTES } from "./upload-body";
+import { recordPart } from "./uploads";
 import type { SignedParts } from "./verify";
 
 /**
@@ -205,6 +206,8 @@ export async function uploadPartCopy(env: Env, route: Route, request: Request): 
   } catch (error) {
     throw fromR2Error(error);
   }
+  // ListParts reads the gateway's upload index (uploads.ts), as for UploadPart.
+  await recordPart(env, route.bucket, uploadId, { partNumber, etag: part.etag, size: length });
   return xml(
     `<CopyPartResult ${XMLNS}><LastModified>${new Date().toISOString()}</LastModified>` +
       `<ETag>${escapeXml(`"${part.etag}"`)}</ETag></CopyPartResult>`,

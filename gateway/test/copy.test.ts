@@ -192,6 +192,17 @@ describe("UploadPartCopy", () => {
     const etags = [text, await second.text()].map(
       (xml) => /<ETag>&quot;([^&]+)&quot;<\/ETag>/.exec(xml)?.[1],
     );
+    // ListParts shows copied parts as it shows uploaded ones.
+    const listed = await send(
+      headerSigned("GET", `/${BUCKET}/dst/parts.bin?uploadId=${encodeURIComponent(uploadId)}`),
+    );
+    expect(listed.status).toBe(200);
+    const parts = await listed.text();
+    for (const [i, etag] of etags.entries()) {
+      expect(parts).toContain(`<PartNumber>${i + 1}</PartNumber>`);
+      expect(parts).toContain(`&quot;${etag}&quot;`);
+    }
+    expect(parts).toContain(`<Size>${5 * MiB}</Size>`);
     const complete = await send(
       headerSigned("POST", `/${BUCKET}/dst/parts.bin?uploadId=${encodeURIComponent(uploadId)}`, {
         body: `<CompleteMultipartUpload>${etags.map((etag, i) => `<Part><PartNumber>${i + 1}</PartNumber><ETag>"${etag}"</ETag></Part>`).join("")}</CompleteMultipartUpload>`,
