@@ -75,7 +75,10 @@ export async function run({
     url: `https://s3.example.com/${repo.id}/a.txt`,
     headers: { host: "s3.example.com" },
   });
-  check(!unsigned.valid && unsigned.code === "MALFORMED", "verify.s3 refuses an unsigned request");
+  check(
+    !unsigned.valid && unsigned.code === "NOT_SIGNED" && unsigned.s3Error === "AccessDenied",
+    "verify.s3 refuses an unsigned request as S3 does (AccessDenied)",
+  );
   const asUser = await rejection(admin.verify.ai({ secret: ai.secret }));
   check(asUser instanceof FlashgateError && asUser.status === 403, "a user token cannot verify");
   await member.aiApiKeys.update(repo.id, ai.id, { name: "Gateway 2" });
