@@ -673,6 +673,8 @@ export const S3_ERRORS: Record<string, string> = {
   REQUEST_TIME_SKEWED: "RequestTimeTooSkewed",
   REQUEST_EXPIRED: "AccessDenied",
   MALFORMED: "AuthorizationHeaderMalformed",
+  NOT_SIGNED: "AccessDenied",
+  HEADERS_NOT_SIGNED: "AccessDenied",
   INSUFFICIENT_ACCESS: "AccessDenied",
   REVOKED: "InvalidAccessKeyId",
   // As S3 answers for an IAM access key made inactive.
@@ -684,6 +686,8 @@ const SIGV4 = "AWS4-HMAC-SHA256";
 const MAX_SKEW_MS = 15 * 60 * 1000;
 
 class Malformed extends Error {}
+/** No signature at all: S3's anonymous AccessDenied, never counted as a failure. */
+class NotSigned extends Error {}
 const malformed = (message: string): never => {
   throw new Malformed(message);
 };
@@ -715,6 +719,8 @@ export interface SignedRequest {
   method: string;
   url: string;
   header: HeaderOf;
+  /** Every header's lower-case name: each x-amz-* one must be signed. */
+  headerNames: Iterable<string>;
   requiredAccess?: string | undefined;
   clientIp?: string | undefined;
 }
@@ -761,7 +767,8 @@ function parseSigV4(input: SignedRequest) {
     if (payloadHash === "STREAMING-UNSIGNED-PAYLOAD-TRAILER") malformed("bad payload hash");
     pairs = pairs.filter(([name]) => name !== "X-Amz-Signature");
   } else {
-    if (!authorization?.startsWith(`${SIGV4} `)) return malformed("not signed");
+    if (authorization === undefined) throw new NotSigned("Anonymous access is not allowed");
+    if (!authorization.startsWith(`${SIGV4} `)) return malformed("not signed");
     fields = new Map();
     for (const part of authorization.slice(SIGV4.length + 1).split(",")) {
       const eq = part.indexOf("=");
@@ -799,8 +806,28 @@ function parseSigV4(input: SignedRequest) {
   ) {
     malformed("bad SignedHeaders");
   }
+  // Every x-amz-* header must be signed, the payload hash aside when header-signed.
+  let unsignedAmz = false;
+  for (const name of input.headerNames) {
+    if (name.startsWith("x-amz-") && !signedHeaders.includes(name)) {
+      if (presigned || name !== "x-amz-content-sha256") unsignedAmz = true;
+    }
+  }
+  // What the signature covers: signed x-amz-checksum-* headers, and a presigned URL's query.
+  const checksums: Record<string, string> = {};
+  const isChecksum = (name: string) =>
+    /^x-amz-checksum-[a-z0-9]+$/.test(name) && !/-(algorithm|type|mode)$/.test(name);
+  if (presigned) {
+    for (const [name, value] of pairs) {
+      if (isChecksum(name.toLowerCase())) checksums[name.toLowerCase()] = value;
+    }
+  }
   let canonicalHeaders = "";
   for (const name of signedHeaders) {
+    if (isChecksum(name)) {
+      const value = headers.get(name);
+      if (value !== undefined) checksums[name] = value.trim();
+    }
     const value = headers.get(name) ?? (name === "host" ? host : "");
     canonicalHeaders += `${name}:${value.trim().replace(/\s+/g, " ")}\n`;
   }
@@ -820,6 +847,10 @@ function parseSigV4(input: SignedRequest) {
     signedAt,
     signature,
     canonicalRequest,
+    payloadHash,
+    signedHeaders,
+    checksums,
+    unsignedAmz,
   };
 }
 
@@ -867,7 +898,11 @@ function signingKeyOf(
 
 /** A verification's outcome: the key, or the refusal's code (src/verify/schemas.ts). */
 export type S3Check =
-  | { valid: true; row: StorageKeyRow }
+  | {
+      valid: true;
+      row: StorageKeyRow;
+      covered: { payloadHash: string; signedHeaders: string[]; checksums: Record<string, string> };
+    }
   | { valid: false; code: string; message: string };
 
 /**
@@ -881,10 +916,12 @@ export async function checkS3(
   input: SignedRequest,
   now: number,
 ): Promise<S3Check> {
-  let keyBlocked = false;
+  // Limits only change how failures are answered: a blocked subject's failures are
+  // RATE_LIMITED and not counted again; a correct signature is never refused by them.
+  let blocked = isBlocked(subjectsOf(undefined, input.clientIp), now);
   const refuse = async (code: string, message: string, keyId?: string): Promise<S3Check> => {
-    if (code !== "INSUFFICIENT_ACCESS" && code !== "RATE_LIMITED") {
-      if (keyBlocked || (await countFailure(env, subjectsOf(keyId, input.clientIp), now))) {
+    if (code !== "INSUFFICIENT_ACCESS" && code !== "NOT_SIGNED") {
+      if (blocked || (await countFailure(env, subjectsOf(keyId, input.clientIp), now))) {
         code = "RATE_LIMITED";
         message = "Too many failed verifications; slow down";
       }
@@ -896,15 +933,19 @@ export async function checkS3(
   try {
     signed = parseSigV4(input);
   } catch (error) {
+    if (error instanceof NotSigned) return refuse("NOT_SIGNED", error.message);
     if (error instanceof Malformed) return refuse("MALFORMED", error.message);
     throw error;
   }
   const { accessKeyId } = signed;
-  // A client over its limit is refused outright; a key over its limit only for its failures.
-  if (isBlocked(subjectsOf(undefined, input.clientIp), now)) {
-    return refuse("RATE_LIMITED", "Too many failed verifications; slow down");
+  blocked ||= isBlocked(subjectsOf(accessKeyId, undefined), now);
+  if (signed.unsignedAmz) {
+    return refuse(
+      "HEADERS_NOT_SIGNED",
+      "There were headers present in the request which were not signed",
+      accessKeyId,
+    );
   }
-  keyBlocked = isBlocked(subjectsOf(accessKeyId, undefined), now);
   if (env.S3_REGION && signed.region !== env.S3_REGION) {
     return refuse("MALFORMED", `The credential's region must be ${env.S3_REGION}`, accessKeyId);
   }
@@ -971,7 +1012,8 @@ export async function checkS3(
     );
   }
   recordUse(env, ctx, "storage_keys", found.id, now);
-  return { valid: true, row: found };
+  const { payloadHash, signedHeaders, checksums } = signed;
+  return { valid: true, row: found, covered: { payloadHash, signedHeaders, checksums } };
 }
 
 async function verifyS3(
@@ -985,14 +1027,14 @@ async function verifyS3(
   const check = await checkS3(
     env,
     ctx,
-    { ...input, header: (name) => headers.get(name) },
+    { ...input, header: (name) => headers.get(name), headerNames: headers.keys() },
     Date.now(),
   );
   if (!check.valid) {
     const { code, message } = check;
     return json({ success: true, valid: false, code, s3Error: S3_ERRORS[code], message });
   }
-  const { row } = check;
+  const { row, covered } = check;
   return json({
     success: true,
     valid: true,
@@ -1002,6 +1044,7 @@ async function verifyS3(
     repoId: row.repoId,
     workspaceId: row.workspaceId,
     accessType: row.accessType,
+    ...covered,
   });
 }
 

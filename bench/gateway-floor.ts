@@ -270,6 +270,7 @@ async function serve(
       method,
       url: request.url,
       header: (name) => request.headers.get(name) ?? undefined,
+      headerNames: request.headers.keys(),
       requiredAccess: method === "GET" ? "READ" : "WRITE",
       clientIp: request.headers.get("CF-Connecting-IP") ?? undefined,
     },

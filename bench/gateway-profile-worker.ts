@@ -130,6 +130,7 @@ export default {
             method: "GET",
             url: getUrl,
             header: (name) => getRequest.headers.get(name) ?? undefined,
+            headerNames: getRequest.headers.keys(),
             requiredAccess: "READ",
           },
           Date.now(),
