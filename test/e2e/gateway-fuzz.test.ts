@@ -19,6 +19,7 @@ import {
   type Plan,
   planOf,
   type Snapshot,
+  storageKeyOf,
   storageProblems,
   type UploadRole,
 } from "../../gateway/test/support/fuzz-plans";
@@ -145,18 +146,6 @@ async function snapshot(): Promise<Snapshot> {
     } while (ContinuationToken);
   }
   return objects;
-}
-
-/** The R2 key the gateway reads from a URL, or "" when it names none. */
-function storageKeyOf(url: URL): string {
-  const path = url.pathname.slice(1);
-  const slash = path.indexOf("/");
-  if (slash < 0) return "";
-  try {
-    return `${path.slice(0, slash)}/${decodeURIComponent(path.slice(slash + 1))}`;
-  } catch {
-    return "";
-  }
 }
 
 /**

@@ -5,7 +5,7 @@ import { promisify } from "node:util";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { beforeAll, describe, expect, it } from "vitest";
-import { baseUrl, curl, newUser, tokenFor } from "./support/http";
+import { baseUrl, callApi, curl, newUser, tokenFor } from "./support/http";
 import { capturingS3Client, S3_ENDPOINT } from "./support/s3-signing";
 
 /**
@@ -33,19 +33,8 @@ let aiKey: Key;
 /** Every secret this file has seen: none may ever appear in a verification answer. */
 const secrets = new Set<string>();
 
-async function api(method: string, path: string, body?: unknown) {
-  const response = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${userToken}`,
-      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  expect(response.ok, `${method} ${path}: ${response.status} ${text}`).toBe(true);
-  return JSON.parse(text);
-}
+const api = (method: string, path: string, body?: unknown) =>
+  callApi(userToken, method, path, body);
 
 async function newStorageKey(name: string, accessType: "READ" | "WRITE"): Promise<Key> {
   const created = await api("POST", `/repo/${repoId}/apikey`, { name, accessType });

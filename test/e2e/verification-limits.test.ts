@@ -1,7 +1,7 @@
 import { randomInt } from "node:crypto";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { beforeAll, describe, expect, it } from "vitest";
-import { baseUrl, newUser, tokenFor } from "./support/http";
+import { baseUrl, callApi, newUser, tokenFor } from "./support/http";
 import { capturingS3Client } from "./support/s3-signing";
 
 /**
@@ -23,19 +23,8 @@ let userToken: string;
 let gatewayToken: string;
 let repoId: string;
 
-async function api(method: string, path: string, body?: unknown) {
-  const response = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers: {
-      Authorization: `Bearer ${userToken}`,
-      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  expect(response.ok, `${method} ${path}: ${response.status} ${text}`).toBe(true);
-  return JSON.parse(text);
-}
+const api = (method: string, path: string, body?: unknown) =>
+  callApi(userToken, method, path, body);
 
 /** POST /verify/{kind} as a gateway asks, for a client at `clientIp`: the decision's code. */
 async function verify(kind: "s3" | "ai", body: object, clientIp: string) {

@@ -363,6 +363,18 @@ export const choices = fc.record({
 
 export type Choices = typeof choices extends fc.Arbitrary<infer T> ? T : never;
 
+/** The R2 key the gateway reads from a URL, or "" when it names none. */
+export function storageKeyOf(url: URL): string {
+  const path = url.pathname.slice(1);
+  const slash = path.indexOf("/");
+  if (slash < 0) return "";
+  try {
+    return `${path.slice(0, slash)}/${decodeURIComponent(path.slice(slash + 1))}`;
+  } catch {
+    return "";
+  }
+}
+
 /** The request plan `choices` make, with the digests of its body. */
 export async function planOf(r: Choices, digests: Digests): Promise<Plan> {
   const { payload } = r.body;

@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { connect } from "node:net";
 import { promisify } from "node:util";
 import { gunzipSync, inflateSync } from "node:zlib";
-import { inject } from "vitest";
+import { expect, inject } from "vitest";
 import { devToken } from "../../../scripts/dev-token.mjs";
 
 /** Where `npm run dev` listens for this run (support/global-setup.ts). */
@@ -18,6 +18,21 @@ export const tokenFor = (
   userId: string,
   options: { scope?: string; claims?: Record<string, unknown> } = {},
 ): Promise<string> => devToken(userId, options);
+
+/** Calls the API as the holder of `token` with a JSON body; the test fails unless it is a 2xx. */
+export async function callApi(token: string, method: string, path: string, body?: unknown) {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: {
+      Authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  expect(response.ok, `${method} ${path}: ${response.status} ${text}`).toBe(true);
+  return JSON.parse(text);
+}
 
 let counter = 0;
 /** A user id unique to this run. */

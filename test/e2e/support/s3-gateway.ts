@@ -2,8 +2,7 @@ import { Sha256 } from "@aws-crypto/sha256-js";
 import { S3Client } from "@aws-sdk/client-s3";
 import { HttpRequest } from "@smithy/core/protocols";
 import { SignatureV4 } from "@smithy/signature-v4";
-import { expect } from "vitest";
-import { baseUrl, gatewayUrl, newUser, tokenFor } from "./http";
+import { callApi, gatewayUrl, newUser, tokenFor } from "./http";
 import { asReceived } from "./s3-signing";
 
 /** A storage key as POST /repo/{repoId}/apikey answers it. */
@@ -16,19 +15,7 @@ export interface StorageKey {
 /** The API as a repo's owner: workspace, repos and storage keys, over plain fetch. */
 export async function apiAs(label: string) {
   const token = await tokenFor(newUser(label));
-  const call = async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${baseUrl}${path}`, {
-      method,
-      headers: {
-        Authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { "Content-Type": "application/json" }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    expect(response.ok, `${method} ${path}: ${response.status} ${text}`).toBe(true);
-    return JSON.parse(text);
-  };
+  const call = (method: string, path: string, body?: unknown) => callApi(token, method, path, body);
   const workspaceId: string = (await call("POST", "/workspace", { name: `${label} team` })).id;
   return {
     newRepo: async (name: string): Promise<string> =>
