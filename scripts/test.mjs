@@ -1,9 +1,16 @@
 #!/usr/bin/env node
 /**
- * `npm test`: every stage in order, each timed, stopping at the first that fails; then how long
- * each took and one closing line of counts. `npm test -- <pattern> [more vitest args]` runs only
- * the test files whose path contains the pattern, in whichever suites have one, and skips the
- * checks (type check, lint, OpenAPI) a single file does not need.
+ * `npm test`: every stage, each timed, then how long each took and one closing line of counts.
+ *
+ * The stages run in two lanes at once: the end-to-end suite spends most of its time waiting on
+ * `npm run dev`, the S3 tools' processes and the browser, so the checks and the in-process suites
+ * use the other core meanwhile. Each lane stops at its first failing stage; the end-to-end lane's
+ * output is held and printed in one piece when it ends, so the two never interleave.
+ * `FLASHGATE_TEST_SERIAL=1 npm test` runs every stage one after another instead.
+ *
+ * `npm test -- <pattern> [more vitest args]` runs only the test files whose path contains the
+ * pattern, in whichever suites have one, one after another, and skips the checks (type check,
+ * lint, OpenAPI) a single file does not need.
  */
 import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
@@ -41,8 +48,11 @@ function testFiles(dir, skip) {
   return found;
 }
 
-/** Runs a command with its output shown as it comes; resolves to its exit code and output. */
-function run(command) {
+/**
+ * Runs a command; resolves to its exit code and output. Its output is shown as it comes, or, when
+ * `held`, kept and shown by the caller once the command ends.
+ */
+function run(command, { held = false } = {}) {
   return new Promise((resolve) => {
     const child = spawn(command[0], command.slice(1), {
       cwd: root,
@@ -53,17 +63,13 @@ function run(command) {
       },
     });
     let output = "";
-    child.stdout.on("data", (data) => {
-      process.stdout.write(data);
+    const take = (stream) => (data) => {
+      if (!held) stream.write(data);
       output += data;
-    });
-    child.stderr.on("data", (data) => {
-      process.stderr.write(data);
-      output += data;
-    });
-    child.on("close", (code) =>
-      resolve({ code: code ?? 1, output: stripVTControlCharacters(output) }),
-    );
+    };
+    child.stdout.on("data", take(process.stdout));
+    child.stderr.on("data", take(process.stderr));
+    child.on("close", (code) => resolve({ code: code ?? 1, output }));
   });
 }
 
@@ -94,26 +100,67 @@ if (pattern && !stages.some((stage) => stage.vitest)) {
 }
 
 const totals = { passed: 0, failed: 0, skipped: 0 };
-const report = [];
-let failed;
-for (const stage of stages) {
-  console.log(`\n== ${stage.name}: ${stage.command.join(" ")}`);
-  const started = Date.now();
-  const { code, output } = await run(stage.command);
-  const seconds = (Date.now() - started) / 1000;
-  report.push(
-    `${stage.name.padEnd(26)} ${seconds.toFixed(1).padStart(6)} s${code ? "  FAILED" : ""}`,
-  );
-  if (stage.vitest) {
-    const counts = countsOf(output);
-    for (const key of Object.keys(totals)) totals[key] += counts[key];
-    if (code && counts.failed === 0) totals.failed += 1;
-  } else if (code) totals.failed += 1;
-  if (code) {
-    failed = stage.name;
-    break;
+const timings = new Map();
+const failures = [];
+
+/** Runs stages one after another, stopping at the first that fails. */
+async function runLane(laneStages, { held = false } = {}) {
+  for (const stage of laneStages) {
+    const header = `\n== ${stage.name}: ${stage.command.join(" ")}`;
+    if (held)
+      console.log(
+        `\n== ${stage.name}: started beside the other stages; its output follows when it ends`,
+      );
+    else console.log(header);
+    const started = Date.now();
+    const { code, output } = await run(stage.command, { held });
+    const seconds = (Date.now() - started) / 1000;
+    if (held) {
+      console.log(header);
+      process.stdout.write(output);
+    }
+    timings.set(
+      stage.name,
+      `${stage.name.padEnd(26)} ${seconds.toFixed(1).padStart(6)} s${code ? "  FAILED" : ""}`,
+    );
+    const plain = stripVTControlCharacters(output);
+    if (stage.vitest) {
+      const counts = countsOf(plain);
+      for (const key of Object.keys(totals)) totals[key] += counts[key];
+      if (code && counts.failed === 0) totals.failed += 1;
+    } else if (code) totals.failed += 1;
+    if (code) {
+      failures.push(stage.name);
+      return;
+    }
   }
 }
+
+const started = Date.now();
+const e2e = stages.find((stage) => stage.name === SUITES[2].name);
+const serial = pattern || process.env.FLASHGATE_TEST_SERIAL === "1" || !e2e;
+if (serial) await runLane(stages);
+else {
+  // The static pages first: the end-to-end suite's dev server and the in-process suites serve them.
+  const [pages, rest] = [
+    stages.filter((s) => s.name === "static pages"),
+    stages.filter((s) => s.name !== "static pages"),
+  ];
+  await runLane(pages);
+  if (!failures.length) {
+    await Promise.all([
+      runLane(rest.filter((stage) => stage !== e2e)),
+      runLane([e2e], { held: true }),
+    ]);
+  }
+}
+const report = stages
+  .filter((stage) => timings.has(stage.name))
+  .map((stage) => timings.get(stage.name));
+const failed = failures.join(", ");
+report.push(
+  `${"in all".padEnd(26)} ${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s${serial ? "" : " (two lanes at once)"}`,
+);
 
 console.log(`\n== npm test${pattern ? ` (files matching "${pattern}")` : ""}, stage by stage`);
 for (const line of report) console.log(line);
