@@ -350,6 +350,7 @@ async function createStorageKey(
 
 // The same lookups the Worker sends (src/verify/s3.ts, src/verify/ai.ts), character for character.
 const S3_LOOKUP_SQL = `SELECT k.id, k.key, k.repo_id AS repoId, r.workspace_id AS workspaceId,
+  r.created_at AS repoCreatedAt,
   k.access_type AS accessType, k.sealed_secret AS sealedSecret, k.status,
   k.expires_at AS expiresAt, k.previous_sealed_secret AS previousSealedSecret,
   k.previous_secret_expires_at AS previousSecretExpiresAt, k.deleted_at AS deletedAt
@@ -384,6 +385,7 @@ export interface StorageKeyRow extends Lifecycle {
   key: string;
   repoId: string;
   workspaceId: string;
+  repoCreatedAt: string;
   accessType: string;
   sealedSecret: string;
   previousSealedSecret: string | null;
@@ -1044,6 +1046,7 @@ async function verifyS3(
     repoId: row.repoId,
     workspaceId: row.workspaceId,
     accessType: row.accessType,
+    repoCreatedAt: row.repoCreatedAt,
     ...covered,
   });
 }

@@ -15,6 +15,13 @@
  * conditions, checksum headers, aws-chunked, other operations) it refuses, 501, rather than
  * serve without the gateway's checks. Answers carry what the gateway's do: S3's statuses and
  * XML error codes, the object's headers, the ETag, `x-amz-request-id`.
+ *
+ * Two more operations, for the bench's DeleteObjects and CopyObject: DeleteObjects
+ * (`POST /{repoId}?delete`, WRITE) reads its body whole, holds it to the signed SHA-256 and the
+ * Content-MD5 S3 requires (`BadDigest`, nothing deleted), reads the keys off the Delete document
+ * with a hand scanner (XML's five entities and numeric references; anything else MalformedXML,
+ * VersionId not served) and deletes them in one R2 call; CopyObject (`x-amz-copy-source` of the
+ * same bucket, COPY metadata, no conditions or ranges) streams the source from R2 into R2.
  */
 import { checkS3, hexOf, S3_ERRORS, type VerifyEnv } from "./floor";
 
@@ -29,11 +36,14 @@ const STATUS: Record<string, number> = {
   EntityTooLarge: 400,
   IncompleteBody: 400,
   InternalError: 500,
+  BadDigest: 400,
   InvalidAccessKeyId: 403,
+  InvalidDigest: 400,
   InvalidArgument: 400,
   InvalidRequest: 400,
   InvalidURI: 400,
   KeyTooLongError: 400,
+  MalformedXML: 400,
   MissingContentLength: 411,
   NoSuchBucket: 404,
   NoSuchKey: 404,
@@ -68,10 +78,13 @@ const NOT_SERVED = [
   "if-none-match",
   "if-modified-since",
   "if-unmodified-since",
-  "x-amz-copy-source",
+  "x-amz-copy-source-if-match",
+  "x-amz-copy-source-if-none-match",
+  "x-amz-copy-source-if-modified-since",
+  "x-amz-copy-source-if-unmodified-since",
+  "x-amz-copy-source-range",
   "x-amz-trailer",
   "x-amz-decoded-content-length",
-  "content-md5",
   "x-amz-checksum-crc32",
   "x-amz-checksum-crc32c",
   "x-amz-checksum-sha1",
@@ -231,6 +244,209 @@ async function putObject(
   return new Response(null, { headers: { ETag: object.httpEtag, "x-amz-request-id": requestId } });
 }
 
+const XMLNS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"';
+const XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>';
+const xmlText = (text: string) => text.replace(/[&<>"']/g, (c) => XML_SPECIALS[c] as string);
+const xmlAnswer = (body: string, requestId: string) =>
+  new Response(`${XML_DECLARATION}${body}`, {
+    headers: { "Content-Type": "application/xml", "x-amz-request-id": requestId },
+  });
+const MALFORMED_XML =
+  "The XML you provided was not well-formed or did not validate against our published schema.";
+const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'" };
+
+/** An element's text with XML's entities and character references decoded; MalformedXML else. */
+function xmlDecoded(text: string): string {
+  return text.replace(/&([^;&<]*);?/g, (whole, name: string) => {
+    const numeric = /^#(?:x([0-9a-fA-F]{1,6})|([0-9]{1,7}))$/.exec(name);
+    const code = numeric
+      ? numeric[1] !== undefined
+        ? Number.parseInt(numeric[1], 16)
+        : Number(numeric[2])
+      : undefined;
+    const decoded = code === undefined ? ENTITIES[name] : String.fromCodePoint(code);
+    if (!whole.endsWith(";") || decoded === undefined || (code !== undefined && code < 0x20)) {
+      throw new S3Failure("MalformedXML", MALFORMED_XML);
+    }
+    return decoded;
+  });
+}
+
+/** The Delete document's keys and Quiet, scanned by hand: Objects with one Key each. */
+function deleteRequestOf(text: string): { keys: string[]; quiet: boolean } {
+  const body =
+    /^(?:<\?xml[^>]*\?>)?\s*<Delete(?:\s+xmlns="[^"]*")?\s*>([\s\S]*)<\/Delete>\s*$/.exec(
+      text,
+    )?.[1];
+  if (body === undefined) throw new S3Failure("MalformedXML", MALFORMED_XML);
+  const keys: string[] = [];
+  let quiet: string | undefined;
+  const rest = body.replace(
+    /\s*(?:<Object>\s*<Key>([^<]*)<\/Key>\s*<\/Object>|<Quiet>\s*([^<]*?)\s*<\/Quiet>)/g,
+    (_, key: string | undefined, q: string | undefined) => {
+      if (key !== undefined) keys.push(xmlDecoded(key));
+      else quiet = q?.toLowerCase();
+      return "";
+    },
+  );
+  if (rest.trim() !== "") {
+    throw rest.includes("<VersionId>")
+      ? new S3Failure("NotImplemented", "The floor deletes no versions.")
+      : new S3Failure("MalformedXML", MALFORMED_XML);
+  }
+  if (keys.length === 0 || keys.length > 1000 || keys.includes("")) {
+    throw new S3Failure("MalformedXML", MALFORMED_XML);
+  }
+  if (quiet !== undefined && quiet !== "true" && quiet !== "false") {
+    throw new S3Failure("MalformedXML", MALFORMED_XML);
+  }
+  return { keys, quiet: quiet === "true" };
+}
+
+/** Base64 Content-MD5 as bytes, or InvalidDigest. */
+function md5Of(header: string): Uint8Array {
+  let binary: string;
+  try {
+    binary = atob(header.trim());
+  } catch {
+    binary = "";
+  }
+  if (binary.length !== 16) {
+    throw new S3Failure("InvalidDigest", "The Content-MD5 you specified was invalid.");
+  }
+  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+}
+
+/**
+ * DeleteObjects: the body read whole (at most 8 MiB), its SHA-256 the signed one, its MD5 the
+ * Content-MD5 S3 requires, before any key is deleted; then one R2 call for every key.
+ */
+async function deleteObjects(
+  env: Env,
+  request: Request,
+  bucket: string,
+  requestId: string,
+): Promise<Response> {
+  const md5 = request.headers.get("content-md5");
+  if (md5 === null) {
+    throw new S3Failure(
+      "InvalidRequest",
+      "Missing required header for this request: Content-MD5 or x-amz-checksum-*",
+    );
+  }
+  const expectedMd5 = md5Of(md5);
+  const promised = request.headers.get("x-amz-content-sha256") ?? "";
+  if (!/^[0-9a-f]{64}$/.test(promised)) {
+    throw new S3Failure("NotImplemented", "The floor's DeleteObjects needs a hex payload hash.");
+  }
+  const declared = request.headers.get("content-length");
+  if (declared === null || !/^\d{1,16}$/.test(declared.trim())) {
+    throw new S3Failure("MissingContentLength", "You must provide the Content-Length HTTP header.");
+  }
+  if (Number(declared) > 8 * 1024 * 1024) {
+    throw new S3Failure(
+      "InvalidRequest",
+      `The request body must be at most ${8 * 1024 * 1024} bytes.`,
+    );
+  }
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  if (bytes.length !== Number(declared)) {
+    throw new S3Failure("IncompleteBody", "The request body ended before its length.");
+  }
+  const [sha256, computedMd5] = await Promise.all([
+    crypto.subtle.digest("SHA-256", bytes),
+    crypto.subtle.digest("MD5", bytes),
+  ]);
+  if (hexOf(sha256) !== promised) {
+    throw new S3Failure(
+      "XAmzContentSHA256Mismatch",
+      "The provided 'x-amz-content-sha256' header does not match what was computed.",
+    );
+  }
+  if (hexOf(computedMd5) !== hexOf(expectedMd5.buffer as ArrayBuffer)) {
+    throw new S3Failure(
+      "BadDigest",
+      "The Content-MD5 you specified (Content-MD5) did not match the calculated checksum.",
+    );
+  }
+  const { keys, quiet } = deleteRequestOf(new TextDecoder().decode(bytes));
+  const tooLong = (key: string) => encoder.encode(key).length > MAX_KEY_BYTES;
+  const deleting = keys.filter((key) => !tooLong(key));
+  if (deleting.length > 0) {
+    await env.BUCKET.delete([...new Set(deleting.map((key) => `${bucket}/${key}`))]);
+  }
+  let entries = "";
+  for (const key of keys) {
+    if (tooLong(key)) {
+      entries +=
+        `<Error><Key>${xmlText(key)}</Key><Code>KeyTooLongError</Code>` +
+        `<Message>Your key is longer than ${MAX_KEY_BYTES} bytes.</Message></Error>`;
+    } else if (!quiet) {
+      entries += `<Deleted><Key>${xmlText(key)}</Key></Deleted>`;
+    }
+  }
+  return xmlAnswer(`<DeleteResult ${XMLNS}>${entries}</DeleteResult>`, requestId);
+}
+
+/** CopyObject within the bucket: the source read from R2 and streamed into R2, metadata kept. */
+async function copyObject(
+  env: Env,
+  request: Request,
+  bucket: string,
+  key: string,
+  requestId: string,
+): Promise<Response> {
+  const directive = request.headers.get("x-amz-metadata-directive");
+  const source = (request.headers.get("x-amz-copy-source") ?? "").trim().replace(/^\//, "");
+  if ((directive !== null && directive.trim() !== "COPY") || source.includes("?")) {
+    throw new S3Failure("NotImplemented", "The floor copies with COPY metadata, no versionId.");
+  }
+  const slash = source.indexOf("/");
+  let sourceBucket: string;
+  let sourceKey: string;
+  try {
+    sourceBucket = decodeURIComponent(slash < 0 ? source : source.slice(0, slash));
+    sourceKey = slash < 0 ? "" : decodeURIComponent(source.slice(slash + 1));
+  } catch {
+    throw new S3Failure("InvalidArgument", "x-amz-copy-source has a malformed percent-encoding.");
+  }
+  if (sourceBucket === "" || sourceKey === "") {
+    throw new S3Failure("InvalidArgument", "x-amz-copy-source must be bucket/key.");
+  }
+  if (sourceBucket !== bucket) throw new S3Failure("AccessDenied", "Access Denied");
+  if (sourceKey === key) {
+    throw new S3Failure(
+      "InvalidRequest",
+      "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
+    );
+  }
+  const object = await env.BUCKET.get(`${bucket}/${sourceKey}`);
+  if (!object) throw new S3Failure("NoSuchKey", "The specified key does not exist.");
+  if (object.size > MAX_UPLOAD_BYTES) {
+    throw new S3Failure(
+      "InvalidRequest",
+      `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_UPLOAD_BYTES}`,
+    );
+  }
+  let body: ReadableStream | ArrayBuffer = new ArrayBuffer(0);
+  if (object.size > 0) {
+    const sink = new FixedLengthStream(object.size);
+    object.body.pipeTo(sink.writable).catch(() => {});
+    body = sink.readable;
+  } else {
+    await object.body.cancel();
+  }
+  const copied = await env.BUCKET.put(`${bucket}/${key}`, body, {
+    httpMetadata: object.httpMetadata ?? {},
+    customMetadata: object.customMetadata ?? {},
+  });
+  return xmlAnswer(
+    `<CopyObjectResult ${XMLNS}><LastModified>${copied.uploaded.toISOString()}</LastModified>` +
+      `<ETag>${xmlText(copied.httpEtag)}</ETag></CopyObjectResult>`,
+    requestId,
+  );
+}
+
 async function serve(
   request: Request,
   env: Env,
@@ -247,13 +463,29 @@ async function serve(
   } catch {
     throw new S3Failure("InvalidURI", "Couldn't parse the specified URI.");
   }
+  const query = [...url.searchParams.keys()].filter((name) => !/^x-amz-/i.test(name));
+  const copying = request.headers.has("x-amz-copy-source");
+  const operation =
+    method === "POST" && key === "" && query.length === 1 && query[0] === "delete"
+      ? "DeleteObjects"
+      : key === "" || query.some((name) => name !== "x-id")
+        ? undefined
+        : method === "GET"
+          ? "GetObject"
+          : method === "PUT"
+            ? copying
+              ? "CopyObject"
+              : "PutObject"
+            : undefined;
   if (
-    (method !== "GET" && method !== "PUT") ||
-    key === "" ||
-    [...url.searchParams.keys()].some((name) => !/^x-amz-/i.test(name) && name !== "x-id") ||
-    NOT_SERVED.some((name) => request.headers.has(name))
+    !operation ||
+    NOT_SERVED.some((name) => request.headers.has(name)) ||
+    (operation !== "DeleteObjects" && request.headers.has("content-md5"))
   ) {
-    throw new S3Failure("NotImplemented", "The floor serves plain GetObject and PutObject only.");
+    throw new S3Failure(
+      "NotImplemented",
+      "The floor serves plain GetObject, PutObject, CopyObject and DeleteObjects only.",
+    );
   }
   if (!BUCKET_NAME.test(bucket)) {
     throw new S3Failure("NoSuchBucket", "The specified bucket does not exist.");
@@ -271,7 +503,7 @@ async function serve(
       url: request.url,
       header: (name) => request.headers.get(name) ?? undefined,
       headerNames: request.headers.keys(),
-      requiredAccess: method === "GET" ? "READ" : "WRITE",
+      requiredAccess: operation === "GetObject" ? "READ" : "WRITE",
       clientIp: request.headers.get("CF-Connecting-IP") ?? undefined,
     },
     Date.now(),
@@ -283,9 +515,16 @@ async function serve(
     throw new S3Failure("AccessDenied", "The key is not for this bucket.");
   }
   const storageKey = `${bucket}/${key}`;
-  return method === "GET"
-    ? getObject(env, storageKey, requestId)
-    : putObject(env, request, storageKey, requestId);
+  switch (operation) {
+    case "GetObject":
+      return getObject(env, storageKey, requestId);
+    case "PutObject":
+      return putObject(env, request, storageKey, requestId);
+    case "CopyObject":
+      return copyObject(env, request, bucket, key, requestId);
+    case "DeleteObjects":
+      return deleteObjects(env, request, bucket, requestId);
+  }
 }
 
 export default {

@@ -29,6 +29,19 @@ interface GatewayProfileRequest {
   putHeaders: Record<string, string>;
   /** The object's hex SHA-256 (the PUT's signed payload hash). */
   sha256: string;
+  /** Requests signed for `base`, bodies in base64: DeleteObjects of 1000 keys, CopyObject. */
+  deleteObjects: SignedRequest;
+  copy: SignedRequest;
+  /** The object PUT as aws-chunked: each chunk signed, and unsigned (no trailer either way). */
+  signedChunks: SignedRequest;
+  unsignedChunks: SignedRequest;
+}
+
+interface SignedRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
 }
 
 /** Network bodies arrive in pieces; these are of this size. */
@@ -94,6 +107,27 @@ export default {
         headers: { ...input.putHeaders, "content-length": String(bytes.length) },
         body: pieces(),
       });
+    /** A signed request of the bench's, its body (if any) in network-sized pieces. */
+    const requestOf = (signed: SignedRequest) => {
+      const body = signed.body && Uint8Array.from(atob(signed.body), (c) => c.charCodeAt(0));
+      return () =>
+        new Request(`${base}${signed.path}`, {
+          method: signed.method,
+          headers: signed.headers,
+          body: body
+            ? new ReadableStream<Uint8Array>({
+                start(controller) {
+                  for (let at = 0; at < body.length; at += PIECE) {
+                    controller.enqueue(body.slice(at, at + PIECE));
+                  }
+                  controller.close();
+                },
+              })
+            : null,
+        });
+    };
+    const signedChunks = requestOf(input.signedChunks);
+    const unsignedChunks = requestOf(input.unsignedChunks);
     const gatewayEnv: GatewayEnv = { BUCKET: env.BUCKET, KEY_VERIFIER: env.KEY_VERIFIER };
     const drainedGatewayEnv = { ...gatewayEnv, BUCKET: draining(env.BUCKET) };
     const floorEnv = env as never;
@@ -114,6 +148,22 @@ export default {
         drainedGatewayEnv,
         drainedFloorEnv,
       ]),
+      // After the first, the keys are absent: R2 deletes them alike, S3 answers Deleted for each.
+      "DeleteObjects of 1000 keys (Content-MD5, one R2 call)": await both(
+        n,
+        requestOf(input.deleteObjects),
+      ),
+      "CopyObject of 1 MiB (R2 into R2)": await both(n, requestOf(input.copy)),
+      // Both columns the gateway: what checking each chunk's signature adds to a 1 MiB stream.
+      "PUT 1 MiB in signed chunks (gateway) against unsigned aws-chunked (floor column: the gateway too), R2 drained":
+        {
+          gateway: await timed(n, () =>
+            ok(gateway.fetch(signedChunks() as never, drainedGatewayEnv)),
+          ),
+          floor: await timed(n, () =>
+            ok(gateway.fetch(unsignedChunks() as never, drainedGatewayEnv)),
+          ),
+        },
     };
 
     // Verification alone, the key remembered: the RPC to the API's KeyVerifier (zod, the same

@@ -804,6 +804,12 @@ export interface components {
           workspaceId: string;
           accessType: components["schemas"]["AccessType"];
           /**
+           * Format: date-time
+           * @description When the key's repo was made (the gateway's ListBuckets CreationDate)
+           * @example 2026-11-23T09:30:00.000Z
+           */
+          repoCreatedAt: string;
+          /**
            * @description The x-amz-content-sha256 value the signature covers: the header's when header-signed; when presigned, the X-Amz-Content-Sha256 query parameter's or a signed x-amz-content-sha256 header's (if both, they agree), UNSIGNED-PAYLOAD when it has neither. The body must hash to it unless it is UNSIGNED-PAYLOAD or a STREAMING-* mode. For STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER] only the request's seed signature is checked here: each chunk's signature can be checked only through the KeyVerifier binding (its answer's chunkSigner), so a gateway over HTTP must refuse such a body
            * @example 5f2b9c1e8a7d6f4b3c2e1d0a9f8e7d6c5b4a39281706f5e4d3c2b1a098f7e6d5
            */

@@ -98,6 +98,17 @@ export function parseCompleteMultipartUpload(text: string): R2UploadedPart[] {
   return parts;
 }
 
+/**
+ * The object's URL, as S3's Location: addressed as the request was, virtual-hosted
+ * (`https://<bucket>.<domain>/<key>`) or path-style (`https://<host>/<bucket>/<key>`), the key
+ * URL-encoded.
+ */
+function objectUrl(request: Request, route: Route): string {
+  const key = route.key.split("/").map(encodeURIComponent).join("/");
+  const origin = new URL(request.url).origin;
+  return route.virtualHosted ? `${origin}/${key}` : `${origin}/${route.bucket}/${key}`;
+}
+
 export async function completeMultipartUpload(
   env: Env,
   route: Route,
@@ -114,7 +125,7 @@ export async function completeMultipartUpload(
     throw fromR2Error(error, UNKNOWN_UPLOAD);
   }
   await forgetUpload(env, route.bucket, route.query.get("uploadId") ?? "");
-  const location = `${new URL(request.url).origin}/${route.bucket}/${route.key.split("/").map(encodeURIComponent).join("/")}`;
+  const location = objectUrl(request, route);
   return xml(
     `<CompleteMultipartUploadResult ${XMLNS}><Location>${escapeXml(location)}</Location>` +
       `<Bucket>${route.bucket}</Bucket><Key>${escapeXml(route.key)}</Key>` +

@@ -36,6 +36,8 @@ export interface Route {
   bucket: string;
   /** The object key, percent-decoded; "" for bucket operations. */
   key: string;
+  /** Whether the host named the bucket (`<bucket>.<S3_VIRTUAL_HOST_SUFFIX>`) rather than the path. */
+  virtualHosted: boolean;
   access: "READ" | "WRITE";
   query: URLSearchParams;
 }
@@ -274,6 +276,7 @@ export function routeOf(
     operation,
     bucket,
     key,
+    virtualHosted: hosted !== undefined,
     // A copy reads its source and writes its target: WRITE covers READ.
     access: READS.has(operation) ? "READ" : "WRITE",
     query: url.searchParams,

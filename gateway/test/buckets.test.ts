@@ -1,5 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { listBuckets } from "../src/buckets";
+import type { Route } from "../src/route";
+import type { VerifiedKey } from "../src/verify";
+import { modelRepoCreatedAt } from "./support/key-verifier-model.mjs";
 import { BUCKET, codeOf, headerSigned, OTHER_BUCKET, send } from "./support/requests";
 
 /** The bucket questions tools ask before their real work (buckets.ts). */
@@ -14,16 +18,37 @@ async function ok(request: Request) {
 }
 
 describe("ListBuckets", () => {
-  it("lists the key's own bucket, owned by its workspace", async () => {
+  it("lists the key's own bucket, owned by its workspace, made when its repo was", async () => {
     const response = await ok(headerSigned("GET", "/", { key: `READ.${BUCKET}` }));
     expect(response.headers.get("content-type")).toBe("application/xml");
     expect(await response.text()).toBe(
       `${DECLARATION}<ListAllMyBucketsResult ${XMLNS}>` +
         "<Owner><ID>model-workspace</ID><DisplayName>model-workspace</DisplayName></Owner>" +
         `<Buckets><Bucket><Name>${BUCKET}</Name>` +
-        "<CreationDate>1970-01-01T00:00:00.000Z</CreationDate></Bucket></Buckets>" +
+        `<CreationDate>${modelRepoCreatedAt()}</CreationDate></Bucket></Buckets>` +
         "</ListAllMyBucketsResult>",
     );
+  });
+
+  it("shows the Unix epoch, a fixed date, when the verifier does not say when the repo was made", async () => {
+    const older: VerifiedKey = {
+      success: true,
+      valid: true,
+      code: "VALID",
+      keyId: "key-id",
+      key: `READ.${BUCKET}`,
+      repoId: BUCKET,
+      workspaceId: "model-workspace",
+      accessType: "READ",
+      payloadHash: "UNSIGNED-PAYLOAD",
+      signedHeaders: ["host"],
+      checksums: {},
+    };
+    const route = { bucket: "", key: "", query: new URLSearchParams() } as Route;
+    const text = await (
+      await listBuckets(env, route, new Request("https://s3.example/"), older)
+    ).text();
+    expect(text).toContain("<CreationDate>1970-01-01T00:00:00.000Z</CreationDate>");
   });
 
   it("a prefix the repo id does not start with lists nothing; paging parameters are accepted", async () => {

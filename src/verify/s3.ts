@@ -31,6 +31,8 @@ interface StorageKeyRecord {
   key: string;
   repoId: string;
   workspaceId: string;
+  /** When the repo was made (ISO 8601): ListBuckets' CreationDate at the gateway. */
+  repoCreatedAt: string;
   accessType: Role;
   sealedSecret: string;
   status: "ACTIVE" | "INACTIVE";
@@ -47,8 +49,9 @@ interface StorageKeyRecord {
 
 const remembered = keyMemory<StorageKeyRecord>();
 
-// One indexed read (storage_keys_key_idx), the repo's workspace joined in.
+// One indexed read (storage_keys_key_idx), the repo's workspace and creation date joined in.
 const LOOKUP = `SELECT k.id, k.key, k.repo_id AS repoId, r.workspace_id AS workspaceId,
+  r.created_at AS repoCreatedAt,
   k.access_type AS accessType, k.sealed_secret AS sealedSecret, k.status,
   k.expires_at AS expiresAt, k.previous_sealed_secret AS previousSealedSecret,
   k.previous_secret_expires_at AS previousSecretExpiresAt, k.deleted_at AS deletedAt
@@ -227,6 +230,7 @@ export async function verifyS3Request(
     repoId: record.repoId,
     workspaceId: record.workspaceId,
     accessType: record.accessType,
+    repoCreatedAt: record.repoCreatedAt,
     payloadHash: signed.payloadHash,
     signedHeaders: signed.signedHeaders,
     checksums: signed.checksums,

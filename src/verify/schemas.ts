@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { AI_KEY_EXAMPLE, AI_SECRET_EXAMPLE, AiTypeSchema } from "../ai-keys/schemas";
-import { KeyIdSchema, RepoIdSchema, WorkspaceIdSchema } from "../http/schemas";
+import { KeyIdSchema, RepoIdSchema, TimestampSchema, WorkspaceIdSchema } from "../http/schemas";
 import { AccessTypeSchema } from "../keys/schemas";
 import { CHECKSUM_NAME } from "./sigv4";
 
@@ -101,6 +101,9 @@ export const VerifyS3ResponseSchema = z
       repoId: RepoIdSchema,
       workspaceId: WorkspaceIdSchema,
       accessType: AccessTypeSchema,
+      repoCreatedAt: TimestampSchema.meta({
+        description: "When the key's repo was made (the gateway's ListBuckets CreationDate)",
+      }),
       payloadHash: z
         .union([
           z.string().regex(/^[0-9a-f]{64}$/),

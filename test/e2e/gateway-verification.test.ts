@@ -27,6 +27,7 @@ let userToken: string;
 let gatewayToken: string;
 let workspaceId: string;
 let repoId: string;
+let repoCreatedAt: string;
 let reader: Key;
 let writer: Key;
 let aiKey: Key;
@@ -74,6 +75,7 @@ const valid = (key: Key, accessType: string) => ({
   repoId,
   workspaceId,
   accessType,
+  repoCreatedAt,
   // What the signature covers, for the gateway to hold the body to.
   payloadHash: expect.stringMatching(/^([0-9a-f]{64}|UNSIGNED-PAYLOAD)$/),
   signedHeaders: expect.arrayContaining(["host"]),
@@ -111,6 +113,7 @@ beforeAll(async () => {
 
   workspaceId = (await api("POST", "/workspace", { name: "Gateway team" })).id;
   repoId = (await api("POST", "/repo", { name: "bucket", workspaceId })).id;
+  repoCreatedAt = (await api("GET", `/repo/${repoId}`)).repo.createdAt;
   reader = await newStorageKey("Reader", "READ");
   writer = await newStorageKey("Writer", "WRITE");
   aiKey = await newAiKey("Claude gateway");

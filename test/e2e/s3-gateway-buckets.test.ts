@@ -1,4 +1,5 @@
 import {
+  CompleteMultipartUploadCommand,
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteObjectsCommand,
@@ -13,6 +14,7 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { beforeAll, describe, expect, it } from "vitest";
+import { gatewayUrl } from "./support/http";
 import { apiAs, credentialsOf, s3ClientFor, s3ErrorOf } from "./support/s3-gateway";
 
 /**
@@ -22,12 +24,14 @@ import { apiAs, credentialsOf, s3ClientFor, s3ErrorOf } from "./support/s3-gatew
  */
 
 let repoId: string;
+let repoCreatedAt: string;
 let otherRepo: string;
 let s3: S3Client;
 
 beforeAll(async () => {
   const owner = await apiAs("buckets");
   repoId = await owner.newRepo("tools");
+  repoCreatedAt = await owner.repoCreatedAt(repoId);
   otherRepo = await owner.newRepo("elsewhere");
   s3 = s3ClientFor(credentialsOf(await owner.newKey(repoId, "WRITE"))).client;
 });
@@ -61,7 +65,9 @@ describe("bucket questions and listings through npm run dev", () => {
 
   it("ListBuckets shows the key's one bucket; CreateBucket of it succeeds, of another is AccessDenied", async () => {
     const buckets = await s3.send(new ListBucketsCommand({}));
-    expect(buckets.Buckets?.map((b) => b.Name)).toEqual([repoId]);
+    expect(buckets.Buckets?.map((b) => [b.Name, b.CreationDate?.toISOString()])).toEqual([
+      [repoId, repoCreatedAt],
+    ]);
     expect(buckets.Owner?.ID).toMatch(/\S/);
     await s3.send(new CreateBucketCommand({ Bucket: repoId }));
     expect(await s3ErrorOf(s3.send(new CreateBucketCommand({ Bucket: otherRepo })))).toEqual({
@@ -111,5 +117,22 @@ describe("bucket questions and listings through npm run dev", () => {
       new ListPartsCommand({ Bucket: repoId, Key: "mp/big.bin", UploadId }),
     );
     expect(parts.Parts?.map((p) => [p.PartNumber, p.Size])).toEqual([[1, 10]]);
+  });
+
+  it("CompleteMultipartUpload answers the object's path-style URL as its Location", async () => {
+    const Key = "completed/done file é.txt";
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: repoId, Key }));
+    const part = await s3.send(
+      new UploadPartCommand({ Bucket: repoId, Key, UploadId, PartNumber: 1, Body: "one part" }),
+    );
+    const done = await s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: repoId,
+        Key,
+        UploadId,
+        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] },
+      }),
+    );
+    expect(done.Location).toBe(`${gatewayUrl}/${repoId}/completed/done%20file%20%C3%A9.txt`);
   });
 });

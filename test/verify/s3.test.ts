@@ -30,6 +30,12 @@ beforeAll(async () => {
 
 const ignoreWaitUntil = () => {};
 
+/** The repo's creation date as stored: what ListBuckets shows at the gateway. */
+const repoCreatedAt = async (id: string) =>
+  (await env.DB.prepare("SELECT created_at FROM repos WHERE id = ?")
+    .bind(id)
+    .first<string>("created_at")) as string;
+
 /** The VERIFY_FAILURES binding, recording the subject of every failure counted. */
 function countingLimiter() {
   const subjects: string[] = [];
@@ -64,6 +70,7 @@ describe("a header-signed request from AWS's signer", () => {
       repoId,
       workspaceId,
       accessType: "READ",
+      repoCreatedAt: await repoCreatedAt(repoId),
       payloadHash: await sha256Hex(""),
       signedHeaders: ["host", "x-amz-content-sha256", "x-amz-date"],
       checksums: {},

@@ -4,3 +4,6 @@ export function modelChunkSignature(
   sha256: string,
   trailer?: boolean,
 ): Promise<string>;
+
+/** The creation date the model answers for every key's repo (`repoCreatedAt`). */
+export function modelRepoCreatedAt(): string;

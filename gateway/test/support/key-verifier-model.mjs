@@ -51,6 +51,12 @@ class ModelChunkSigner extends RpcTarget {
     return true;
   }
 }
+/**
+ * When every model key's repo was made: the real verifier answers the repo row's created_at. (A
+ * function: a Worker's module may export nothing else.)
+ */
+export const modelRepoCreatedAt = () => "2026-05-04T03:02:01.000Z";
+
 const UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD";
 const RANK = { READ: 1, WRITE: 2, ADMIN: 3 };
 
@@ -148,6 +154,7 @@ export function verifyLikeTheApi({ url, headers, requiredAccess }) {
     repoId,
     workspaceId: "model-workspace",
     accessType,
+    repoCreatedAt: modelRepoCreatedAt(),
     payloadHash,
     signedHeaders,
     checksums,

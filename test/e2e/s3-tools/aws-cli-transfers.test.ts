@@ -88,10 +88,14 @@ describe.skipIf(!aws)(`moving files with the AWS CLI (${aws?.version})`, () => {
   }, 60_000);
 
   it.skipIf(notYetServed("ListBuckets"))(
-    "ls with no bucket lists the key's one bucket",
+    "ls with no bucket lists the key's one bucket, made when its repo was (minutes ago)",
     async () => {
       const listed = await cli("s3", "ls");
       expect(listed.trimEnd().split("\n")).toEqual([expect.stringMatching(` ${bucket}$`)]);
+      // The CLI prints the CreationDate in local time, as "2026-12-02 07:31:51".
+      const printed = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}) /.exec(listed);
+      const created = new Date(`${printed?.[1]}T${printed?.[2]}`).getTime();
+      expect(Math.abs(Date.now() - created)).toBeLessThan(10 * 60_000);
     },
   );
 

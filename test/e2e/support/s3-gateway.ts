@@ -20,6 +20,9 @@ export async function apiAs(label: string) {
   return {
     newRepo: async (name: string): Promise<string> =>
       (await call("POST", "/repo", { name, workspaceId })).id,
+    /** When a repo was made, as the API answers it (ISO 8601). */
+    repoCreatedAt: async (repoId: string): Promise<string> =>
+      (await call("GET", `/repo/${repoId}`)).repo.createdAt,
     newKey: (repoId: string, accessType: "READ" | "WRITE" | "ADMIN"): Promise<StorageKey> =>
       call("POST", `/repo/${repoId}/apikey`, { name: `${accessType} key`, accessType }),
     deleteKey: (repoId: string, key: StorageKey) =>
