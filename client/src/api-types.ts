@@ -732,10 +732,9 @@ export interface components {
       objects?: string[];
       /**
        * @description Lifetime in seconds (default 900); cut short at the parent key's expiresAt if that comes first
-       * @default 900
        * @example 900
        */
-      ttlSeconds: number;
+      ttlSeconds?: number;
       /**
        * @description Shown in the audit trail
        * @example build 1234

@@ -10,7 +10,11 @@ import { ApiError } from "../http/error";
 import { defineOperation, route } from "../http/operation";
 import { memberAndKey } from "../keys/existing";
 import { RepoKeyParamsSchema } from "../keys/schemas";
-import { TemporaryCredentialsBodySchema, TemporaryCredentialsSchema } from "./schemas";
+import {
+  DEFAULT_TTL_SECONDS,
+  TemporaryCredentialsBodySchema,
+  TemporaryCredentialsSchema,
+} from "./schemas";
 import { type SessionToken, sealSessionToken, secretGeneration, temporarySecret } from "./token";
 
 export const issueTemporaryCredentials = defineOperation({
@@ -73,7 +77,7 @@ export const temporaryCredentialRoutes = [
     }
     // To the second, and never past the parent's own expiry.
     const parentEnds = parent.expiresAt ? Math.floor(Date.parse(parent.expiresAt) / 1000) : null;
-    const ttlEnds = Math.floor(now / 1000) + body.ttlSeconds;
+    const ttlEnds = Math.floor(now / 1000) + (body.ttlSeconds ?? DEFAULT_TTL_SECONDS);
     const expiresAt = parentEnds !== null && parentEnds < ttlEnds ? parentEnds : ttlEnds;
 
     const keyring = keyringFrom(c.env.ENCRYPTION_KEYS);

@@ -64,7 +64,7 @@ export const TemporaryCredentialsBodySchema = z
       .int("must be a whole number of seconds")
       .min(MIN_TTL_SECONDS, `must be at least ${MIN_TTL_SECONDS}`)
       .max(MAX_TTL_SECONDS, `must be at most ${MAX_TTL_SECONDS} (12 hours)`)
-      .default(DEFAULT_TTL_SECONDS)
+      .optional()
       .meta({
         description:
           "Lifetime in seconds (default 900); cut short at the parent key's expiresAt if that comes first",
