@@ -683,6 +683,8 @@ export const S3_ERRORS: Record<string, string> = {
   DISABLED: "InvalidAccessKeyId",
   EXPIRED: "AccessDenied",
   RATE_LIMITED: "SlowDown",
+  TOKEN_EXPIRED: "ExpiredToken",
+  INVALID_TOKEN: "InvalidToken",
 };
 const SIGV4 = "AWS4-HMAC-SHA256";
 const MAX_SKEW_MS = 15 * 60 * 1000;
@@ -838,10 +840,15 @@ function parseSigV4(input: SignedRequest) {
     .sort(([a, x], [b, y]) => (a < b ? -1 : a > b ? 1 : x < y ? -1 : x > y ? 1 : 0))
     .map(([name, value]) => `${name}=${value}`)
     .join("&");
+  // A temporary credential's session token: a (signed) header, or a presigned URL's query.
+  const securityToken = presigned
+    ? (query.get("X-Amz-Security-Token") ?? headers.get("x-amz-security-token"))
+    : headers.get("x-amz-security-token");
   const canonicalRequest = `${input.method.toUpperCase()}\n${path}\n${canonicalQuery}\n${canonicalHeaders}\n${signedHeaders.join(";")}\n${payloadHash}`;
   return {
     presigned,
     expires,
+    securityToken,
     accessKeyId,
     date,
     region,
@@ -898,11 +905,170 @@ function signingKeyOf(
   return key;
 }
 
+/** A temporary credential's session token, as src/credentials/token.ts seals it. */
+interface FloorToken {
+  id: string;
+  repoId: string;
+  parentKeyId: string;
+  parentKey: string;
+  permission: string;
+  prefixes: string[];
+  objects: string[];
+  expiresAt: number;
+  generation: string;
+}
+interface OpenedFloorToken {
+  token: FloorToken;
+  version: string;
+  signingKeys: Map<string, Promise<CryptoKey>>;
+}
+
+/** A key derived (HKDF, empty salt) from the version's AES key for one purpose. */
+const purposeKeys = new Map<string, Promise<CryptoKey>>();
+function purposeKey(env: VerifyEnv, version: string, purpose: string, aes: boolean) {
+  const id = `${version}\n${purpose}`;
+  let key = purposeKeys.get(id);
+  if (!key) {
+    const raw = keyringOf(env).raw.get(version);
+    if (!raw) throw new Error(`no key ${version}`);
+    key = crypto.subtle.importKey("raw", raw, "HKDF", false, ["deriveKey"]).then((material) =>
+      crypto.subtle.deriveKey(
+        {
+          name: "HKDF",
+          hash: "SHA-256",
+          salt: new Uint8Array(0),
+          info: encoder.encode(`flashgate/${purpose}/v1`),
+        },
+        material,
+        aes ? { name: "AES-GCM", length: 256 } : { name: "HMAC", hash: "SHA-256", length: 256 },
+        false,
+        aes ? ["decrypt"] : ["sign"],
+      ),
+    );
+    purposeKeys.set(id, key);
+  }
+  return key;
+}
+const macOf = async (env: VerifyEnv, version: string, purpose: string, data: string) =>
+  new Uint8Array(
+    await crypto.subtle.sign(
+      "HMAC",
+      await purposeKey(env, version, purpose, false),
+      encoder.encode(data),
+    ),
+  );
+
+/** Tokens opened in this isolate, by access key id and token. */
+const openedTokens = new Map<string, OpenedFloorToken>();
+
+/** "FBST1.<version>.<iv>.<ciphertext>", AES-GCM bound to the access key id; undefined if not ours. */
+async function openFloorToken(
+  env: VerifyEnv,
+  accessKeyId: string,
+  sealed: string,
+): Promise<OpenedFloorToken | undefined> {
+  const id = `${accessKeyId}\n${sealed}`;
+  const known = openedTokens.get(id);
+  if (known) return known;
+  const [prefix, version = "", iv = "", ciphertext = "", extra] = sealed.split(".");
+  if (prefix !== "FBST1" || extra !== undefined || !keyringOf(env).raw.has(version)) return;
+  try {
+    const ivBytes = base64UrlToBytes(iv);
+    const cipherBytes = base64UrlToBytes(ciphertext);
+    if (base64UrlOf(ivBytes) !== iv || base64UrlOf(cipherBytes) !== ciphertext) return;
+    const plaintext = await crypto.subtle.decrypt(
+      {
+        name: "AES-GCM",
+        iv: ivBytes,
+        additionalData: encoder.encode(`flashgate/session-token/${accessKeyId}`),
+      },
+      await purposeKey(env, version, "session-token", true),
+      cipherBytes,
+    );
+    const opened = {
+      token: JSON.parse(new TextDecoder().decode(plaintext)) as FloorToken,
+      version,
+      signingKeys: new Map<string, Promise<CryptoKey>>(),
+    };
+    if (openedTokens.size >= 10_000)
+      openedTokens.delete(openedTokens.keys().next().value as string);
+    openedTokens.set(id, opened);
+    return opened;
+  } catch {
+    return;
+  }
+}
+
+const base64UrlOf = (bytes: Uint8Array) =>
+  btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
+
+/** The temporary secret (an HMAC of the token's id) as a verify-only signing key, per scope. */
+function temporarySigningKey(
+  env: VerifyEnv,
+  opened: OpenedFloorToken,
+  accessKeyId: string,
+  date: string,
+  region: string,
+) {
+  const scope = `${date}/${region}/s3`;
+  let key = opened.signingKeys.get(scope);
+  if (!key) {
+    key = macOf(env, opened.version, "temporary-secret", `${accessKeyId}/${opened.token.id}`).then(
+      async (mac) => {
+        const secret = btoa(String.fromCharCode(...mac.subarray(0, 30)));
+        const kDate = await hmacOf(encoder.encode(`AWS4${secret}`), date);
+        const kSigning = await hmacOf(
+          await hmacOf(await hmacOf(kDate, region), "s3"),
+          "aws4_request",
+        );
+        return crypto.subtle.importKey("raw", kSigning, { name: "HMAC", hash: "SHA-256" }, false, [
+          "verify",
+        ]);
+      },
+    );
+    if (opened.signingKeys.size >= 8) opened.signingKeys.clear();
+    opened.signingKeys.set(scope, key);
+  }
+  return key;
+}
+
+/** Whether the token was issued under the parent's current secret, or its previous one in grace. */
+async function issuedUnderLiveSecret(
+  env: VerifyEnv,
+  row: StorageKeyRow & { generations?: Map<string, Promise<string>> },
+  { token, version }: OpenedFloorToken,
+  at: string,
+): Promise<boolean> {
+  const generation = (slot: Slot) => {
+    row.generations ??= new Map();
+    const id = `${version}:${slot}`;
+    let tag = row.generations.get(id);
+    if (!tag) {
+      tag = openSealed(env, row, slot).then(async (secret) =>
+        base64UrlOf(
+          (await macOf(env, version, "parent-secret-generation", secret)).subarray(0, 16),
+        ),
+      );
+      row.generations.set(id, tag);
+    }
+    return tag;
+  };
+  return (
+    (await generation("current")) === token.generation ||
+    (previousLive(row, at) && (await generation("previous")) === token.generation)
+  );
+}
+
 /** A verification's outcome: the key, or the refusal's code (src/verify/schemas.ts). */
 export type S3Check =
   | {
       valid: true;
       row: StorageKeyRow;
+      /** A temporary credential: its access key id and token (src/credentials). */
+      temporary?: { accessKeyId: string; token: FloorToken };
       covered: { payloadHash: string; signedHeaders: string[]; checksums: Record<string, string> };
     }
   | { valid: false; code: string; message: string };
@@ -966,16 +1132,45 @@ export async function checkS3(
     );
   }
 
-  let row = storageRows.recall(accessKeyId, now);
+  // A temporary credential (FBTK…) is its sealed token, checked against its parent's row.
+  let temporary: OpenedFloorToken | undefined;
+  if (accessKeyId.startsWith("FBTK")) {
+    if (signed.securityToken === undefined) {
+      return refuse(
+        "INVALID_TOKEN",
+        "A temporary credential needs its X-Amz-Security-Token",
+        accessKeyId,
+      );
+    }
+    temporary = await openFloorToken(env, accessKeyId, signed.securityToken);
+    if (!temporary) return refuse("INVALID_TOKEN", "The security token is not valid", accessKeyId);
+    if (now >= temporary.token.expiresAt * 1000) {
+      return refuse("TOKEN_EXPIRED", "The provided token has expired", accessKeyId);
+    }
+  } else if (signed.securityToken !== undefined) {
+    return refuse(
+      "INVALID_TOKEN",
+      "X-Amz-Security-Token is only for temporary credentials (FBTK…), not a key's own requests",
+      accessKeyId,
+    );
+  }
+  const lookup = temporary ? temporary.token.parentKey : accessKeyId;
+  let row = storageRows.recall(lookup, now);
   if (row === undefined) {
-    row = await env.DB.prepare(S3_LOOKUP_SQL).bind(accessKeyId).first<StorageKeyRow>();
+    row = await env.DB.prepare(S3_LOOKUP_SQL).bind(lookup).first<StorageKeyRow>();
     const ttl = cacheTtlMs(env);
     if (row ? ttl.found > 0 : ttl.unknown > 0) {
-      storageRows.remember(accessKeyId, row, now + (row ? ttl.found : ttl.unknown));
+      storageRows.remember(lookup, row, now + (row ? ttl.found : ttl.unknown));
     }
   }
   if (!row) return refuse("INVALID_ACCESS_KEY", "No such access key id", accessKeyId);
   const found = row;
+  if (
+    temporary &&
+    (found.id !== temporary.token.parentKeyId || found.repoId !== temporary.token.repoId)
+  ) {
+    return refuse("INVALID_TOKEN", "The security token is not valid", accessKeyId);
+  }
   const at = new Date(now).toISOString();
   const toSign = encoder.encode(
     `${SIGV4}\n${signed.amzDate}\n${signed.date}/${signed.region}/s3/aws4_request\n${hexOf(
@@ -992,8 +1187,14 @@ export async function checkS3(
       signature,
       toSign,
     );
-  const matches =
-    (await signedWith("current")) || (previousLive(found, at) && (await signedWith("previous")));
+  const matches = temporary
+    ? await crypto.subtle.verify(
+        "HMAC",
+        await temporarySigningKey(env, temporary, accessKeyId, signed.date, signed.region),
+        signature,
+        toSign,
+      )
+    : (await signedWith("current")) || (previousLive(found, at) && (await signedWith("previous")));
   if (!matches) {
     return found.deletedAt
       ? refuse("INVALID_ACCESS_KEY", "No such access key id", accessKeyId)
@@ -1003,19 +1204,33 @@ export async function checkS3(
           accessKeyId,
         );
   }
-  if (found.deletedAt) return refuse("REVOKED", "The key has been deleted", accessKeyId);
+  const whose = temporary ? "The credential's parent key" : "The key";
+  if (found.deletedAt) return refuse("REVOKED", `${whose} has been deleted`, accessKeyId);
   const state = stateOf(found, at);
-  if (state === "INACTIVE") return refuse("DISABLED", "The key is disabled", accessKeyId);
-  if (state === "EXPIRED") return refuse("EXPIRED", "The key has expired", accessKeyId);
-  if (input.requiredAccess && rankOf(found.accessType) < rankOf(input.requiredAccess)) {
+  if (state === "INACTIVE") return refuse("DISABLED", `${whose} is disabled`, accessKeyId);
+  if (state === "EXPIRED") return refuse("EXPIRED", `${whose} has expired`, accessKeyId);
+  if (temporary && !(await issuedUnderLiveSecret(env, found, temporary, at))) {
+    return refuse(
+      "INVALID_TOKEN",
+      "The credential's parent key was rolled since it was issued",
+      accessKeyId,
+    );
+  }
+  const access = temporary ? temporary.token.permission : found.accessType;
+  if (input.requiredAccess && rankOf(access) < rankOf(input.requiredAccess)) {
     return refuse(
       "INSUFFICIENT_ACCESS",
-      `The key's access is ${found.accessType}; this needs ${input.requiredAccess}`,
+      `The ${temporary ? "credential's permission" : "key's access"} is ${access}; this needs ${input.requiredAccess}`,
     );
   }
   recordUse(env, ctx, "storage_keys", found.id, now);
   const { payloadHash, signedHeaders, checksums } = signed;
-  return { valid: true, row: found, covered: { payloadHash, signedHeaders, checksums } };
+  return {
+    valid: true,
+    row: found,
+    ...(temporary ? { temporary: { accessKeyId, token: temporary.token } } : {}),
+    covered: { payloadHash, signedHeaders, checksums },
+  };
 }
 
 async function verifyS3(
@@ -1036,18 +1251,29 @@ async function verifyS3(
     const { code, message } = check;
     return json({ success: true, valid: false, code, s3Error: S3_ERRORS[code], message });
   }
-  const { row, covered } = check;
+  const { row, covered, temporary } = check;
   return json({
     success: true,
     valid: true,
     code: "VALID",
     keyId: row.id,
-    key: row.key,
+    key: temporary ? temporary.accessKeyId : row.key,
     repoId: row.repoId,
     workspaceId: row.workspaceId,
-    accessType: row.accessType,
+    accessType: temporary ? temporary.token.permission : row.accessType,
     repoCreatedAt: row.repoCreatedAt,
     ...covered,
+    ...(temporary
+      ? {
+          scope: {
+            permission: temporary.token.permission,
+            prefixes: temporary.token.prefixes,
+            objects: temporary.token.objects,
+            expiration: new Date(temporary.token.expiresAt * 1000).toISOString(),
+            parentKeyId: row.id,
+          },
+        }
+      : {}),
   });
 }
 

@@ -62,6 +62,10 @@ const BUDGETS = {
   ai_list_ratio: 0.85,
   create_ratio: 0.8,
   verify_s3_ratio: 0.85,
+  verify_s3_temporary_ratio: 0.85,
+  // A temporary credential's request against its parent key's own (the Worker's req/s each):
+  // the token's check must be cheap (issue 25).
+  verify_s3_temporary_vs_parent: 0.9,
   verify_ai_ratio: 0.85,
   // The S3 gateway's GET and PUT of 1 MiB against bench/gateway-floor.ts. The issue set none;
   // proposed as the other endpoints', from the first measurements: GET ~0.95, PUT ~1.0. What
@@ -87,6 +91,11 @@ const BUDGETS = {
     // reads its row once; while the row is remembered, verifying it reads nothing.
     verify_s3: { uncached: 1, cached: 0 },
     verify_ai: { uncached: 1, cached: 0 },
+    // A temporary credential reads its parent's row, as cached as the parent's own requests.
+    verify_s3_temporary: { uncached: 1, cached: 0 },
+    // Issuing one: the membership and parent key read in one batch; nothing written (the audit
+    // event goes to the queue).
+    temporary_credentials: 1,
   },
 };
 
@@ -96,6 +105,7 @@ const RATIOS = [
   ["ai_list", "ai_list_ratio"],
   ["create", "create_ratio"],
   ["verify_s3", "verify_s3_ratio"],
+  ["verify_s3_temporary", "verify_s3_temporary_ratio"],
   ["verify_ai", "verify_ai_ratio"],
   ["gateway_get", "gateway_get_ratio"],
   ["gateway_put", "gateway_put_ratio"],
@@ -361,6 +371,24 @@ async function main() {
         verifyS3.body = JSON.stringify(s3Signed.body);
       },
     };
+    // Temporary credentials from the verified key, signed with their session token (issue 25).
+    const temporary = await temporaryCredentialsOf(app, token, verifiedRepoId, storageKey.id);
+    let s3TemporarySigned = {
+      at: Date.now(),
+      body: await signedS3Body(temporary, verifiedRepoId),
+    };
+    const verifyS3Temporary = {
+      name: "verify_s3_temporary",
+      path: "/verify/s3",
+      method: "POST",
+      body: JSON.stringify(s3TemporarySigned.body),
+      token: gatewayToken,
+      refresh: async () => {
+        if (Date.now() - s3TemporarySigned.at < RESIGN_AFTER_MS) return;
+        s3TemporarySigned = { at: Date.now(), body: await signedS3Body(temporary, verifiedRepoId) };
+        verifyS3Temporary.body = JSON.stringify(s3TemporarySigned.body);
+      },
+    };
     const apiEndpoints = [
       { name: "list", path: `/repo/${listedRepoId}/apikey` },
       { name: "ai_list", path: `/repo/${listedRepoId}/ai/apikey` },
@@ -372,6 +400,7 @@ async function main() {
         resets: true,
       },
       verifyS3,
+      verifyS3Temporary,
       {
         name: "verify_ai",
         path: "/verify/ai",
@@ -439,6 +468,8 @@ async function main() {
       createdRepoId,
       s3Body: s3Signed.body,
       aiBody,
+      s3TemporaryBody: s3TemporarySigned.body,
+      temporaryPath: `/repo/${verifiedRepoId}/apikey/${storageKey.id}/temporary-credentials`,
     });
     log(`timing refused reads: ${REFUSAL_SAMPLES} of an existing repo and of an absent one`);
     const refusals = await refusalTiming(app, await benchToken("bench-outsider"), listedRepoId);
@@ -680,9 +711,11 @@ async function checkSameAnswers({ app, floor, token, endpoints, expected, s3Body
     if (wanted && ours.body.code !== wanted) {
       throw new Error(`${endpoint.name}: answered ${canonical(ours.body)}, expected ${wanted}`);
     }
-    const keyId = { verify_s3: expected.storageKey.id, verify_ai: expected.aiKey.id }[
-      endpoint.name
-    ];
+    const keyId = {
+      verify_s3: expected.storageKey.id,
+      verify_s3_temporary: expected.storageKey.id,
+      verify_ai: expected.aiKey.id,
+    }[endpoint.name];
     if (keyId && (ours.body.keyId !== keyId || ours.body.repoId !== expected.verifiedRepoId)) {
       throw new Error(`${endpoint.name}: verified ${canonical(ours.body)}, not the seeded key`);
     }
@@ -1140,6 +1173,8 @@ async function countRoundTrips({
   createdRepoId,
   s3Body,
   aiBody,
+  s3TemporaryBody,
+  temporaryPath,
 }) {
   const trips = async (method, path, body, { bearer = token, cacheTtl } = {}) => {
     const response = await fetch(new URL(path, counted), {
@@ -1187,6 +1222,30 @@ async function countRoundTrips({
     delete: remove.trips,
     verify_s3: await verification("/verify/s3", s3Body),
     verify_ai: await verification("/verify/ai", aiBody),
+    verify_s3_temporary: await verification("/verify/s3", s3TemporaryBody),
+    temporary_credentials: (
+      await trips("POST", temporaryPath, { permission: "READ", prefixes: ["photos/"] })
+    ).trips,
+  };
+}
+
+/** Temporary credentials from `keyId`, as signedS3Body takes credentials ({key, secret, sessionToken}). */
+async function temporaryCredentialsOf(app, token, repoId, keyId) {
+  const response = await fetch(
+    new URL(`/repo/${repoId}/apikey/${keyId}/temporary-credentials`, app),
+    {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      // Longer than any bench run; READ with a prefix the signed request lies under.
+      body: JSON.stringify({ permission: "READ", prefixes: ["photos/"], ttlSeconds: 43_200 }),
+    },
+  );
+  const issued = await response.json();
+  if (response.status !== 201) throw new Error(`temporary credentials: ${JSON.stringify(issued)}`);
+  return {
+    key: issued.accessKeyId,
+    secret: issued.secretAccessKey,
+    sessionToken: issued.sessionToken,
   };
 }
 
@@ -1224,6 +1283,12 @@ function report({
   const ratio = (name) => Number((results[name].app.rps / results[name].floor.rps).toFixed(3));
   const measured = RATIOS.filter(([name]) => results[name]);
   const ratios = Object.fromEntries(measured.map(([name, key]) => [key, ratio(name)]));
+  // A temporary credential's verification against its parent's own, both the Worker's.
+  if (results.verify_s3_temporary && results.verify_s3) {
+    ratios.verify_s3_temporary_vs_parent = Number(
+      (results.verify_s3_temporary.app.rps / results.verify_s3.app.rps).toFixed(3),
+    );
+  }
   const verdict = (ok) => (ok ? "ok" : "OVER BUDGET");
   // A budget of round trips is a number, or {uncached, cached} for the verification plane.
   const tripsWithin = (name) => {
@@ -1270,8 +1335,23 @@ function report({
       tripsCell(name),
     ]);
   }
-  for (const name of ["update", "delete"]) {
+  for (const name of ["update", "delete", "temporary_credentials"]) {
     rows.push([name, "-", "-", "-", "-", "-", "-", "-", tripsCell(name)]);
+  }
+  if (ratios.verify_s3_temporary_vs_parent !== undefined) {
+    const vsParent = ratios.verify_s3_temporary_vs_parent;
+    const budget = BUDGETS.verify_s3_temporary_vs_parent;
+    rows.push([
+      "verify_s3_temporary / verify_s3",
+      "-",
+      "-",
+      vsParent.toFixed(3),
+      `>= ${budget} ${verdict(vsParent >= budget)}`,
+      "-",
+      "-",
+      "-",
+      "-",
+    ]);
   }
   const lines = [table(rows)];
 

@@ -167,9 +167,10 @@ const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b78
  * signer as S3 clients configure it (no double-encoded path). S3 refuses a signature more than
  * 15 minutes old, so the bench signs at its start (and again if a run were to last that long).
  */
-export async function signedS3Body({ key, secret }, repoId) {
+export async function signedS3Body({ key, secret, sessionToken }, repoId) {
   const signer = new SignatureV4({
-    credentials: { accessKeyId: key, secretAccessKey: secret },
+    // sessionToken: a temporary credential's, signed in as x-amz-security-token.
+    credentials: { accessKeyId: key, secretAccessKey: secret, sessionToken },
     region: "us-east-1",
     service: "s3",
     sha256: Sha256,

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { aiKeyRoutes } from "./ai-keys/routes";
 import { auditRoutes } from "./audit/routes";
 import { authenticate, authenticateGateway } from "./auth/middleware";
+import { temporaryCredentialRoutes } from "./credentials/routes";
 import { requireKeyring } from "./crypto/require-keyring";
 import type { AppEnv } from "./env";
 import { allowedMethods } from "./http/allowed-methods";
@@ -22,6 +23,7 @@ export const routes: Route[] = [
   ...workspaceRoutes,
   ...repoRoutes,
   ...storageKeyRoutes,
+  ...temporaryCredentialRoutes,
   ...aiKeyRoutes,
   ...auditRoutes,
   ...verifyRoutes,

@@ -178,6 +178,23 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/repo/{repoId}/apikey/{apikeyId}/temporary-credentials": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Issue short-lived S3 credentials from a storage key, limited to a permission, prefixes and objects; nothing is stored */
+    post: operations["createTemporaryCredentials"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/repo/{repoId}/ai/apikey": {
     parameters: {
       query?: never;
@@ -317,6 +334,7 @@ export interface components {
         | "apikey.updated"
         | "apikey.deleted"
         | "apikey.rolled"
+        | "apikey.temporary_credentials_issued"
         | "ai_apikey.created"
         | "ai_apikey.updated"
         | "ai_apikey.deleted"
@@ -661,6 +679,7 @@ export interface components {
           | "apikey.updated"
           | "apikey.deleted"
           | "apikey.rolled"
+          | "apikey.temporary_credentials_issued"
           | "ai_apikey.created"
           | "ai_apikey.updated"
           | "ai_apikey.deleted"
@@ -689,6 +708,110 @@ export interface components {
       }[];
       /** @description null on the last page */
       nextCursor: string | null;
+    };
+    /**
+     * @description READ: get, head and list; WRITE: also put, copy, multipart and delete. At most the parent key's access
+     * @enum {string}
+     */
+    TemporaryPermission: "READ" | "WRITE";
+    TemporaryCredentialsRequest: {
+      permission: components["schemas"]["TemporaryPermission"];
+      /**
+       * @description Key prefixes the credential may read or write under (and list within); compared exactly as stored
+       * @example [
+       *       "builds/1234/"
+       *     ]
+       */
+      prefixes?: string[];
+      /**
+       * @description Exact object keys the credential may reach. Neither prefixes nor objects: the whole repository
+       * @example [
+       *       "uploads/avatar-7.png"
+       *     ]
+       */
+      objects?: string[];
+      /**
+       * @description Lifetime in seconds (default 900); cut short at the parent key's expiresAt if that comes first
+       * @example 900
+       */
+      ttlSeconds?: number;
+      /**
+       * @description Shown in the audit trail
+       * @example build 1234
+       */
+      name?: string;
+    };
+    /** @description Present only for a temporary credential: the gateway must hold every object key and list prefix to it */
+    TemporaryScope: {
+      permission: components["schemas"]["TemporaryPermission"];
+      /**
+       * @description Key prefixes it may reach; with objects empty too, the whole repository
+       * @example [
+       *       "builds/1234/"
+       *     ]
+       */
+      prefixes: string[];
+      /**
+       * @description Exact object keys it may reach
+       * @example []
+       */
+      objects: string[];
+      /**
+       * Format: date-time
+       * @description When it stops working (to the second)
+       * @example 2026-11-28T12:15:00.000Z
+       */
+      expiration: string;
+      /**
+       * Format: uuid
+       * @description The storage key it was issued from: deleting, disabling or rolling it ends it
+       * @example c8e4f1a2-6d3b-4e9f-a7c5-1b0d2e8f9a63
+       */
+      parentKeyId: string;
+    };
+    TemporaryCredentials: {
+      /** @constant */
+      success: true;
+      /**
+       * @description FBTK…: a temporary credential's id, as AWS's ASIA… beside AKIA…
+       * @example FBTKR4W9N2Q7X1C5V8B3
+       */
+      accessKeyId: string;
+      /**
+       * @description Shown once; store it now
+       * @example wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+       */
+      secretAccessKey: string;
+      /**
+       * @description Sent with every request as X-Amz-Security-Token (a signed header, or a presigned URL's query): AWS_SESSION_TOKEN
+       * @example FBST1.v1.q1w2e3r4t5y6u7i8.ZXhhbXBsZSBzZWFsZWQgdG9rZW4
+       */
+      sessionToken: string;
+      permission: components["schemas"]["TemporaryPermission"];
+      /**
+       * @description Key prefixes it may reach; with objects empty too, the whole repository
+       * @example [
+       *       "builds/1234/"
+       *     ]
+       */
+      prefixes: string[];
+      /**
+       * @description Exact object keys it may reach
+       * @example []
+       */
+      objects: string[];
+      /**
+       * Format: date-time
+       * @description When it stops working (to the second)
+       * @example 2026-11-28T12:15:00.000Z
+       */
+      expiration: string;
+      /**
+       * Format: uuid
+       * @description The storage key it was issued from: deleting, disabling or rolling it ends it
+       * @example c8e4f1a2-6d3b-4e9f-a7c5-1b0d2e8f9a63
+       */
+      parentKeyId: string;
     };
     CreateRepoRequest: {
       /** @example Product photos */
@@ -790,7 +913,10 @@ export interface components {
            * @example c8e4f1a2-6d3b-4e9f-a7c5-1b0d2e8f9a63
            */
           keyId: string;
-          /** @example FBAKQ7ZK4M2X9B1C8D3E */
+          /**
+           * @description The access key id that signed: FBAK… (a key) or FBTK… (a temporary credential, whose keyId is its parent key's and accessType its permission)
+           * @example FBAKQ7ZK4M2X9B1C8D3E
+           */
           key: string;
           /**
            * Format: uuid
@@ -838,6 +964,7 @@ export interface components {
           checksums: {
             [key: string]: string;
           };
+          scope?: components["schemas"]["TemporaryScope"];
         }
       | {
           /** @constant */
@@ -860,7 +987,9 @@ export interface components {
             | "REVOKED"
             | "DISABLED"
             | "EXPIRED"
-            | "RATE_LIMITED";
+            | "RATE_LIMITED"
+            | "TOKEN_EXPIRED"
+            | "INVALID_TOKEN";
           /**
            * @description The S3 error code the gateway should answer with
            * @enum {string}
@@ -871,7 +1000,9 @@ export interface components {
             | "RequestTimeTooSkewed"
             | "AccessDenied"
             | "AuthorizationHeaderMalformed"
-            | "SlowDown";
+            | "SlowDown"
+            | "ExpiredToken"
+            | "InvalidToken";
           /**
            * @description Why, for the gateway's logs; never a secret
            * @example No such access key id
@@ -1627,6 +1758,45 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["RolledKey"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      409: components["responses"]["Conflict"];
+      413: components["responses"]["PayloadTooLarge"];
+      415: components["responses"]["UnsupportedMediaType"];
+      429: components["responses"]["TooManyRequests"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  createTemporaryCredentials: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        repoId: string;
+        apikeyId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["TemporaryCredentialsRequest"];
+      };
+    };
+    responses: {
+      /** @description The access key id, secret (shown once) and session token, and the scope they carry */
+      201: {
+        headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["TemporaryCredentials"];
         };
       };
       400: components["responses"]["BadRequest"];

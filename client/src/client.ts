@@ -75,6 +75,16 @@ export class FlashgateClient {
     /** A new secret for the same key; the previous one works for `gracePeriodSeconds` (default 0). */
     roll: async (repoId: string, apikeyId: string, input: RequestBody<"rollRepoKey"> = {}) =>
       this.#call("rollRepoKey", { path: { repoId, apikeyId }, body: input }),
+    /**
+     * Short-lived S3 credentials from this key, limited to a permission and, optionally, key
+     * prefixes and objects (`{ permission, prefixes?, objects?, ttlSeconds?, name? }`): the
+     * access key id, secret and session token, shown once. Nothing is stored.
+     */
+    temporaryCredentials: async (
+      repoId: string,
+      apikeyId: string,
+      input: RequestBody<"createTemporaryCredentials">,
+    ) => this.#call("createTemporaryCredentials", { path: { repoId, apikeyId }, body: input }),
     // async, so that a bad input rejects like every other failure rather than throwing.
     create: async (repoId: string, input: CreateStorageKeyInput) =>
       this.#call("createRepoKey", {

@@ -18,6 +18,10 @@ export const OPERATIONS = {
   updateRepoKey: { method: "PUT", path: "/repo/{repoId}/apikey/{apikeyId}" },
   deleteRepoKey: { method: "DELETE", path: "/repo/{repoId}/apikey/{apikeyId}" },
   rollRepoKey: { method: "POST", path: "/repo/{repoId}/apikey/{apikeyId}/roll" },
+  createTemporaryCredentials: {
+    method: "POST",
+    path: "/repo/{repoId}/apikey/{apikeyId}/temporary-credentials",
+  },
   getRepoAiApiKeys: { method: "GET", path: "/repo/{repoId}/ai/apikey" },
   createRepoAiApiKey: { method: "POST", path: "/repo/{repoId}/ai/apikey" },
   updateRepoAiApiKey: { method: "PUT", path: "/repo/{repoId}/ai/apikey/{apikeyId}" },

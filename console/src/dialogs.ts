@@ -182,3 +182,91 @@ export function showSecret(shown: SecretToShow): void {
     "secret-dialog",
   );
 }
+
+/** Temporary credentials as issued: the three values, and what they may reach. */
+export interface TemporaryToShow {
+  /** "Temporary credentials from “CI Bot”". */
+  description: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken: string;
+  /** Until when, and the scope, in words. */
+  note: Child;
+}
+
+/**
+ * Temporary credentials, shown once as `showSecret` shows a secret: the access key id, secret and
+ * session token, and the same three as a ready-to-paste `aws` environment block with a copy
+ * button. Closing clears every value from the page.
+ */
+export function showTemporaryCredentials(shown: TemporaryToShow): void {
+  let block: string | undefined = [
+    `export AWS_ACCESS_KEY_ID=${shown.accessKeyId}`,
+    `export AWS_SECRET_ACCESS_KEY=${shown.secretAccessKey}`,
+    `export AWS_SESSION_TOKEN=${shown.sessionToken}`,
+  ].join("\n");
+  openModal(
+    "Temporary credentials",
+    (close) => {
+      const values = [
+        h("code", { class: "key-id" }, shown.accessKeyId),
+        h("code", { class: "secret" }, shown.secretAccessKey),
+        h("code", { class: "secret" }, shown.sessionToken),
+      ];
+      const environment = h("pre", { class: "secret environment" }, h("code", {}, block));
+      const copyStatus = h("p", { class: "status", role: "status", "aria-live": "polite" });
+      const copy = h(
+        "button",
+        {
+          type: "button",
+          class: "primary",
+          onclick: async () => {
+            try {
+              await navigator.clipboard.writeText(block ?? "");
+              fill(copyStatus, "Copied to the clipboard.");
+            } catch {
+              window.getSelection()?.selectAllChildren(environment);
+              fill(
+                copyStatus,
+                "Could not copy automatically. The block is selected: press Ctrl+C (⌘C on a Mac) to copy it.",
+              );
+            }
+          },
+        },
+        "Copy environment",
+      );
+      const done = h("button", { type: "button", class: "secondary", onclick: close }, "Done");
+      const [accessKey, secret, token] = values;
+      return {
+        content: [
+          h("p", {}, shown.description),
+          h(
+            "dl",
+            { class: "secret-details" },
+            h("dt", {}, "Access key"),
+            h("dd", {}, accessKey),
+            h("dt", {}, "Secret"),
+            h("dd", {}, secret),
+            h("dt", {}, "Session token"),
+            h("dd", {}, token),
+          ),
+          h("p", {}, "For the AWS CLI and SDKs, in a shell:"),
+          environment,
+          h("p", { class: "warning", role: "note" }, SECRET_WARNING),
+          shown.note,
+          copyStatus,
+          h("div", { class: "dialog-actions" }, copy, done),
+        ],
+        focus: copy,
+        closed: () => {
+          for (const value of [...values, environment]) value.textContent = "";
+          window.getSelection()?.removeAllRanges();
+          block = undefined;
+          shown.secretAccessKey = "";
+          shown.sessionToken = "";
+        },
+      };
+    },
+    "secret-dialog",
+  );
+}

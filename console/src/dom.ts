@@ -74,7 +74,7 @@ export function time(iso: string | null | undefined, empty = "—"): Node {
 /** A labelled field: `<div class="field"><label for>…</label>control</div>`. */
 export function field(
   label: string,
-  control: HTMLInputElement | HTMLSelectElement,
+  control: HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement,
   hint?: string,
 ): HTMLElement {
   control.id ||= uniqueId("field");

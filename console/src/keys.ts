@@ -6,7 +6,7 @@ import type {
   RolledKey,
   StorageKey,
 } from "@flashgate/client";
-import { formDialog, showSecret } from "./dialogs";
+import { formDialog, showSecret, showTemporaryCredentials } from "./dialogs";
 import {
   type Child,
   field,
@@ -65,6 +65,13 @@ interface KeyKind<K extends StorageKey | AiKey> {
     graceSeconds: number,
   ): Promise<RolledKey>;
   remove(client: FlashgateClient, repoId: string, id: string): Promise<unknown>;
+  /** Storage keys only: short-lived credentials limited to a permission and prefixes. */
+  temporaryCredentials?(
+    client: FlashgateClient,
+    repoId: string,
+    id: string,
+    input: { permission: "READ" | "WRITE"; prefixes?: string[]; ttlSeconds: number },
+  ): ReturnType<FlashgateClient["apiKeys"]["temporaryCredentials"]>;
 }
 
 interface KeySection {
@@ -109,6 +116,8 @@ export const storageKeys: KeyKind<StorageKey> = {
   roll: (client, repoId, id, gracePeriodSeconds) =>
     client.apiKeys.roll(repoId, id, { gracePeriodSeconds }),
   remove: (client, repoId, id) => client.apiKeys.delete(repoId, id),
+  temporaryCredentials: (client, repoId, id, input) =>
+    client.apiKeys.temporaryCredentials(repoId, id, input),
 };
 
 export const aiKeys: KeyKind<AiKey> = {
@@ -171,6 +180,72 @@ export function keysSection<K extends StorageKey | AiKey>(
       result.failed(error);
     }
     restoreFocus("if-lost");
+  }
+
+  /** Issues temporary credentials from a storage key and shows them once. */
+  function temporaryDialog(key: K): void {
+    const issue = kind.temporaryCredentials;
+    if (!issue) return;
+    const access = "accessType" in key ? key.accessType : "READ";
+    const permission = select(access === "READ" ? ["READ"] : ["READ", "WRITE"], "READ", {
+      name: "permission",
+    });
+    const prefixes = h("textarea", { name: "prefixes", rows: 3, autocomplete: "off" });
+    const lifetime = h("input", {
+      type: "number",
+      name: "ttlSeconds",
+      value: "900",
+      min: "60",
+      max: "43200",
+      step: "1",
+      inputmode: "numeric",
+    });
+    formDialog({
+      title: `Temporary credentials from “${key.name}”`,
+      intro: [
+        h(
+          "p",
+          {},
+          "Short-lived S3 credentials, limited to a permission and, optionally, key prefixes. Nothing is stored: deleting, disabling or rolling this key ends them.",
+        ),
+      ],
+      fields: [
+        field("Permission", permission),
+        field(
+          "Key prefixes",
+          prefixes,
+          "One per line, e.g. builds/1234/; none for the whole repository.",
+        ),
+        field("Lifetime (seconds)", lifetime, "60 to 43200 (12 hours); 900 is 15 minutes."),
+      ],
+      submitLabel: "Issue credentials",
+      submit: async () => {
+        const lines = prefixes.value
+          .split("\n")
+          .map((line) => line.trim())
+          .filter((line) => line !== "");
+        const issued = await issue(api(), repoId, key.id, {
+          permission: permission.value as "READ" | "WRITE",
+          ...(lines.length > 0 ? { prefixes: lines } : {}),
+          ttlSeconds: Number(lifetime.value || "900"),
+        });
+        result.done(`Temporary credentials were issued from “${key.name}”.`);
+        return () =>
+          showTemporaryCredentials({
+            description: `${issued.permission} credentials from the ${kind.noun} “${key.name}”.`,
+            accessKeyId: issued.accessKeyId,
+            secretAccessKey: issued.secretAccessKey,
+            sessionToken: issued.sessionToken,
+            note: h(
+              "p",
+              {},
+              `They reach ${issued.prefixes.length > 0 ? issued.prefixes.join(", ") : "the whole repository"} and work until `,
+              time(issued.expiration),
+              ".",
+            ),
+          });
+      },
+    });
   }
 
   function keyRow(key: K): HTMLTableRowElement {
@@ -251,6 +326,12 @@ export function keysSection<K extends StorageKey | AiKey>(
       });
     });
 
+    const temporary =
+      kind.temporaryCredentials && key.status === "ACTIVE"
+        ? button("Temporary credentials", "temporary")
+        : null;
+    temporary?.addEventListener("click", () => temporaryDialog(key));
+
     const expiry = h(
       "button",
       {
@@ -327,7 +408,7 @@ export function keysSection<K extends StorageKey | AiKey>(
         previousUntil,
       ),
       h("td", {}, h("div", { class: "inline-edit" }, time(key.expiresAt), expiry)),
-      h("td", { class: "actions" }, rename, toggle, roll, revoke),
+      h("td", { class: "actions" }, rename, toggle, roll, temporary, revoke),
     );
   }
 

@@ -1,8 +1,9 @@
 import type { Env } from "./env";
 import { escapeXml, S3Error, XML_DECLARATION } from "./errors";
 import { MAX_KEY_BYTES, type Route } from "./route";
+import { reaches } from "./scope";
 import { readSmallBody } from "./upload-body";
-import type { SignedParts } from "./verify";
+import type { SignedParts, VerifiedKey } from "./verify";
 import { childrenOf, malformedXml, parseXmlDocument, textOf } from "./xml";
 
 /** DeleteObjects: POST /{bucket}?delete, up to 1000 keys in one R2 call. */
@@ -59,7 +60,7 @@ export async function deleteObjects(
   env: Env,
   route: Route,
   request: Request,
-  signed: SignedParts,
+  signed: SignedParts & Pick<VerifiedKey, "scope">,
 ): Promise<Response> {
   requireChecksum(request, signed);
   const { objects, quiet } = parseDeleteRequest(
@@ -69,6 +70,12 @@ export async function deleteObjects(
   for (const object of objects) {
     if (new TextEncoder().encode(object.key).length > MAX_KEY_BYTES) {
       errors.set(object, ["KeyTooLongError", `Your key is longer than ${MAX_KEY_BYTES} bytes.`]);
+    } else if (!reaches(signed.scope, object.key)) {
+      // A temporary credential deletes only within its scope; the other keys are kept.
+      errors.set(object, [
+        "AccessDenied",
+        "The temporary credential's scope does not include this key.",
+      ]);
     } else if (object.versionId !== undefined && object.versionId !== "null") {
       // Versioning is never enabled: the only version is "null".
       errors.set(object, ["NoSuchVersion", "The specified version does not exist."]);

@@ -24,6 +24,7 @@ import {
 } from "./multipart";
 import { deleteObject, getObject, putObject } from "./objects";
 import { type OperationName, type Route, routeOf } from "./route";
+import { requireInScope } from "./scope";
 import { listMultipartUploads, listParts } from "./uploads";
 import { authorize, type VerifiedKey } from "./verify";
 
@@ -81,6 +82,7 @@ async function serve(request: Request, env: Env): Promise<Response> {
   const url = new URL(request.url);
   const route = routeOf(request.method, url, request.headers, env.S3_VIRTUAL_HOST_SUFFIX);
   const verified = await authorize(env, request, route);
+  requireInScope(route, request, verified);
   return HANDLERS[route.operation](env, route, request, verified);
 }
 

@@ -39,10 +39,24 @@ export interface VerifiedKey {
   /** Every x-amz-checksum-<alg> value the signature covers (header or presigned query). */
   checksums: Record<string, string>;
   /**
+   * A temporary credential's scope (absent for a key's own requests): every object key and
+   * list prefix must lie within it (./scope.ts).
+   */
+  scope?: TemporaryScope;
+  /**
    * Signed streaming only (RPC only): checks the chain of chunk signatures in the API Worker,
    * where the signing key stays.
    */
   chunkSigner?: ChunkSigner;
+}
+
+/** What a temporary credential may reach; prefixes and objects both empty: the whole bucket. */
+export interface TemporaryScope {
+  permission: "READ" | "WRITE";
+  prefixes: string[];
+  objects: string[];
+  expiration: string;
+  parentKeyId: string;
 }
 
 /** One link of a signed stream's chain: a chunk's (or the trailer lines') SHA-256 and signature. */
@@ -153,7 +167,7 @@ export async function authorize(env: Env, request: Request, route: Route): Promi
   if (route.operation !== "ListBuckets" && answer.repoId !== route.bucket) {
     throw new S3Error("AccessDenied", "The key is not for this bucket.");
   }
-  if (!saysWhatWasSigned(answer)) {
+  if (!saysWhatWasSigned(answer) || !scopeIsWellFormed(answer)) {
     // An API older than this gateway (deploy the API first): without them a body could be
     // held to promises nobody signed, or miss ones that were.
     console.error(
@@ -172,3 +186,14 @@ const saysWhatWasSigned = (answer: VerifiedKey) =>
   Array.isArray(answer.signedHeaders) &&
   typeof answer.checksums === "object" &&
   answer.checksums !== null;
+
+const strings = (value: unknown) =>
+  Array.isArray(value) && value.every((item) => typeof item === "string");
+
+/** A scope the gateway cannot read must not be taken for none: the request is not served. */
+const scopeIsWellFormed = ({ scope }: VerifiedKey) =>
+  scope === undefined ||
+  (typeof scope === "object" &&
+    scope !== null &&
+    strings(scope.prefixes) &&
+    strings(scope.objects));

@@ -7,6 +7,10 @@ export interface Member {
   role: Role;
 }
 
+/** Nobody makes a key stronger than themselves. */
+const mayCreateKeyOf = (m: Member, key: { accessType: Role }) =>
+  atLeast(m.role, "WRITE") && atLeast(m.role, key.accessType);
+
 /**
  * Every access rule of the API, in one table. Each rule receives the caller's membership in
  * the resource's workspace and, where the rule depends on it, the resource itself.
@@ -19,9 +23,9 @@ const RULES = {
   "repo.read": (m: Member) => atLeast(m.role, "READ"),
   "repo.readAudit": (m: Member) => m.role === "ADMIN",
   "apikey.list": (m: Member) => atLeast(m.role, "READ"),
-  // Nobody makes a key stronger than themselves.
-  "apikey.create": (m: Member, key: { accessType: Role }) =>
-    atLeast(m.role, "WRITE") && atLeast(m.role, key.accessType),
+  "apikey.create": mayCreateKeyOf,
+  // Temporary credentials from a key: whoever may create a key of its access level.
+  "apikey.issueTemporaryCredentials": mayCreateKeyOf,
   // Nor raises one above themselves, nor changes one already stronger than they are.
   "apikey.update": (m: Member, key: { from: Role; to: Role }) =>
     atLeast(m.role, "WRITE") && atLeast(m.role, key.from) && atLeast(m.role, key.to),

@@ -11,6 +11,7 @@ export const AUDIT_EVENT_TYPES = [
   "apikey.updated",
   "apikey.deleted",
   "apikey.rolled",
+  "apikey.temporary_credentials_issued",
   "ai_apikey.created",
   "ai_apikey.updated",
   "ai_apikey.deleted",
@@ -33,6 +34,10 @@ export const AUDITED_FIELDS = [
   "status",
   "expiresAt",
   "previousSecretExpiresAt",
+  // A temporary credential's scope (src/credentials): lists as JSON text.
+  "permission",
+  "prefixes",
+  "objects",
 ] as const;
 
 const ChangeSchema = z.object({

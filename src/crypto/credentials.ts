@@ -18,6 +18,19 @@ export function newStorageCredentials(): { key: string; secret: string } {
 }
 
 /**
+ * Temporary credentials (src/credentials) have access key ids of the same shape under their own
+ * prefix, as AWS's session credentials are ASIA… beside AKIA…: `FBTK` (temporary key) + 16.
+ */
+export const TEMPORARY_KEY_PREFIX = "FBTK";
+
+export function newTemporaryAccessKeyId(): string {
+  return (
+    TEMPORARY_KEY_PREFIX +
+    randomString(UPPER_ALNUM, STORAGE_KEY_LENGTH - TEMPORARY_KEY_PREFIX.length)
+  );
+}
+
+/**
  * AI keys: `FB_AI_` + 24 base62 characters (~142 bits).
  * AI secrets: `fbai_sk_` + 44 base62 characters (~262 bits) + a 6-character base62 CRC32 of
  * those 44, so a secret scanner can recognise a real leaked secret offline, as GitHub's tokens allow.

@@ -31,7 +31,7 @@ function additionalData({ kind, repoId, keyId, slot }: SealBinding): Uint8Array 
  */
 export class Keyring {
   private readonly cryptoKeys = new Map<string, Promise<CryptoKey>>();
-  private readonly digestKeys = new Map<string, Promise<CryptoKey>>();
+  private readonly derivedKeys = new Map<string, Promise<CryptoKey>>();
 
   private constructor(private readonly keys: ReadonlyMap<string, Uint8Array<ArrayBuffer>>) {}
 
@@ -89,31 +89,45 @@ export class Keyring {
   }
 
   /**
-   * An HMAC-SHA-256 key derived (HKDF) from the version's AES key for one purpose only, so a
-   * digest reveals nothing about the encryption key and rotates with the ring.
+   * A key derived (HKDF) from the version's AES key for one purpose only (`info`), so what it
+   * makes reveals nothing about the encryption key or the other purposes, and it rotates with
+   * the ring.
    */
-  private digestKey(version: string): Promise<CryptoKey> | undefined {
-    let key = this.digestKeys.get(version);
+  private derivedKey(
+    version: string,
+    info: string,
+    algorithm: Parameters<SubtleCrypto["deriveKey"]>[2],
+    usages: string[],
+  ): Promise<CryptoKey> | undefined {
+    const id = `${version}\n${info}`;
+    let key = this.derivedKeys.get(id);
     if (!key) {
       const raw = this.keys.get(version);
       if (!raw) return undefined;
-      key = crypto.subtle.importKey("raw", raw, "HKDF", false, ["deriveKey"]).then((material) =>
-        crypto.subtle.deriveKey(
-          {
-            name: "HKDF",
-            hash: "SHA-256",
-            salt: new Uint8Array(0),
-            info: encoder.encode("flashgate/secret-digest/v1"),
-          },
-          material,
-          { name: "HMAC", hash: "SHA-256", length: 256 },
-          false,
-          ["sign"],
-        ),
-      );
-      this.digestKeys.set(version, key);
+      key = crypto.subtle
+        .importKey("raw", raw, "HKDF", false, ["deriveKey"])
+        .then((material) =>
+          crypto.subtle.deriveKey(
+            { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: encoder.encode(info) },
+            material,
+            algorithm,
+            false,
+            usages,
+          ),
+        );
+      this.derivedKeys.set(id, key);
     }
     return key;
+  }
+
+  /** The HMAC-SHA-256 key of the secret digests. */
+  private digestKey(version: string): Promise<CryptoKey> | undefined {
+    return this.derivedKey(
+      version,
+      "flashgate/secret-digest/v1",
+      { name: "HMAC", hash: "SHA-256", length: 256 },
+      ["sign"],
+    );
   }
 
   /**
@@ -131,6 +145,77 @@ export class Keyring {
   /** The secret's digest under every version in the ring, the sealing one first. */
   digests(secret: string): Promise<string[]> {
     return Promise.all(this.versions.map((version) => this.digest(secret, version)));
+  }
+
+  /**
+   * HMAC-SHA-256 of `data` under `version`'s key for `purpose` ("temporary-secret", …), a key
+   * derived for that purpose alone: what the service can recompute and nobody else can.
+   */
+  async mac(purpose: string, data: string, version: string): Promise<Uint8Array> {
+    const key = this.derivedKey(
+      version,
+      `flashgate/${purpose}/v1`,
+      { name: "HMAC", hash: "SHA-256", length: 256 },
+      ["sign"],
+    );
+    if (!key) throw new KeyringError(`no key "${version}" in ENCRYPTION_KEYS`);
+    return new Uint8Array(await crypto.subtle.sign("HMAC", await key, encoder.encode(data)));
+  }
+
+  /**
+   * Seals a token (not a row's secret) with the sealing version's AES-GCM key derived for
+   * tokens, bound to `context`: "<version>.<iv>.<ciphertext>". It opens while its version is
+   * in the ring.
+   */
+  async sealToken(plaintext: string, context: string): Promise<string> {
+    const version = this.sealingVersion;
+    const key = (await this.tokenKey(version)) as CryptoKey;
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    const ciphertext = await crypto.subtle.encrypt(
+      { name: "AES-GCM", iv, additionalData: encoder.encode(context) },
+      key,
+      encoder.encode(plaintext),
+    );
+    return [version, bytesToBase64Url(iv), bytesToBase64Url(new Uint8Array(ciphertext))].join(".");
+  }
+
+  /**
+   * Opens a sealed token: its plaintext and the version that sealed it, or undefined when it is
+   * malformed, tampered with, bound to another context, or its version has left the ring.
+   */
+  async openToken(
+    sealed: string,
+    context: string,
+  ): Promise<{ plaintext: string; version: string } | undefined> {
+    const [version, iv, ciphertext, extra] = sealed.split(".");
+    if (!version || !iv || !ciphertext || extra !== undefined) return undefined;
+    const key = this.tokenKey(version);
+    if (!key) return undefined;
+    try {
+      const ivBytes = base64ToBytes(iv);
+      const ciphertextBytes = base64ToBytes(ciphertext);
+      // One spelling per token: base64's spare trailing bits must not make a second one.
+      if (bytesToBase64Url(ivBytes) !== iv || bytesToBase64Url(ciphertextBytes) !== ciphertext) {
+        return undefined;
+      }
+      const plaintext = await crypto.subtle.decrypt(
+        { name: "AES-GCM", iv: ivBytes, additionalData: encoder.encode(context) },
+        await key,
+        ciphertextBytes,
+      );
+      return { plaintext: decoder.decode(plaintext), version };
+    } catch {
+      return undefined;
+    }
+  }
+
+  private tokenKey(version: string): Promise<CryptoKey> | undefined {
+    return this.derivedKey(
+      version,
+      "flashgate/session-token/v1",
+      { name: "AES-GCM", length: 256 },
+      ["encrypt", "decrypt"],
+    );
   }
 
   /** Seals with the first key and a fresh 96-bit IV: "aesgcm.<version>.<iv>.<ciphertext>". */

@@ -1,4 +1,6 @@
 import { atLeast, type Role } from "../access/roles";
+import { secretGeneration } from "../credentials/token";
+import { TEMPORARY_KEY_PREFIX } from "../crypto/credentials";
 import { keyringFrom } from "../crypto/seal";
 import { keyMemory } from "../db/key-memory";
 import { previousSecretLive, UNUSABLE, unusable } from "../db/key-state";
@@ -23,6 +25,7 @@ import {
   signingKey,
   stringToSign,
 } from "./sigv4";
+import { type OpenedToken, openedToken, temporarySigningKey } from "./temporary";
 import { recordUse } from "./usage";
 
 /** A storage key as verification needs it; its secret stays sealed. */
@@ -45,6 +48,8 @@ interface StorageKeyRecord {
    * verify-only, never extractable.
    */
   signingKeys?: Map<string, Promise<CryptoKey>>;
+  /** Temporary credentials: the tag of each live secret slot, per keyring version ("v1:current"). */
+  generations?: Map<string, Promise<string>>;
 }
 
 const remembered = keyMemory<StorageKeyRecord>();
@@ -92,6 +97,49 @@ function keyFor(
   }
   return key;
 }
+
+/**
+ * Whether a temporary credential was issued under one of the parent's live secrets: the current
+ * one, or the previous one while a roll's grace lasts. Once a roll's grace is over, no child
+ * issued before it matches.
+ */
+async function issuedUnderLiveSecret(
+  env: Bindings,
+  record: StorageKeyRecord,
+  { token, version }: OpenedToken,
+  at: string,
+): Promise<boolean> {
+  const generation = (slot: "current" | "previous") => {
+    record.generations ??= new Map();
+    const id = `${version}:${slot}`;
+    let tag = record.generations.get(id);
+    if (!tag) {
+      const keyring = keyringFrom(env.ENCRYPTION_KEYS);
+      const binding = { kind: "storage" as const, repoId: record.repoId, keyId: record.id };
+      tag = keyring
+        .open(
+          slot === "current" ? record.sealedSecret : (record.previousSealedSecret as string),
+          slot === "current" ? binding : { ...binding, slot: "previous" },
+        )
+        .then((secret) => secretGeneration(keyring, version, secret));
+      record.generations.set(id, tag);
+      tag.catch(() => record.generations?.delete(id));
+    }
+    return tag;
+  };
+  // The tags are not secrets (keyed, inside an authenticated token): plain comparison is fine.
+  return (
+    (await generation("current")) === token.generation ||
+    (previousSecretLive(record, at) && (await generation("previous")) === token.generation)
+  );
+}
+
+/** Why a temporary credential is refused when its parent cannot be used. */
+const PARENT_UNUSABLE = {
+  REVOKED: "The credential's parent key has been deleted",
+  DISABLED: "The credential's parent key is disabled",
+  EXPIRED: "The credential's parent key has expired",
+} as const;
 
 interface SigningScope {
   date: string;
@@ -171,18 +219,46 @@ export async function verifyS3Request(
     );
   }
 
+  // A temporary credential (FBTK…) is its session token: the scope, its parent key and its
+  // expiry, sealed by this service. It is checked against the parent's row, as cached as the
+  // parent's own requests are (the same bound on revocation).
+  let temporary: OpenedToken | undefined;
+  if (accessKeyId.startsWith(TEMPORARY_KEY_PREFIX)) {
+    if (signed.securityToken === undefined) {
+      return refuse("INVALID_TOKEN", "A temporary credential needs its X-Amz-Security-Token");
+    }
+    temporary = await openedToken(env, accessKeyId, signed.securityToken);
+    if (!temporary) return refuse("INVALID_TOKEN", "The security token is not valid");
+    if (now >= temporary.token.expiresAt * 1000) {
+      return refuse("TOKEN_EXPIRED", "The provided token has expired");
+    }
+  } else if (signed.securityToken !== undefined) {
+    return refuse(
+      "INVALID_TOKEN",
+      "X-Amz-Security-Token is only for temporary credentials (FBTK…), not a key's own requests",
+    );
+  }
+
   // A key that is not remembered costs one D1 read even for a blocked subject: it may be a
   // valid key's first request here. Unknown ids are then remembered (NEGATIVE_TTL_SECONDS).
-  const record = await lookUp(env, accessKeyId, now);
+  const record = await lookUp(env, temporary ? temporary.token.parentKey : accessKeyId, now);
   if (!record) return refuse("INVALID_ACCESS_KEY", "No such access key id");
+  if (
+    temporary &&
+    (record.id !== temporary.token.parentKeyId || record.repoId !== temporary.token.repoId)
+  ) {
+    return refuse("INVALID_TOKEN", "The security token is not valid");
+  }
   const at = new Date(now).toISOString();
   const why = unusable(record, at);
+  const unusableMessage = temporary ? PARENT_UNUSABLE : UNUSABLE;
   // A deleted, disabled or expired key is refused whatever its signature: a blocked subject
   // learns nothing more and costs no crypto.
-  if (why && limit.blocked) return refuse(why, UNUSABLE[why]);
+  if (why && limit.blocked) return refuse(why, unusableMessage[why]);
   let matches: boolean;
   /** The signing key that matched: a signed stream's chunks are signed with it too. */
   let matchedKey: CryptoKey | undefined;
+  let rolled = false;
   try {
     const toSign = await stringToSign(signed);
     const signedWith = async (slot: "current" | "previous") => {
@@ -191,10 +267,19 @@ export async function verifyS3Request(
       if (matched) matchedKey = key;
       return matched;
     };
-    // A rolled key's previous secret still signs during its grace period.
-    matches =
-      (await signedWith("current")) ||
-      (previousSecretLive(record, at) && (await signedWith("previous")));
+    if (temporary) {
+      // A temporary credential has one secret, derived from its token.
+      const key = await temporarySigningKey(temporary, accessKeyId, signed);
+      matches = await signatureMatches(key, signed.signature, toSign);
+      if (matches) matchedKey = key;
+      // Its parent's roll (past grace) ends it, as it ends the parent's old secret.
+      rolled = matches && !why && !(await issuedUnderLiveSecret(env, record, temporary, at));
+    } else {
+      // A rolled key's previous secret still signs during its grace period.
+      matches =
+        (await signedWith("current")) ||
+        (previousSecretLive(record, at) && (await signedWith("previous")));
+    }
   } catch (error) {
     log.error("a storage key's sealed secret cannot be opened", {
       keyId: record.id,
@@ -211,12 +296,16 @@ export async function verifyS3Request(
           "The request signature does not match; check the secret and how the request is signed",
         );
   }
-  if (why) return refuse(why, UNUSABLE[why]);
+  if (why) return refuse(why, unusableMessage[why]);
+  if (rolled) {
+    return refuse("INVALID_TOKEN", "The credential's parent key was rolled since it was issued");
+  }
+  const accessType = temporary ? temporary.token.permission : record.accessType;
   // Not a failure: the secret is proven, the key only lacks the access (never RATE_LIMITED).
-  if (input.requiredAccess && !atLeast(record.accessType, input.requiredAccess)) {
+  if (input.requiredAccess && !atLeast(accessType, input.requiredAccess)) {
     return refusal(
       "INSUFFICIENT_ACCESS",
-      `The key's access is ${record.accessType}; this needs ${input.requiredAccess}`,
+      `The ${temporary ? "credential's permission" : "key's access"} is ${accessType}; this needs ${input.requiredAccess}`,
     );
   }
 
@@ -226,14 +315,25 @@ export async function verifyS3Request(
     valid: true,
     code: "VALID",
     keyId: record.id,
-    key: record.key,
+    key: accessKeyId,
     repoId: record.repoId,
     workspaceId: record.workspaceId,
-    accessType: record.accessType,
+    accessType,
     repoCreatedAt: record.repoCreatedAt,
     payloadHash: signed.payloadHash,
     signedHeaders: signed.signedHeaders,
     checksums: signed.checksums,
+    ...(temporary
+      ? {
+          scope: {
+            permission: temporary.token.permission,
+            prefixes: temporary.token.prefixes,
+            objects: temporary.token.objects,
+            expiration: new Date(temporary.token.expiresAt * 1000).toISOString(),
+            parentKeyId: record.id,
+          },
+        }
+      : {}),
     ...(signed.payloadHash === STREAMING_SIGNED || signed.payloadHash === STREAMING_SIGNED_TRAILER
       ? {
           signedStream: {

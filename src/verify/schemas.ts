@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { AI_KEY_EXAMPLE, AI_SECRET_EXAMPLE, AiTypeSchema } from "../ai-keys/schemas";
+import { TemporaryScopeSchema } from "../credentials/schemas";
 import { KeyIdSchema, RepoIdSchema, TimestampSchema, WorkspaceIdSchema } from "../http/schemas";
 import { AccessTypeSchema } from "../keys/schemas";
 import { CHECKSUM_NAME } from "./sigv4";
@@ -84,6 +85,10 @@ export const S3_REFUSALS = {
   DISABLED: "InvalidAccessKeyId",
   EXPIRED: "AccessDenied",
   RATE_LIMITED: "SlowDown",
+  // Temporary credentials (FBTK…): the session token has expired, or is not one this service
+  // issued for this access key id (tampered, missing, another credential's, parent rolled).
+  TOKEN_EXPIRED: "ExpiredToken",
+  INVALID_TOKEN: "InvalidToken",
 } as const;
 export type S3Refusal = keyof typeof S3_REFUSALS;
 
@@ -97,7 +102,11 @@ export const VerifyS3ResponseSchema = z
       valid: z.literal(true),
       code: z.literal("VALID"),
       keyId: KeyIdSchema,
-      key: z.string().meta({ examples: ["FBAKQ7ZK4M2X9B1C8D3E"] }),
+      key: z.string().meta({
+        description:
+          "The access key id that signed: FBAK… (a key) or FBTK… (a temporary credential, whose keyId is its parent key's and accessType its permission)",
+        examples: ["FBAKQ7ZK4M2X9B1C8D3E"],
+      }),
       repoId: RepoIdSchema,
       workspaceId: WorkspaceIdSchema,
       accessType: AccessTypeSchema,
@@ -127,6 +136,7 @@ export const VerifyS3ResponseSchema = z
           "Every x-amz-checksum-<algorithm> value the signature covers (signed headers, and a presigned URL's query), by lower-case name: the body must match each. Unsigned values are never listed, nor the parameters x-amz-checksum-algorithm, -type and -mode",
         examples: [CHECKSUMS_EXAMPLE],
       }),
+      scope: TemporaryScopeSchema.optional(),
     }),
     z.object({
       success: z.literal(true),

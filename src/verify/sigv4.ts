@@ -60,6 +60,11 @@ export interface SignedRequest {
   payloadHash: string;
   /** Every signed `x-amz-checksum-<algorithm>` value, by lower-case name. */
   checksums: Record<string, string>;
+  /**
+   * X-Amz-Security-Token: a temporary credential's session token, from a header (signed, or it is
+   * among unsignedAmzHeaders) or a presigned URL's signed query.
+   */
+  securityToken?: string;
   /** x-amz-* headers present on the request that the signature does not cover (S3 refuses them). */
   unsignedAmzHeaders: string[];
   canonicalRequest: string;
@@ -295,6 +300,13 @@ export function parseSignedRequest(request: ReceivedRequest): SignedRequest {
     (name) => name.startsWith("x-amz-") && !signed.has(name) && !tolerated.has(name),
   );
 
+  const tokenInQuery = presigned ? query.get("X-Amz-Security-Token") : undefined;
+  const tokenHeader = headers.get("x-amz-security-token");
+  if (tokenInQuery !== undefined && tokenHeader !== undefined && tokenInQuery !== tokenHeader) {
+    malformed("X-Amz-Security-Token differs between the query and the header");
+  }
+  const securityToken = tokenInQuery ?? tokenHeader;
+
   // What the signature covers: signed headers, and for a presigned URL its query too.
   const checksums: Record<string, string> = {};
   for (const [name, value] of Object.entries(inQuery)) {
@@ -334,6 +346,7 @@ export function parseSignedRequest(request: ReceivedRequest): SignedRequest {
     signature,
     payloadHash,
     checksums,
+    ...(securityToken !== undefined ? { securityToken } : {}),
     unsignedAmzHeaders,
     canonicalRequest,
   };

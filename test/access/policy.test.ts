@@ -51,6 +51,19 @@ describe("creating a storage key", () => {
   });
 });
 
+describe("issuing temporary credentials from a storage key", () => {
+  it("is allowed to whoever may create a key of the parent's access level", () => {
+    const allowed = (role: Role) =>
+      ROLES.filter((accessType) =>
+        may(as(role), "apikey.issueTemporaryCredentials", { accessType }),
+      );
+    expect(allowed("READ")).toEqual([]);
+    expect(allowed("WRITE")).toEqual(["READ", "WRITE"]);
+    expect(allowed("ADMIN")).toEqual(["READ", "WRITE", "ADMIN"]);
+    expect(may(undefined, "apikey.issueTemporaryCredentials", { accessType: "READ" })).toBe(false);
+  });
+});
+
 describe("updating a storage key", () => {
   const changes = ROLES.flatMap((from) => ROLES.map((to) => ({ from, to })));
   const allowed = (role: Role) =>

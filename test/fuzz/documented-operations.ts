@@ -103,6 +103,9 @@ export function documentedOperations(document: Document): DocumentedOperation[] 
 export const paramsOf = (template: string) =>
   [...template.matchAll(/\{(\w+)\}/g)].map((match) => match[1] as string);
 
+/** Accepted POSTs that store nothing to read back: temporary credentials are stateless. */
+const STORES_NOTHING = new Set(["POST /repo/{repoId}/apikey/{apikeyId}/temporary-credentials"]);
+
 /**
  * Where an accepted create or update can be read back: the nearest path at or above the
  * operation's own that the document lists a GET for (POST /repo/{repoId}/apikey → itself;
@@ -113,6 +116,7 @@ export function readBackOf(
   operation: DocumentedOperation,
   operations: DocumentedOperation[],
 ): string | undefined {
+  if (STORES_NOTHING.has(operation.id)) return undefined;
   const listed = new Set(operations.filter((o) => o.method === "GET").map((o) => o.path));
   const segments = operation.path.split("/");
   for (let length = segments.length; length > 1; length -= 1) {

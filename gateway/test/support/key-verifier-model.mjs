@@ -9,6 +9,9 @@ import { RpcTarget, WorkerEntrypoint } from "cloudflare:workers";
  * the real API. Keys describe themselves, so tests need no shared table:
  *   access key id "WRITE.<repo id>" or "READ.<repo id>"; signature "0"×64 does not match, any
  *   other 64 hex digits does.
+ * A temporary credential is such a key whose request carries X-Amz-Security-Token (signed
+ * header or presigned query): the token is the base64url JSON of its {prefixes, objects}, and
+ * the VALID answer carries that scope, its permission the key's access.
  * Signed streaming (STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]) answers a `chunkSigner` whose
  * chain is a model too (modelChunkSignature): each link's signature is the SHA-256 of the one
  * before and the chunk's hash, seeded by the request's signature.
@@ -145,10 +148,35 @@ export function verifyLikeTheApi({ url, headers, requiredAccess }) {
       if (name.startsWith("x-amz-checksum-")) checksums[name] = received.get(name);
     }
   }
+  const token = presigned
+    ? query.get("X-Amz-Security-Token")
+    : received.get("x-amz-security-token");
+  let scope;
+  if (token) {
+    try {
+      const { prefixes = [], objects = [] } = JSON.parse(
+        new TextDecoder().decode(
+          Uint8Array.from(atob(token.replace(/-/g, "+").replace(/_/g, "/")), (c) =>
+            c.charCodeAt(0),
+          ),
+        ),
+      );
+      scope = {
+        permission: accessType,
+        prefixes,
+        objects,
+        expiration: "2030-01-01T00:00:00.000Z",
+        parentKeyId: `model-${accessType}`,
+      };
+    } catch {
+      return refuse("INVALID_TOKEN", "InvalidToken", "The security token is not valid");
+    }
+  }
   return {
     success: true,
     valid: true,
     code: "VALID",
+    ...(scope ? { scope } : {}),
     keyId: `model-${accessType}`,
     key: `${accessType}.${repoId}`,
     repoId,

@@ -26,6 +26,17 @@ export interface Signing {
   signedHeaders?: string[];
   /** Parameters the presigned URL signed besides the X-Amz-* of the signature. */
   query?: Record<string, string>;
+  /** A temporary credential's scope: sent as the model's X-Amz-Security-Token (signed). */
+  scope?: { prefixes?: string[]; objects?: string[] };
+}
+
+/** The model's session token for `scope`: its JSON, base64url. */
+export function modelToken(scope: { prefixes?: string[]; objects?: string[] }): string {
+  const bytes = new TextEncoder().encode(JSON.stringify(scope));
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
 }
 
 /** A request signed in its Authorization header, as SDKs sign; all its headers signed. */
@@ -34,6 +45,7 @@ export function headerSigned(method: string, pathAndQuery: string, signing: Sign
     "x-amz-date": "20260101T000000Z",
     "x-amz-content-sha256": "UNSIGNED-PAYLOAD",
     ...signing.headers,
+    ...(signing.scope ? { "x-amz-security-token": modelToken(signing.scope) } : {}),
   });
   const unsigned = new Set(signing.unsigned?.map((name) => name.toLowerCase()));
   const signed = ["host", ...headers.keys()].filter((name) => !unsigned.has(name)).sort();
@@ -49,6 +61,7 @@ export function headerSigned(method: string, pathAndQuery: string, signing: Sign
 export function presigned(method: string, path: string, signing: Signing = {}) {
   const query = new URLSearchParams({
     ...signing.query,
+    ...(signing.scope ? { "X-Amz-Security-Token": modelToken(signing.scope) } : {}),
     "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
     "X-Amz-Credential": `${signing.key ?? `WRITE.${BUCKET}`}/${CREDENTIAL_SCOPE}`,
     "X-Amz-Date": "20260101T000000Z",

@@ -108,6 +108,27 @@ export async function fullJourney(send: Send): Promise<void> {
     name: "CI",
     accessType: "WRITE",
   });
+  // Temporary credentials from the key: scoped, short-lived, nothing stored.
+  const temporary = await call(
+    "POST",
+    "/repo/{repoId}/apikey/{apikeyId}/temporary-credentials",
+    { permission: "READ", prefixes: ["photos/"], ttlSeconds: 600 },
+    201,
+  );
+  expect(temporary.accessKeyId).toMatch(/^FBTK[A-Z0-9]{16}$/);
+  const signedTemporary = await signedGet(
+    temporary.accessKeyId,
+    temporary.secretAccessKey,
+    `/${repoId}/photos/cat.jpg`,
+    temporary.sessionToken,
+  );
+  expect(await call("POST", "/verify/s3", signedTemporary)).toMatchObject({
+    valid: true,
+    keyId: created.id,
+    key: temporary.accessKeyId,
+    accessType: "READ",
+    scope: { permission: "READ", prefixes: ["photos/"], objects: [], parentKeyId: created.id },
+  });
   expect(await call("DELETE", "/repo/{repoId}/apikey/{apikeyId}")).toEqual({
     success: true,
     message: "API key deleted",
@@ -115,6 +136,7 @@ export async function fullJourney(send: Send): Promise<void> {
   expect((await call("GET", "/repo/{repoId}/apikey")).keys).toEqual([]);
   await call("DELETE", "/repo/{repoId}/apikey/{apikeyId}", undefined, 404);
   expect((await call("POST", "/verify/s3", signed)).code).toBe("REVOKED");
+  expect((await call("POST", "/verify/s3", signedTemporary)).code).toBe("REVOKED");
 
   // AI keys.
   const ai = await call(
@@ -170,10 +192,15 @@ export async function fullJourney(send: Send): Promise<void> {
 }
 
 /** A GET signed by AWS's SigV4 signer as S3 clients use it, as a /verify/s3 body. */
-async function signedGet(accessKeyId: string, secretAccessKey: string, path: string) {
+async function signedGet(
+  accessKeyId: string,
+  secretAccessKey: string,
+  path: string,
+  sessionToken?: string,
+) {
   const host = "s3.flashgate.example";
   const signer = new SignatureV4({
-    credentials: { accessKeyId, secretAccessKey },
+    credentials: { accessKeyId, secretAccessKey, sessionToken },
     region: "auto",
     service: "s3",
     sha256: Sha256,
