@@ -70,7 +70,7 @@ export async function fullJourney(send: Send): Promise<void> {
     accessType: "READ",
   });
   expect(created.key).toMatch(/^FBAK[A-Z0-9]{16}$/);
-  expect(created.secret).toMatch(/^[A-Za-z0-9/+]{40}$/);
+  expect(created.secret).toMatch(/^fbsk_[0-9A-Za-z]{35}$/);
   ids.apikeyId = created.id;
   const listed = await call("GET", "/repo/{repoId}/apikey");
   expect(listed.keys).toEqual([expect.objectContaining({ id: created.id, accessType: "READ" })]);
