@@ -135,34 +135,12 @@ export const KeyLifecycleFields = {
     description: "Until when a rolled key's previous secret works; null when it does not",
     examples: [null],
   }),
-  disabledReason: z
-    .enum(["LEAKED"])
-    .nullable()
-    .meta({
-      description:
-        "LEAKED: the service disabled the key because its secret was found in public; roll it before enabling it again",
-      examples: [null],
-    }),
-  leakedAt: TimestampSchema.nullable().meta({
-    description:
-      "When the key's secret was last reported found in public (docs/secret-scanning.md)",
-    examples: [null],
+  disabledReason: z.enum(["LEAKED"]).nullable().meta({
+    description: "LEAKED: disabled as its secret was found in public; roll before enabling",
   }),
-  leakSource: z
-    .string()
-    .nullable()
-    .meta({
-      description:
-        "Where it was found: GitHub's source (commit, gist_content, npm, …) or self_report",
-      examples: [null],
-    }),
-  leakUrl: z
-    .string()
-    .nullable()
-    .meta({
-      description: "The public URL where it was found, when the report named one",
-      examples: [null],
-    }),
+  leakedAt: TimestampSchema.nullable().meta({ description: "When its secret was found in public" }),
+  leakSource: z.string().nullable().meta({ description: "GitHub's source, or self_report" }),
+  leakUrl: z.string().nullable(),
 };
 
 export const CreatedKeySchema = z

@@ -72,15 +72,14 @@ export const reportGithubLeaks = defineOperation({
   method: "post",
   path: "/secret-scanning/github",
   operationId: "githubSecretScanning",
-  summary:
-    "GitHub's secret scanning partner endpoint: signed by GitHub (Github-Public-Key-Identifier and Github-Public-Key-Signature over the raw body), no bearer token; a JSON array of {token, type, url, source} (docs/secret-scanning.md)",
+  summary: "GitHub secret scanning reports (signed by GitHub; no bearer token)",
   tags: keyTags,
   everyUser: true,
   errors: [413],
   success: {
     status: 200,
     schema: GithubFeedbackSchema,
-    description: "One feedback entry per reported token: true_positive when it is a secret of ours",
+    description: "A label per token",
   },
 });
 
@@ -136,16 +135,14 @@ export const reportLeak = defineOperation({
   method: "post",
   path: "/leaks",
   operationId: "reportLeakedSecret",
-  summary:
-    "Report a secret of this service that became public: its key is disabled (or as its workspace chose) at once",
+  summary: "Report a secret of ours that became public",
   tags: keyTags,
   body: SelfReportBodySchema,
   everyUser: true,
   success: {
     status: 200,
     schema: SelfReportAnswerSchema,
-    description:
-      "Which key it was, only if you may see that key; otherwise the answer an unknown secret gets",
+    description: "Which key it was, if you may see it",
   },
 });
 

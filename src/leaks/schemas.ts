@@ -19,8 +19,8 @@ export const GithubReportSchema = z.array(
 export const GithubFeedbackSchema = z
   .array(
     z.object({
-      token_hash: z.string().meta({ description: "SHA-256 (hex) of the reported token" }),
-      token_type: z.string().meta({ examples: ["flashgate_storage_secret"] }),
+      token_hash: z.string(),
+      token_type: z.string(),
       label: z.enum(["true_positive", "false_positive"]),
     }),
   )
@@ -28,8 +28,7 @@ export const GithubFeedbackSchema = z
 
 export const LeakResponseSchema = z.enum(["disable", "revoke", "notify"]).meta({
   id: "LeakResponse",
-  description:
-    "What a secret found in public does to its key: disable (INACTIVE, disabledReason LEAKED; the default), revoke (delete), or notify (only record and audit it)",
+  description: "What a leaked secret does to its key (docs/secret-scanning.md)",
 });
 
 export const LeakResponseSettingSchema = z
@@ -49,7 +48,7 @@ export const SelfReportBodySchema = z
       .min(1, "is required")
       .max(200, "must be at most 200 characters")
       .meta({
-        description: "The secret that became public: a storage or AI secret this service issued",
+        description: "A storage or AI secret",
         examples: ["fbsk_4fJq8ZrT2mLx9WbN6cVh1KpD3sYg7000000"],
       }),
     url: z
@@ -57,7 +56,7 @@ export const SelfReportBodySchema = z
       .max(2_048)
       .optional()
       .meta({
-        description: "Where it was published, when known",
+        description: "Where it was published",
         examples: ["https://github.com/acme/site/commit/4f2a9c1"],
       }),
   })
@@ -67,8 +66,7 @@ export const SelfReportAnswerSchema = z
   .object({
     success: z.literal(true),
     found: z.boolean().meta({
-      description:
-        "true when the secret is one of a key you may see; false for an unknown secret and for a key you may not see (the same answer)",
+      description: "false also for a key you may not see",
     }),
     key: z
       .object({
