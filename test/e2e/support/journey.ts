@@ -144,6 +144,19 @@ export async function fullJourney(send: Send): Promise<void> {
   expect((await call("GET", "/repo/{repoId}/ai/apikey")).apiKeys).toEqual([]);
   expect((await call("POST", "/verify/ai", { secret: aiRolled.secret })).code).toBe("REVOKED");
 
+  // Leaked secrets (docs/secret-scanning.md): the workspace's response, a self-report, and
+  // GitHub's endpoint, which takes no bearer token and refuses an unsigned report.
+  expect(await call("GET", "/workspace/{workspaceId}/leak-response")).toEqual({
+    success: true,
+    leakResponse: "disable",
+  });
+  await call("PUT", "/workspace/{workspaceId}/leak-response", { leakResponse: "notify" });
+  expect(await call("POST", "/leaks", { secret: aiRolled.secret })).toMatchObject({
+    found: true,
+    key: { id: ai.id },
+  });
+  await call("POST", "/secret-scanning/github", [], 401);
+
   expect(await call("DELETE", "/workspace/{workspaceId}/users/{userId}")).toMatchObject({
     success: true,
   });
