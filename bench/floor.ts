@@ -41,15 +41,15 @@ interface Env extends VerifyEnv {
 const MEMBERSHIP_SQL =
   'select "workspace_members"."role" as "role", "repos"."workspace_id" as "workspaceId" from "repos" inner join "workspace_members" on ("workspace_members"."workspace_id" = "repos"."workspace_id" and "workspace_members"."user_id" = ?) where "repos"."id" = ? limit ?';
 const LIST_STORAGE_KEYS_SQL =
-  'select "id" as "id", "name" as "name", "access_type" as "accessType", "key" as "key", "created_at" as "createdAt", "created_by" as "createdBy", "last_used_at" as "lastUsedAt", "status" as "status", "expires_at" as "expiresAt", "previous_secret_expires_at" as "previousSecretExpiresAt" from "storage_keys" where ("storage_keys"."repo_id" = (SELECT "repos"."id" FROM "repos" INNER JOIN "workspace_members" ON "workspace_members"."workspace_id" = "repos"."workspace_id" WHERE ("repos"."id" = ? and "workspace_members"."user_id" = ? and "workspace_members"."role" in (?, ?, ?))) and "storage_keys"."deleted_at" is null) order by "storage_keys"."created_at" desc, "storage_keys"."id" desc';
+  'select "id" as "id", "name" as "name", "access_type" as "accessType", "key" as "key", "created_at" as "createdAt", "created_by" as "createdBy", "last_used_at" as "lastUsedAt", "status" as "status", "expires_at" as "expiresAt", "previous_secret_expires_at" as "previousSecretExpiresAt", "disabled_reason" as "disabledReason", "leaked_at" as "leakedAt", "leak_source" as "leakSource", "leak_url" as "leakUrl" from "storage_keys" where ("storage_keys"."repo_id" = (SELECT "repos"."id" FROM "repos" INNER JOIN "workspace_members" ON "workspace_members"."workspace_id" = "repos"."workspace_id" WHERE ("repos"."id" = ? and "workspace_members"."user_id" = ? and "workspace_members"."role" in (?, ?, ?))) and "storage_keys"."deleted_at" is null) order by "storage_keys"."created_at" desc, "storage_keys"."id" desc';
 const LIST_AI_KEYS_SQL =
-  'select "id" as "id", "name" as "name", "repo_id" as "repoId", "key" as "key", "ai_type" as "aiType", "created_at" as "createdAt", "deleted_at" as "deletedAt", "status" as "status", "expires_at" as "expiresAt", "last_used_at" as "lastUsedAt", "previous_secret_expires_at" as "previousSecretExpiresAt" from "ai_keys" where ("ai_keys"."repo_id" = (SELECT "repos"."id" FROM "repos" INNER JOIN "workspace_members" ON "workspace_members"."workspace_id" = "repos"."workspace_id" WHERE ("repos"."id" = ? and "workspace_members"."user_id" = ? and "workspace_members"."role" in (?, ?, ?))) and "ai_keys"."deleted_at" is null) order by "ai_keys"."created_at" desc, "ai_keys"."id" desc';
+  'select "id" as "id", "name" as "name", "repo_id" as "repoId", "key" as "key", "ai_type" as "aiType", "created_at" as "createdAt", "deleted_at" as "deletedAt", "status" as "status", "expires_at" as "expiresAt", "last_used_at" as "lastUsedAt", "previous_secret_expires_at" as "previousSecretExpiresAt", "disabled_reason" as "disabledReason", "leaked_at" as "leakedAt", "leak_source" as "leakSource", "leak_url" as "leakUrl" from "ai_keys" where ("ai_keys"."repo_id" = (SELECT "repos"."id" FROM "repos" INNER JOIN "workspace_members" ON "workspace_members"."workspace_id" = "repos"."workspace_id" WHERE ("repos"."id" = ? and "workspace_members"."user_id" = ? and "workspace_members"."role" in (?, ?, ?))) and "ai_keys"."deleted_at" is null) order by "ai_keys"."created_at" desc, "ai_keys"."id" desc';
 // The lists read rows only for a caller who may list them (src/access/policy.ts: READ and up):
 // repo_id is compared to a membership subquery that is NULL for anyone else.
 const READERS = ["READ", "WRITE", "ADMIN"];
 // The insert re-checks quota and the creator's role, so it runs in one batch with the read.
 const INSERT_STORAGE_KEY_SQL =
-  'INSERT INTO "storage_keys" ("id", "repo_id", "name", "key", "sealed_secret", "created_by", "created_at", "updated_at", "expires_at", "access_type") SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE (SELECT count(*) FROM "storage_keys" WHERE "storage_keys"."repo_id" = ? AND "storage_keys"."deleted_at" IS NULL) < ? AND EXISTS (SELECT 1 FROM "repos" INNER JOIN "workspace_members" ON "workspace_members"."workspace_id" = "repos"."workspace_id" WHERE ("repos"."id" = ? and "workspace_members"."user_id" = ?) AND "workspace_members"."role" IN (SELECT value FROM json_each(?)))';
+  'INSERT INTO "storage_keys" ("id", "repo_id", "name", "key", "sealed_secret", "created_by", "created_at", "updated_at", "expires_at", "access_type", "secret_digest") SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE (SELECT count(*) FROM "storage_keys" WHERE "storage_keys"."repo_id" = ? AND "storage_keys"."deleted_at" IS NULL) < ? AND EXISTS (SELECT 1 FROM "repos" INNER JOIN "workspace_members" ON "workspace_members"."workspace_id" = "repos"."workspace_id" WHERE ("repos"."id" = ? and "workspace_members"."user_id" = ?) AND "workspace_members"."role" IN (SELECT value FROM json_each(?)))';
 
 const RANK: Record<string, number> = { READ: 1, WRITE: 2, ADMIN: 3 };
 const rankOf = (role: string | undefined): number => (role && RANK[role]) || 0;
@@ -60,7 +60,15 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-
 const USER_ID = /^(?!\s)[^\p{Cs}\p{Cc}\p{Cf}]+(?<!\s)$/u;
 const NAME = /^[^\p{Cs}\p{Cc}\u202A-\u202E\u2066-\u2069]+$/u;
 const UPPER_ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-const BASE64_STANDARD = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/** CRC-32 (IEEE) of ASCII text: the storage secret's checksum. */
+function crc32(text: string): number {
+  let crc = 0xffffffff;
+  for (let i = 0; i < text.length; i++) {
+    crc ^= text.charCodeAt(i);
+    for (let k = 0; k < 8; k++) crc = crc & 1 ? 0xedb88320 ^ (crc >>> 1) : crc >>> 1;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
 const encoder = new TextEncoder();
 
 // Keys are imported once per isolate: a hand-written Worker would not re-import them per request.
@@ -281,8 +289,19 @@ async function createStorageKey(
 
   const id = crypto.randomUUID();
   const key = `FBAK${randomString(UPPER_ALNUM, 16)}`;
-  const secret = randomString(BASE64_STANDARD, 40);
+  // fbsk_ + 29 base62 + their base62 CRC-32 (src/crypto/credentials.ts), and its keyed digest.
+  const body29 = randomString(BASE62, 29);
+  let crc = crc32(body29);
+  let checksum = "";
+  for (let i = 0; i < 6; i++, crc = Math.floor(crc / 62)) checksum = BASE62[crc % 62] + checksum;
+  const secret = `fbsk_${body29}${checksum}`;
   const { version, key: aesKey } = await sealingKeyOf(env);
+  const mac = await crypto.subtle.sign(
+    "HMAC",
+    await digestKey(env as unknown as VerifyEnv, version),
+    encoder.encode(secret),
+  );
+  const secretDigest = `${version}.${base64Url(new Uint8Array(mac))}`;
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const ciphertext = await crypto.subtle.encrypt(
     { name: "AES-GCM", iv, additionalData: encoder.encode(`flashgate/storage/${repoId}/${id}`) },
@@ -305,6 +324,7 @@ async function createStorageKey(
       at,
       body.expiresAt,
       body.accessType,
+      secretDigest,
       repoId,
       quota,
       repoId,

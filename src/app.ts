@@ -14,6 +14,7 @@ import { mount, type Route } from "./http/operation";
 import { privateResponses } from "./http/private-responses";
 import { requestId } from "./http/request-id";
 import { storageKeyRoutes } from "./keys/routes";
+import { leakRoutes } from "./leaks/routes";
 import { repoRoutes } from "./repos/routes";
 import { verifyRoutes } from "./verify/routes";
 import { workspaceRoutes } from "./workspaces/routes";
@@ -26,6 +27,7 @@ export const routes: Route[] = [
   ...temporaryCredentialRoutes,
   ...aiKeyRoutes,
   ...auditRoutes,
+  ...leakRoutes,
   ...verifyRoutes,
 ] as Route[];
 
@@ -50,12 +52,14 @@ export function createApp() {
   );
 
   // Everything else needs a verified bearer token. Unknown paths stay 404 without one.
-  for (const path of ["/workspace", "/workspace/*", "/repo", "/repo/*"]) {
+  for (const path of ["/workspace", "/workspace/*", "/repo", "/repo/*", "/leaks"]) {
     app.use(path, requireKeyring, authenticate);
   }
   // The verification plane: gateway tokens only (scope keys:verify).
   app.use("/verify/*", requireKeyring, authenticateGateway);
 
+  // GitHub's secret scanning reports are signed by GitHub, not a bearer token (src/leaks).
+  app.use("/secret-scanning/*", requireKeyring);
   for (const r of routes) mount(app, r);
 
   app.notFound(notFound);

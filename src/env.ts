@@ -29,6 +29,11 @@ export interface Bindings {
   VERIFY_CACHE_TTL_SECONDS?: string;
   /** When set, S3 signatures must be scoped to this region; any region otherwise. */
   S3_REGION?: string;
+  /**
+   * Where GitHub publishes its secret scanning public keys (docs/secret-scanning.md). Unset:
+   * POST /secret-scanning/github answers 503 and accepts nothing.
+   */
+  SECRET_SCANNING_KEYS_URL?: string;
   /** Workers Rate Limiting binding counting failed authentications per client address. */
   AUTH_FAILURES?: RateLimit;
   /** Workers Rate Limiting binding counting failed verifications per key and per client. */

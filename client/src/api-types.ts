@@ -282,6 +282,58 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/secret-scanning/github": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** GitHub secret scanning reports (signed by GitHub; no bearer token) */
+    post: operations["githubSecretScanning"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/leaks": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /** Report a secret of ours that became public */
+    post: operations["reportLeakedSecret"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/workspace/{workspaceId}/leak-response": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** What a leaked secret does to this workspace's keys */
+    get: operations["getWorkspaceLeakResponse"];
+    /** Choose what a leaked secret does to this workspace's keys (ADMIN) */
+    put: operations["updateWorkspaceLeakResponse"];
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/verify/s3": {
     parameters: {
       query?: never;
@@ -329,16 +381,19 @@ export interface components {
         | "workspace.member_added"
         | "workspace.member_updated"
         | "workspace.member_removed"
+        | "workspace.leak_response_updated"
         | "repo.created"
         | "apikey.created"
         | "apikey.updated"
         | "apikey.deleted"
         | "apikey.rolled"
         | "apikey.temporary_credentials_issued"
+        | "apikey.leaked"
         | "ai_apikey.created"
         | "ai_apikey.updated"
         | "ai_apikey.deleted"
-        | "ai_apikey.rolled";
+        | "ai_apikey.rolled"
+        | "ai_apikey.leaked";
       /** Format: date-time */
       at: string;
       actorId: string;
@@ -444,7 +499,7 @@ export interface components {
       key: string;
       /**
        * @description The new secret, shown once
-       * @example wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+       * @example fbsk_4fJq8ZrT2mLx9WbN6cVh1KpD3sYg7000000
        */
       secret: string;
       /**
@@ -465,7 +520,7 @@ export interface components {
       key: string;
       /**
        * @description Shown once; store it now
-       * @example wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+       * @example fbsk_4fJq8ZrT2mLx9WbN6cVh1KpD3sYg7000000
        */
       secret: string;
     };
@@ -500,6 +555,13 @@ export interface components {
        * @example null
        */
       previousSecretExpiresAt: string | null;
+      /** @description LEAKED: disabled as its secret was found in public; roll before enabling */
+      disabledReason: "LEAKED" | null;
+      /** @description When its secret was found in public */
+      leakedAt: string | null;
+      /** @description GitHub's source, or self_report */
+      leakSource: string | null;
+      leakUrl: string | null;
     };
     StorageKeyList: {
       /** @constant */
@@ -582,6 +644,13 @@ export interface components {
        * @example null
        */
       previousSecretExpiresAt: string | null;
+      /** @description LEAKED: disabled as its secret was found in public; roll before enabling */
+      disabledReason: "LEAKED" | null;
+      /** @description When its secret was found in public */
+      leakedAt: string | null;
+      /** @description GitHub's source, or self_report */
+      leakSource: string | null;
+      leakUrl: string | null;
     };
     AiKeyList: {
       /** @constant */
@@ -674,16 +743,19 @@ export interface components {
           | "workspace.member_added"
           | "workspace.member_updated"
           | "workspace.member_removed"
+          | "workspace.leak_response_updated"
           | "repo.created"
           | "apikey.created"
           | "apikey.updated"
           | "apikey.deleted"
           | "apikey.rolled"
           | "apikey.temporary_credentials_issued"
+          | "apikey.leaked"
           | "ai_apikey.created"
           | "ai_apikey.updated"
           | "ai_apikey.deleted"
-          | "ai_apikey.rolled";
+          | "ai_apikey.rolled"
+          | "ai_apikey.leaked";
         /** Format: date-time */
         at: string;
         actorId: string;
@@ -812,6 +884,60 @@ export interface components {
        * @example c8e4f1a2-6d3b-4e9f-a7c5-1b0d2e8f9a63
        */
       parentKeyId: string;
+    };
+    GithubSecretScanningFeedback: {
+      token_hash: string;
+      token_type: string;
+      /** @enum {string} */
+      label: "true_positive" | "false_positive";
+    }[];
+    /**
+     * @description What a leaked secret does to its key (docs/secret-scanning.md)
+     * @enum {string}
+     */
+    LeakResponse: "disable" | "revoke" | "notify";
+    LeakResponseSetting: {
+      /** @constant */
+      success: true;
+      leakResponse: components["schemas"]["LeakResponse"];
+    };
+    UpdateLeakResponseRequest: {
+      leakResponse: components["schemas"]["LeakResponse"];
+    };
+    LeakSelfReport: {
+      /**
+       * @description A storage or AI secret
+       * @example fbsk_4fJq8ZrT2mLx9WbN6cVh1KpD3sYg7000000
+       */
+      secret: string;
+      /**
+       * Format: uri
+       * @description Where it was published
+       * @example https://github.com/acme/site/commit/4f2a9c1
+       */
+      url?: string;
+    };
+    LeakSelfReportAnswer: {
+      /** @constant */
+      success: true;
+      /** @description false also for a key you may not see */
+      found: boolean;
+      key?: {
+        /** @enum {string} */
+        kind: "storage" | "ai";
+        /**
+         * Format: uuid
+         * @example c8e4f1a2-6d3b-4e9f-a7c5-1b0d2e8f9a63
+         */
+        id: string;
+        name: string;
+        /**
+         * Format: uuid
+         * @example 0b5a7d2e-91c4-4f3a-8e6b-5c2d1a9f7e40
+         */
+        repoId: string;
+      };
+      leakResponse?: components["schemas"]["LeakResponse"];
     };
     CreateRepoRequest: {
       /** @example Product photos */
@@ -1914,6 +2040,7 @@ export interface operations {
       401: components["responses"]["Unauthorized"];
       403: components["responses"]["Forbidden"];
       404: components["responses"]["NotFound"];
+      409: components["responses"]["Conflict"];
       413: components["responses"]["PayloadTooLarge"];
       415: components["responses"]["UnsupportedMediaType"];
       429: components["responses"]["TooManyRequests"];
@@ -2057,6 +2184,132 @@ export interface operations {
       400: components["responses"]["BadRequest"];
       401: components["responses"]["Unauthorized"];
       403: components["responses"]["Forbidden"];
+      429: components["responses"]["TooManyRequests"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  githubSecretScanning: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description A label per token */
+      200: {
+        headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["GithubSecretScanningFeedback"];
+        };
+      };
+      401: components["responses"]["Unauthorized"];
+      413: components["responses"]["PayloadTooLarge"];
+      429: components["responses"]["TooManyRequests"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  reportLeakedSecret: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["LeakSelfReport"];
+      };
+    };
+    responses: {
+      /** @description Which key it was, if you may see it */
+      200: {
+        headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["LeakSelfReportAnswer"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      401: components["responses"]["Unauthorized"];
+      413: components["responses"]["PayloadTooLarge"];
+      415: components["responses"]["UnsupportedMediaType"];
+      429: components["responses"]["TooManyRequests"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  getWorkspaceLeakResponse: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        workspaceId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The setting */
+      200: {
+        headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["LeakResponseSetting"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      429: components["responses"]["TooManyRequests"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  updateWorkspaceLeakResponse: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        workspaceId: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["UpdateLeakResponseRequest"];
+      };
+    };
+    responses: {
+      /** @description The new setting */
+      200: {
+        headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["LeakResponseSetting"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      413: components["responses"]["PayloadTooLarge"];
+      415: components["responses"]["UnsupportedMediaType"];
       429: components["responses"]["TooManyRequests"];
       500: components["responses"]["InternalError"];
       503: components["responses"]["ServiceUnavailable"];

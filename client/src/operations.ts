@@ -29,6 +29,10 @@ export const OPERATIONS = {
   rollRepoAiApiKey: { method: "POST", path: "/repo/{repoId}/ai/apikey/{apikeyId}/roll" },
   listRepoAudit: { method: "GET", path: "/repo/{repoId}/audit" },
   listWorkspaceAudit: { method: "GET", path: "/workspace/{workspaceId}/audit" },
+  githubSecretScanning: { method: "POST", path: "/secret-scanning/github" },
+  reportLeakedSecret: { method: "POST", path: "/leaks" },
+  getWorkspaceLeakResponse: { method: "GET", path: "/workspace/{workspaceId}/leak-response" },
+  updateWorkspaceLeakResponse: { method: "PUT", path: "/workspace/{workspaceId}/leak-response" },
   verifyS3Request: { method: "POST", path: "/verify/s3" },
   verifyAiSecret: { method: "POST", path: "/verify/ai" },
 } as const satisfies {

@@ -272,9 +272,11 @@ export function keysSection<K extends StorageKey | AiKey>(
       });
     });
 
+    // A leaked key's secret is public: it is rolled before it can be enabled (the API says 409).
+    const leaked = key.disabledReason === "LEAKED";
     // EXPIRED hides whether the key is switched on or off, so there is nothing to toggle.
     const toggle =
-      key.status === "EXPIRED"
+      key.status === "EXPIRED" || leaked
         ? null
         : button(key.status === "ACTIVE" ? "Disable" : "Enable", "toggle");
     toggle?.addEventListener("click", () => {
@@ -404,7 +406,10 @@ export function keysSection<K extends StorageKey | AiKey>(
       h(
         "td",
         {},
-        h("span", { class: `badge ${key.status.toLowerCase()}` }, key.status),
+        leaked
+          ? h("span", { class: "badge leaked" }, "Leaked — disabled")
+          : h("span", { class: `badge ${key.status.toLowerCase()}` }, key.status),
+        leakNote(key),
         previousUntil,
       ),
       h("td", {}, h("div", { class: "inline-edit" }, time(key.expiresAt), expiry)),
@@ -481,6 +486,22 @@ async function act(
       section.result.failed(error);
     }
   });
+}
+
+/** Where and when a key's secret was found in public (docs/secret-scanning.md), if it was. */
+function leakNote(key: {
+  leakedAt: string | null;
+  leakSource: string | null;
+  leakUrl: string | null;
+}): Node | null {
+  if (!key.leakedAt) return null;
+  const source = key.leakSource ?? "unknown";
+  // Only an https link is a link: the URL comes from a report, not from this service.
+  const where =
+    key.leakUrl && /^https:\/\//i.test(key.leakUrl)
+      ? h("a", { href: key.leakUrl, rel: "noopener noreferrer", target: "_blank" }, source)
+      : source;
+  return h("small", { class: "leak" }, "found ", time(key.leakedAt), " in ", where);
 }
 
 /**

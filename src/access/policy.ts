@@ -19,6 +19,8 @@ const RULES = {
   "workspace.read": (m: Member) => atLeast(m.role, "READ"),
   "workspace.manageMembers": (m: Member) => m.role === "ADMIN",
   "workspace.readAudit": (m: Member) => m.role === "ADMIN",
+  // What a secret found in public does to the workspace's keys (src/leaks).
+  "workspace.manageLeakResponse": (m: Member) => m.role === "ADMIN",
   "repo.create": (m: Member) => atLeast(m.role, "WRITE"),
   "repo.read": (m: Member) => atLeast(m.role, "READ"),
   "repo.readAudit": (m: Member) => m.role === "ADMIN",

@@ -1,4 +1,4 @@
-import { and } from "drizzle-orm";
+import { and, isNull } from "drizzle-orm";
 import { holdsRole } from "../access/membership";
 import { permissionTo } from "../access/policy";
 import { changesOf } from "../audit/event";
@@ -11,7 +11,7 @@ import { aiKeys } from "../db/schema";
 import { ApiError } from "../http/error";
 import { defineOperation, route } from "../http/operation";
 import { MessageResponseSchema } from "../http/schemas";
-import { memberAndKey, refuseUnchanged } from "../keys/existing";
+import { leakedKeyMustBeRolled, memberAndKey, refuseUnchanged } from "../keys/existing";
 import { issueKey, type KeyKind } from "../keys/issue";
 import { keyLister } from "../keys/list";
 import { type RollKind, rollRoute } from "../keys/roll";
@@ -75,7 +75,7 @@ export const updateAiKey = defineOperation({
   params: RepoKeyParamsSchema,
   body: UpdateAiKeyBodySchema,
   success: { status: 200, schema: MessageResponseSchema, description: "Renamed" },
-  errors: [404],
+  errors: [404, 409],
 });
 
 export const rollAiKey = defineOperation({
@@ -122,6 +122,10 @@ const listAiKeyRows = keyLister(
     expiresAt: aiKeys.expiresAt,
     lastUsedAt: aiKeys.lastUsedAt,
     previousSecretExpiresAt: aiKeys.previousSecretExpiresAt,
+    disabledReason: aiKeys.disabledReason,
+    leakedAt: aiKeys.leakedAt,
+    leakSource: aiKeys.leakSource,
+    leakUrl: aiKeys.leakUrl,
   },
   "aiApikey.list",
 );
@@ -131,7 +135,6 @@ const aiKeyKind = {
   insert: insertAiKey,
   quota: (env) => quotaSetting(env.AI_KEY_QUOTA),
   credentials: newAiCredentials,
-  digested: true,
   plural: "AI keys",
 } satisfies KeyKind<Parameters<typeof insertAiKey>[1]>;
 
@@ -183,10 +186,17 @@ export const aiKeyRoutes = [
     const userId = c.var.userId;
     const address = { userId, repoId, apikeyId };
     const db = database(c.env.DB);
-    const fields = { name: aiKeys.name, status: aiKeys.status, expiresAt: aiKeys.expiresAt };
+    const fields = {
+      name: aiKeys.name,
+      status: aiKeys.status,
+      expiresAt: aiKeys.expiresAt,
+      disabledReason: aiKeys.disabledReason,
+    };
     const { member, key } = await memberAndKey(db, aiKeys, fields, address);
     if (!key) throw keyNotFound();
     UPDATE_AI_KEY.check(member);
+    const enabling = body.status === "ACTIVE";
+    if (enabling && key.disabledReason === "LEAKED") throw leakedKeyMustBeRolled();
 
     const changed = { name: body.name, status: body.status, expiresAt: body.expiresAt };
     const updated = await db
@@ -195,6 +205,8 @@ export const aiKeyRoutes = [
       .where(
         and(
           activeKey(aiKeys, apikeyId, repoId),
+          // A leak reported meanwhile is not undone by this enable.
+          enabling ? isNull(aiKeys.disabledReason) : undefined,
           holdsRole(member.workspaceId, userId, UPDATE_AI_KEY.roles),
         ),
       );

@@ -6,16 +6,19 @@ export const AUDIT_EVENT_TYPES = [
   "workspace.member_added",
   "workspace.member_updated",
   "workspace.member_removed",
+  "workspace.leak_response_updated",
   "repo.created",
   "apikey.created",
   "apikey.updated",
   "apikey.deleted",
   "apikey.rolled",
   "apikey.temporary_credentials_issued",
+  "apikey.leaked",
   "ai_apikey.created",
   "ai_apikey.updated",
   "ai_apikey.deleted",
   "ai_apikey.rolled",
+  "ai_apikey.leaked",
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
@@ -38,6 +41,10 @@ export const AUDITED_FIELDS = [
   "permission",
   "prefixes",
   "objects",
+  // Where a leaked secret was found (never the secret), and what a workspace does about leaks.
+  "leakSource",
+  "leakUrl",
+  "leakResponse",
 ] as const;
 
 const ChangeSchema = z.object({

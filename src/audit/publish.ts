@@ -11,6 +11,8 @@ export interface AuditDraft {
   repoId?: string;
   targetId?: string;
   changes?: AuditChanges;
+  /** Who made the change when it is not the signed-in caller (e.g. GitHub's secret scanning). */
+  actorId?: string;
 }
 
 /**
@@ -18,10 +20,29 @@ export interface AuditDraft {
  * slow queue never slows the caller, and a failed delivery never fails the request.
  */
 export function publishAudit(c: Context<AppEnv>, draft: AuditDraft): void {
-  const event: AuditEvent = {
+  c.executionCtx.waitUntil(deliverAudit(c.env, auditEventOf(c, draft)));
+}
+
+/**
+ * Records many changes that have committed (a leak report's keys), sent to the queue 100 at a
+ * time (its batch limit), each batch falling back as one event does.
+ */
+export function publishAudits(c: Context<AppEnv>, drafts: AuditDraft[]): void {
+  const events = drafts.map((draft) => auditEventOf(c, draft));
+  c.executionCtx.waitUntil(
+    (async () => {
+      for (let start = 0; start < events.length; start += 100) {
+        await deliverAuditBatch(c.env, events.slice(start, start + 100));
+      }
+    })(),
+  );
+}
+
+function auditEventOf(c: Context<AppEnv>, { actorId, ...draft }: AuditDraft): AuditEvent {
+  return {
     id: crypto.randomUUID(),
     at: now(),
-    actorId: c.var.userId,
+    actorId: actorId ?? c.var.userId,
     requestId: c.var.requestId,
     ...(c.var.clientRequestId ? { clientRequestId: c.var.clientRequestId } : {}),
     // Set by Cloudflare's edge, which replaces any value a client sent.
@@ -29,7 +50,27 @@ export function publishAudit(c: Context<AppEnv>, draft: AuditDraft): void {
     userAgent: c.req.header("User-Agent") ?? null,
     ...draft,
   };
-  c.executionCtx.waitUntil(deliverAudit(c.env, event));
+}
+
+async function deliverAuditBatch(env: Pick<Bindings, "AUDIT" | "DB">, events: AuditEvent[]) {
+  if (events.length === 1) return void (await deliverAudit(env, events[0] as AuditEvent));
+  try {
+    await env.AUDIT.sendBatch(events.map((body) => ({ body, contentType: "json" as const })));
+  } catch (queueError) {
+    try {
+      await storeAuditEvents(database(env.DB), events);
+      log.warn("audit queue batch send failed; events stored directly in D1", {
+        count: events.length,
+        error: queueError,
+      });
+    } catch (storeError) {
+      log.error("audit events could not be delivered; kept here", {
+        events,
+        queueError,
+        storeError,
+      });
+    }
+  }
 }
 
 /**

@@ -1,19 +1,24 @@
-import { BASE62, BASE64_STANDARD, randomString, UPPER_ALNUM } from "./random";
+import { BASE62, randomString, UPPER_ALNUM } from "./random";
 
 /**
- * Storage keys follow S3's shape: a 20-character access key id from A-Z0-9 and a
- * 40-character secret from A-Za-z0-9/+ (40 × 6 = 240 bits).
+ * Storage keys follow S3's shape: a 20-character access key id from A-Z0-9 and a 40-character
+ * secret, as long as AWS's. The secret is `fbsk_` + 29 base62 characters (~172 bits) + a
+ * 6-character base62 CRC-32 of those 29: only letters, digits and one underscore, so no S3
+ * client, INI file or URL needs it escaped, and a scanner recognises a real one offline.
+ * Secrets issued before this form (40 characters of A-Za-z0-9/+) keep working.
  */
 export const STORAGE_KEY_PREFIX = "FBAK";
+export const STORAGE_SECRET_PREFIX = "fbsk_";
 const STORAGE_KEY_LENGTH = 20;
-const STORAGE_SECRET_LENGTH = 40;
+const STORAGE_SECRET_RANDOM_LENGTH = 29;
 
 export function newStorageCredentials(): { key: string; secret: string } {
+  const body = randomString(BASE62, STORAGE_SECRET_RANDOM_LENGTH);
   return {
     key:
       STORAGE_KEY_PREFIX +
       randomString(UPPER_ALNUM, STORAGE_KEY_LENGTH - STORAGE_KEY_PREFIX.length),
-    secret: randomString(BASE64_STANDARD, STORAGE_SECRET_LENGTH),
+    secret: STORAGE_SECRET_PREFIX + body + base62Checksum(body),
   };
 }
 
@@ -53,9 +58,26 @@ const AI_SECRET_PATTERN = new RegExp(
   `^${AI_SECRET_PREFIX}([0-9A-Za-z]{${AI_SECRET_RANDOM_LENGTH}})([0-9A-Za-z]{${CHECKSUM_LENGTH}})$`,
 );
 
+const STORAGE_SECRET_PATTERN = new RegExp(
+  `^${STORAGE_SECRET_PREFIX}([0-9A-Za-z]{${STORAGE_SECRET_RANDOM_LENGTH}})([0-9A-Za-z]{${CHECKSUM_LENGTH}})$`,
+);
+
 /** True when `secret` has the AI secret format and its checksum matches (what a scanner checks). */
 export function isWellFormedAiSecret(secret: string): boolean {
-  const match = AI_SECRET_PATTERN.exec(secret);
+  return checksumMatches(AI_SECRET_PATTERN.exec(secret));
+}
+
+/** True when `secret` has the storage secret form (`fbsk_`) and its checksum matches. */
+export function isWellFormedStorageSecret(secret: string): boolean {
+  return checksumMatches(STORAGE_SECRET_PATTERN.exec(secret));
+}
+
+/** A storage secret issued before the `fbsk_` form: 40 characters of A-Za-z0-9/+. */
+export function isLegacyStorageSecret(secret: string): boolean {
+  return /^[A-Za-z0-9+/]{40}$/.test(secret);
+}
+
+function checksumMatches(match: RegExpExecArray | null): boolean {
   return match !== null && base62Checksum(match[1] as string) === match[2];
 }
 

@@ -139,7 +139,11 @@ const NEW_KEY_FIELDS = [
   "expiresAt",
 ] as const;
 
-export const insertStorageKey = insertWithinQuota(storageKeys, [...NEW_KEY_FIELDS, "accessType"]);
+export const insertStorageKey = insertWithinQuota(storageKeys, [
+  ...NEW_KEY_FIELDS,
+  "accessType",
+  "secretDigest",
+]);
 export const insertAiKey = insertWithinQuota(aiKeys, [...NEW_KEY_FIELDS, "aiType", "secretDigest"]);
 
 /**

@@ -13,12 +13,29 @@ const ROLE_VALUES = ["READ", "WRITE", "ADMIN"] as const;
 const AI_TYPE_VALUES = ["OPENAI", "GOOGLE", "ANTHROPIC", "AWS", "OTHER"] as const;
 /** A key's own switch; EXPIRED is computed from expires_at, never stored. */
 const KEY_STATUS_VALUES = ["ACTIVE", "INACTIVE"] as const;
+/** Why a key was switched off by the service rather than its owner (src/leaks). */
+const DISABLED_REASON_VALUES = ["LEAKED"] as const;
+/** What a reported leak does to a workspace's key (src/leaks). */
+const LEAK_RESPONSE_VALUES = ["disable", "revoke", "notify"] as const;
+
+/**
+ * Where and when a key's secret was found public, and the keyed digest of that secret, so the
+ * same report acts once however often it comes, even after a roll (src/leaks).
+ */
+const leakColumns = () => ({
+  disabledReason: text("disabled_reason", { enum: DISABLED_REASON_VALUES }),
+  leakedAt: text("leaked_at"),
+  leakSource: text("leak_source"),
+  leakUrl: text("leak_url"),
+  leakedSecretDigest: text("leaked_secret_digest"),
+});
 
 export const workspaces = sqliteTable("workspaces", {
   id: text("id").primaryKey(),
   name: text("name").notNull(),
   createdBy: text("created_by").notNull(),
   createdAt: text("created_at").notNull(),
+  leakResponse: text("leak_response", { enum: LEAK_RESPONSE_VALUES }).notNull().default("disable"),
 });
 
 export const workspaceMembers = sqliteTable(
@@ -64,11 +81,18 @@ export const storageKeys = sqliteTable(
     key: text("key").notNull(),
     /** AES-GCM sealed secret (see src/crypto/seal.ts); never returned by the API. */
     sealedSecret: text("sealed_secret").notNull(),
+    /**
+     * The secret's keyed digest, as ai_keys has: a leaked secret finds its key in one indexed
+     * read (src/leaks). Null until the re-seal sweep fills rows created before it existed.
+     */
+    secretDigest: text("secret_digest"),
     status: text("status", { enum: KEY_STATUS_VALUES }).notNull().default("ACTIVE"),
     expiresAt: text("expires_at"),
     /** The secret a roll replaced, sealed to its own slot, valid until previous_secret_expires_at. */
     previousSealedSecret: text("previous_sealed_secret"),
+    previousSecretDigest: text("previous_secret_digest"),
     previousSecretExpiresAt: text("previous_secret_expires_at"),
+    ...leakColumns(),
     createdBy: text("created_by").notNull(),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
@@ -78,6 +102,11 @@ export const storageKeys = sqliteTable(
   },
   (t) => [
     uniqueIndex("storage_keys_key_idx").on(t.key),
+    uniqueIndex("storage_keys_secret_digest_idx").on(t.secretDigest),
+    uniqueIndex("storage_keys_previous_secret_digest_idx").on(t.previousSecretDigest),
+    index("storage_keys_leaked_secret_digest_idx")
+      .on(t.leakedSecretDigest)
+      .where(sql`${t.leakedSecretDigest} IS NOT NULL`),
     // Serves "active keys of a repo, newest first" and the active-key quota count.
     index("storage_keys_repo_active_idx")
       .on(t.repoId, t.createdAt, t.id)
@@ -112,6 +141,7 @@ export const aiKeys = sqliteTable(
     /** The previous secret's digest, so it verifies during its grace period. */
     previousSecretDigest: text("previous_secret_digest"),
     previousSecretExpiresAt: text("previous_secret_expires_at"),
+    ...leakColumns(),
     createdBy: text("created_by").notNull(),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
@@ -124,6 +154,9 @@ export const aiKeys = sqliteTable(
     uniqueIndex("ai_keys_key_idx").on(t.key),
     uniqueIndex("ai_keys_secret_digest_idx").on(t.secretDigest),
     uniqueIndex("ai_keys_previous_secret_digest_idx").on(t.previousSecretDigest),
+    index("ai_keys_leaked_secret_digest_idx")
+      .on(t.leakedSecretDigest)
+      .where(sql`${t.leakedSecretDigest} IS NOT NULL`),
     index("ai_keys_repo_active_idx")
       .on(t.repoId, t.createdAt, t.id)
       .where(sql`${t.deletedAt} IS NULL`),

@@ -33,6 +33,13 @@ export async function memberAndKey<F extends Record<string, SQLiteColumn>>(
   return { member, key: rows[0] as { [K in keyof F]: F[K]["_"]["data"] } | undefined };
 }
 
+/** A plain re-enable of a key disabled because its secret leaked (src/leaks). */
+export const leakedKeyMustBeRolled = () =>
+  new ApiError(
+    "CONFLICT",
+    "This key was disabled because its secret was found in public: roll it (POST …/roll) before enabling it again",
+  );
+
 /**
  * A guarded write on a key changed nothing: reads the membership and the key again and throws
  * what the request now deserves. 403 if the caller is no longer a member or no longer allowed,

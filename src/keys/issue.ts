@@ -28,8 +28,6 @@ export interface KeyKind<V extends Values> {
   insert(d1: D1Database, values: V): D1PreparedStatement;
   quota(env: Bindings): number;
   credentials(): { key: string; secret: string };
-  /** Whether the row stores its secret's keyed digest, by which verification finds it. */
-  digested?: true;
   /** For the quota message: "storage keys", "AI keys". */
   plural: string;
 }
@@ -58,7 +56,8 @@ export async function issueKey<V extends Values>(
   const { key, secret } = kind.credentials();
   const keyring = keyringFrom(env.ENCRYPTION_KEYS);
   const sealedSecret = await keyring.seal(secret, { kind: kind.sealedAs, repoId, keyId: id });
-  const digest = kind.digested ? { secretDigest: await keyring.digest(secret) } : {};
+  // Every key stores its secret's keyed digest: verification (AI) and leak reports find it by it.
+  const secretDigest = await keyring.digest(secret);
   const at = now();
   const quota = kind.quota(env);
   const values = {
@@ -67,7 +66,7 @@ export async function issueKey<V extends Values>(
     repoId,
     key,
     sealedSecret,
-    ...digest,
+    secretDigest,
     createdBy: userId,
     createdAt: at,
     updatedAt: at,

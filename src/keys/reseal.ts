@@ -6,10 +6,11 @@ import { aiKeys, storageKeys } from "../db/schema";
 import type { Bindings } from "../env";
 import { log } from "../http/log";
 
-const TABLES: { kind: SecretKind; table: KeyTable; digested: boolean }[] = [
-  { kind: "storage", table: storageKeys, digested: false },
-  // AI keys are found by their secret's digest, which is keyed by the keyring too.
-  { kind: "ai", table: aiKeys, digested: true },
+// Both kinds of key are found by their secret's digest (AI verification, leak reports), which
+// is keyed by the keyring too.
+const TABLES: { kind: SecretKind; table: KeyTable }[] = [
+  { kind: "storage", table: storageKeys },
+  { kind: "ai", table: aiKeys },
 ];
 
 /** How much one run may do: pages of rows read, per table. */
@@ -40,20 +41,20 @@ function sealedUnderOtherKey(table: KeyTable, version: string): SQL {
   ) as SQL;
 }
 
-/** An AI key with no digest yet (made before there were any), or one under an older key. */
-function digestMissingOrOld(version: string): SQL {
+/** A key with no digest yet (made before there were any), or one under an older key. */
+function digestMissingOrOld(table: KeyTable, version: string): SQL {
   const prefix = `${version}.`;
   return or(
-    isNull(aiKeys.secretDigest),
-    sql`substr(${aiKeys.secretDigest}, 1, ${prefix.length}) <> ${prefix}`,
-    sql`substr(${aiKeys.previousSecretDigest}, 1, ${prefix.length}) <> ${prefix}`,
+    isNull(table.secretDigest),
+    sql`substr(${table.secretDigest}, 1, ${prefix.length}) <> ${prefix}`,
+    sql`substr(${table.previousSecretDigest}, 1, ${prefix.length}) <> ${prefix}`,
   ) as SQL;
 }
 
 /**
  * Moves sealed secrets, revoked keys' included, onto the keyring's first key, so a rotated-out
- * key can be dropped once nothing needs it; AI keys' secret digests move with them (and rows
- * made before digests existed get theirs: the verification plane finds AI keys by it). Each secret is opened against its own row (the AAD)
+ * key can be dropped once nothing needs it; secret digests move with them (and rows made before
+ * digests existed get theirs: AI verification and leak reports find keys by it). Each secret is opened against its own row (the AAD)
  * and sealed again; the write is a compare-and-swap on the old ciphertext, so a row changed
  * meanwhile is left for the next run. A secret no key can open is reported (id only) and never
  * overwritten. Runs from the Worker's cron trigger; bounded per run to stay within its CPU time.
@@ -71,27 +72,24 @@ export async function resealSecrets(
     more: false,
   };
   const at = new Date().toISOString();
-  for (const { kind, table, digested } of TABLES) {
+  for (const { kind, table } of TABLES) {
     // A previous secret whose grace period is over is of no use to anyone: drop it.
     await db
       .update(table as typeof aiKeys)
       .set({
         previousSealedSecret: null,
         previousSecretExpiresAt: null,
-        ...(digested ? { previousSecretDigest: null } : {}),
+        previousSecretDigest: null,
       })
       .where(lte(table.previousSecretExpiresAt, at));
     // With one key in the ring nothing that key can open is sealed under another, so unless a
-    // rotation is under way the sweep reads nothing but AI keys without a digest yet (indexed).
+    // rotation is under way the sweep reads nothing but keys without a digest yet (indexed).
     // What a removed key sealed cannot be opened by anyone; it was reported while rotating.
     const rotating = keyring.versions.length > 1;
-    if (!rotating && !digested) continue;
     let after = "";
     const stale = !rotating
-      ? isNull(aiKeys.secretDigest)
-      : digested
-        ? or(sealedUnderOtherKey(table, report.version), digestMissingOrOld(report.version))
-        : sealedUnderOtherKey(table, report.version);
+      ? isNull(table.secretDigest)
+      : or(sealedUnderOtherKey(table, report.version), digestMissingOrOld(table, report.version));
     for (let page = 0; page < maxPages; page++) {
       const rows = await db
         .select({
@@ -113,7 +111,7 @@ export async function resealSecrets(
         }
         const binding = { kind, repoId: row.repoId, keyId: row.id };
         const sealedSecret = await keyring.seal(secret, binding);
-        const digest = digested ? { secretDigest: await keyring.digest(secret) } : {};
+        const digest = { secretDigest: await keyring.digest(secret) };
         // A rolled key's previous secret moves too, sealed to its own slot.
         let previous = {};
         if (row.previousSealedSecret) {
@@ -125,7 +123,7 @@ export async function resealSecrets(
           }
           previous = {
             previousSealedSecret: await keyring.seal(old, { ...binding, slot: "previous" }),
-            ...(digested ? { previousSecretDigest: await keyring.digest(old) } : {}),
+            previousSecretDigest: await keyring.digest(old),
           };
         }
         updates.push(

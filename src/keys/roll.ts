@@ -10,7 +10,7 @@ import { forgetKey } from "../db/key-memory";
 import { activeKey } from "../db/key-rows";
 import type { aiKeys, storageKeys } from "../db/schema";
 import type { Bindings } from "../env";
-import type { ApiError } from "../http/error";
+import { ApiError } from "../http/error";
 import { type Operation, type OperationHandler, route } from "../http/operation";
 import { type KeyAddress, memberAndKey, refuseUnchanged } from "./existing";
 
@@ -50,11 +50,22 @@ export async function rollKey<F extends Record<string, SQLiteColumn>>(
 }> {
   const { table } = kind;
   const db = database(env.DB);
-  const fields = { ...kind.fields, key: table.key, sealedSecret: table.sealedSecret };
+  const fields = {
+    ...kind.fields,
+    key: table.key,
+    sealedSecret: table.sealedSecret,
+    disabledReason: table.disabledReason,
+  };
   const { member, key: current } = await memberAndKey(db, table, fields, address);
   if (!current) throw kind.notFound();
   const permission = kind.permission(current, address.userId);
   permission.check(member);
+  if (current.disabledReason === "LEAKED" && gracePeriodSeconds > 0) {
+    throw new ApiError(
+      "CONFLICT",
+      "This key's secret was found in public: roll it without a grace period (the old secret must stop at once)",
+    );
+  }
 
   const keyring = keyringFrom(env.ENCRYPTION_KEYS);
   const binding = { kind: kind.sealedAs, repoId: address.repoId, keyId: address.apikeyId };
@@ -65,20 +76,17 @@ export async function rollKey<F extends Record<string, SQLiteColumn>>(
       ? new Date(Date.parse(at) + gracePeriodSeconds * 1000).toISOString()
       : null;
   const previousSecret = graceEnds ? await keyring.open(current.sealedSecret, binding) : undefined;
-  const digested = kind.sealedAs === "ai";
   const values = {
     sealedSecret: await keyring.seal(secret, binding),
     previousSealedSecret: previousSecret
       ? await keyring.seal(previousSecret, { ...binding, slot: "previous" })
       : null,
     previousSecretExpiresAt: graceEnds,
+    secretDigest: await keyring.digest(secret),
+    previousSecretDigest: previousSecret ? await keyring.digest(previousSecret) : null,
+    // The leaked secret is gone: the key may be enabled again (src/leaks).
+    disabledReason: null,
     updatedAt: at,
-    ...(digested
-      ? {
-          secretDigest: await keyring.digest(secret),
-          previousSecretDigest: previousSecret ? await keyring.digest(previousSecret) : null,
-        }
-      : {}),
   };
   const written = await db
     .update(table as typeof aiKeys)

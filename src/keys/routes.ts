@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import { holdsRole } from "../access/membership";
 import { permissionTo } from "../access/policy";
 import { changesOf } from "../audit/event";
@@ -11,7 +11,7 @@ import { storageKeys } from "../db/schema";
 import { ApiError } from "../http/error";
 import { defineOperation, route } from "../http/operation";
 import { MessageResponseSchema } from "../http/schemas";
-import { memberAndKey, refuseUnchanged } from "./existing";
+import { leakedKeyMustBeRolled, memberAndKey, refuseUnchanged } from "./existing";
 import { issueKey, type KeyKind } from "./issue";
 import { keyLister } from "./list";
 import { type RollKind, rollRoute } from "./roll";
@@ -114,6 +114,10 @@ export const storageKeyListColumns = {
   status: storageKeys.status,
   expiresAt: storageKeys.expiresAt,
   previousSecretExpiresAt: storageKeys.previousSecretExpiresAt,
+  disabledReason: storageKeys.disabledReason,
+  leakedAt: storageKeys.leakedAt,
+  leakSource: storageKeys.leakSource,
+  leakUrl: storageKeys.leakUrl,
 };
 
 const listKeys = keyLister(storageKeys, storageKeyListColumns, "apikey.list");
@@ -192,6 +196,7 @@ export const storageKeyRoutes = [
       accessType: storageKeys.accessType,
       status: storageKeys.status,
       expiresAt: storageKeys.expiresAt,
+      disabledReason: storageKeys.disabledReason,
     };
     const { member, key: current } = await memberAndKey(db, storageKeys, fields, address);
     if (!current) throw keyNotFound();
@@ -201,6 +206,8 @@ export const storageKeyRoutes = [
       userId,
     });
     permission.check(member);
+    const enabling = body.status === "ACTIVE";
+    if (enabling && current.disabledReason === "LEAKED") throw leakedKeyMustBeRolled();
 
     // Only what was sent changes (Flashback's {name, accessType} leaves status and expiry be).
     const changed = {
@@ -219,6 +226,8 @@ export const storageKeyRoutes = [
         and(
           activeKey(storageKeys, apikeyId, repoId),
           eq(storageKeys.accessType, current.accessType),
+          // A leak reported meanwhile is not undone by this enable.
+          enabling ? isNull(storageKeys.disabledReason) : undefined,
           holdsRole(member.workspaceId, userId, permission.roles),
         ),
       );

@@ -11,8 +11,9 @@ import {
 
 const NAME_EXAMPLE = "CI uploader";
 const KEY_EXAMPLE = "FBAKQ7ZK4M2X9B1C8D3E";
-// AWS's own documentation secret: the right shape, and known everywhere as an example.
-const SECRET_EXAMPLE = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+// The storage secret form (src/crypto/credentials.ts) with a checksum that does not match, so a
+// secret scanner does not take the documentation's example for a leaked secret.
+const SECRET_EXAMPLE = "fbsk_4fJq8ZrT2mLx9WbN6cVh1KpD3sYg7000000";
 
 export const AccessTypeSchema = RoleSchema.meta({
   id: "AccessType",
@@ -134,6 +135,12 @@ export const KeyLifecycleFields = {
     description: "Until when a rolled key's previous secret works; null when it does not",
     examples: [null],
   }),
+  disabledReason: z.enum(["LEAKED"]).nullable().meta({
+    description: "LEAKED: disabled as its secret was found in public; roll before enabling",
+  }),
+  leakedAt: TimestampSchema.nullable().meta({ description: "When its secret was found in public" }),
+  leakSource: z.string().nullable().meta({ description: "GitHub's source, or self_report" }),
+  leakUrl: z.string().nullable(),
 };
 
 export const CreatedKeySchema = z

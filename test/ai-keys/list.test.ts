@@ -39,6 +39,10 @@ describe("GET /repo/{repoId}/ai/apikey", () => {
         expiresAt: null,
         lastUsedAt: null,
         previousSecretExpiresAt: null,
+        disabledReason: null,
+        leakedAt: null,
+        leakSource: null,
+        leakUrl: null,
       },
     ]);
     const { createdAt } = response.body.apiKeys[0];

@@ -4,6 +4,7 @@ import {
   AI_SECRET_PREFIX,
   crc32,
   isWellFormedAiSecret,
+  isWellFormedStorageSecret,
   newAiCredentials,
   newStorageCredentials,
   STORAGE_KEY_PREFIX,
@@ -32,8 +33,23 @@ describe("storage credentials", () => {
     for (let i = 0; i < 50; i++) {
       const { key, secret } = newStorageCredentials();
       expect(key).toMatch(/^FBAK[A-Z0-9]{16}$/);
-      expect(secret).toMatch(/^[A-Za-z0-9+/]{40}$/);
+      expect(secret).toMatch(/^fbsk_[0-9A-Za-z]{35}$/);
+      expect(isWellFormedStorageSecret(secret)).toBe(true);
     }
+  });
+
+  it("have a checksum a scanner can check offline: one changed character fails it", () => {
+    const { secret } = newStorageCredentials();
+    expect(secret).toHaveLength(40);
+    const body = secret.slice(5, 34);
+    const flipped = body[0] === "a" ? "b" : "a";
+    expect(isWellFormedStorageSecret(`fbsk_${flipped}${body.slice(1)}${secret.slice(34)}`)).toBe(
+      false,
+    );
+    expect(isWellFormedStorageSecret(`fbsk_${body}000000`)).toBe(false);
+    expect(isWellFormedStorageSecret(secret.replace("fbsk_", "fbsx_"))).toBe(false);
+    // A secret of the form before fbsk_ is not one a scanner can recognise.
+    expect(isWellFormedStorageSecret("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")).toBe(false);
   });
 
   it("are different every time", () => {

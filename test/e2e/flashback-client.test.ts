@@ -110,6 +110,11 @@ describe("Flashback's own client, unchanged, through wrangler dev", () => {
         expiresAt: null,
         lastUsedAt: null,
         previousSecretExpiresAt: null,
+        // …and whether its secret leaked (docs/secret-scanning.md).
+        disabledReason: null,
+        leakedAt: null,
+        leakSource: null,
+        leakUrl: null,
       },
     ]);
     expect((await client.updateRepoAiApiKey(repoId, created.id, "Renamed")).success).toBe(true);

@@ -78,7 +78,7 @@ describe("the README, as a newcomer pastes it", () => {
       success: true,
       id: uuid,
       key: expect.stringMatching(/^FBAK[A-Z0-9]{16}$/),
-      secret: expect.stringMatching(/^[A-Za-z0-9/+]{40}$/),
+      secret: expect.stringMatching(/^fbsk_[0-9A-Za-z]{35}$/),
     });
     expect(listed).toEqual({
       success: true,
@@ -94,6 +94,10 @@ describe("the README, as a newcomer pastes it", () => {
           status: "ACTIVE",
           expiresAt: null,
           previousSecretExpiresAt: null,
+          disabledReason: null,
+          leakedAt: null,
+          leakSource: null,
+          leakUrl: null,
         },
       ],
       nextCursor: null,

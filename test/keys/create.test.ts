@@ -29,7 +29,7 @@ describe("POST /repo/{repoId}/apikey", () => {
     expect(response.body.success).toBe(true);
     expect(response.body.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(response.body.key).toMatch(/^FBAK[A-Z0-9]{16}$/);
-    expect(response.body.secret).toMatch(/^[A-Za-z0-9+/]{40}$/);
+    expect(response.body.secret).toMatch(/^fbsk_[0-9A-Za-z]{35}$/);
   });
 
   it("stores the key with its name, access type and creator", async () => {

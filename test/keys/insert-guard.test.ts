@@ -31,6 +31,7 @@ function storageRow(repoId: string, createdBy: string, overrides: Record<string,
   return {
     ...newKeyRow(repoId, createdBy),
     accessType: "READ" as const,
+    secretDigest: `t2.${crypto.randomUUID()}`,
     creatorRoles: JSON.stringify(
       rolesThatMay("apikey.create", { resource: { accessType: "READ" } }),
     ),

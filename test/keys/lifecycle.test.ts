@@ -127,7 +127,7 @@ describe("rolling", () => {
       success: true,
       id: key.id,
       key: key.key,
-      secret: expect.stringMatching(/^[A-Za-z0-9/+]{40}$/),
+      secret: expect.stringMatching(/^fbsk_[0-9A-Za-z]{35}$/),
       previousSecretExpiresAt: null,
     });
     expect(response.body.secret).not.toBe(key.secret);

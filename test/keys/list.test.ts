@@ -46,6 +46,10 @@ describe("GET /repo/{repoId}/apikey", () => {
       status: "ACTIVE",
       expiresAt: null,
       previousSecretExpiresAt: null,
+      disabledReason: null,
+      leakedAt: null,
+      leakSource: null,
+      leakUrl: null,
     });
     expect(new Date(listed.createdAt).toISOString()).toBe(listed.createdAt);
   });

@@ -233,7 +233,7 @@ describe("the sweep's cost", () => {
   const walksSealedSecrets = (sql: string) =>
     /^select .*substr\("(storage|ai)_keys"\."sealed_secret"/.test(sql);
 
-  it("walks no table when the ring has one key: only AI keys without a digest are looked up", async () => {
+  it("walks no table when the ring has one key: only keys without a digest are looked up", async () => {
     const { admin, repoId } = await team();
     await createStorageKey(admin, repoId);
     await createAiKey(admin, repoId);
@@ -242,6 +242,7 @@ describe("the sweep's cost", () => {
     await resealSecrets({ ...env, DB: settled.db, ENCRYPTION_KEYS: sealing } as Bindings);
     expect(settled.statements.filter(walksSealedSecrets)).toEqual([]);
     expect(settled.statements.filter((sql) => /^select /.test(sql))).toEqual([
+      expect.stringMatching(/from "storage_keys" where \("storage_keys"\."secret_digest" is null/),
       expect.stringMatching(/from "ai_keys" where \("ai_keys"\."secret_digest" is null/),
     ]);
     // While rotating (two keys) it does walk both tables: that is its job.

@@ -70,7 +70,7 @@ export async function fullJourney(send: Send): Promise<void> {
     accessType: "READ",
   });
   expect(created.key).toMatch(/^FBAK[A-Z0-9]{16}$/);
-  expect(created.secret).toMatch(/^[A-Za-z0-9/+]{40}$/);
+  expect(created.secret).toMatch(/^fbsk_[0-9A-Za-z]{35}$/);
   ids.apikeyId = created.id;
   const listed = await call("GET", "/repo/{repoId}/apikey");
   expect(listed.keys).toEqual([expect.objectContaining({ id: created.id, accessType: "READ" })]);
@@ -165,6 +165,19 @@ export async function fullJourney(send: Send): Promise<void> {
   });
   expect((await call("GET", "/repo/{repoId}/ai/apikey")).apiKeys).toEqual([]);
   expect((await call("POST", "/verify/ai", { secret: aiRolled.secret })).code).toBe("REVOKED");
+
+  // Leaked secrets (docs/secret-scanning.md): the workspace's response, a self-report, and
+  // GitHub's endpoint, which takes no bearer token and refuses an unsigned report.
+  expect(await call("GET", "/workspace/{workspaceId}/leak-response")).toEqual({
+    success: true,
+    leakResponse: "disable",
+  });
+  await call("PUT", "/workspace/{workspaceId}/leak-response", { leakResponse: "notify" });
+  expect(await call("POST", "/leaks", { secret: aiRolled.secret })).toMatchObject({
+    found: true,
+    key: { id: ai.id },
+  });
+  await call("POST", "/secret-scanning/github", [], 401);
 
   expect(await call("DELETE", "/workspace/{workspaceId}/users/{userId}")).toMatchObject({
     success: true,
