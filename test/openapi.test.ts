@@ -58,10 +58,13 @@ describe("GET /openapi.json", () => {
       bearerFormat: "JWT",
     });
     for (const op of operations) {
-      expect(documented(op.method, op.path)?.security, op.operationId).toEqual([
-        { bearerAuth: [] },
-      ]);
+      const scheme = op.authentication ?? "bearerAuth";
+      expect(documented(op.method, op.path)?.security, op.operationId).toEqual([{ [scheme]: [] }]);
     }
+    // GitHub's reports carry its signature, not a token.
+    expect(documented("post", "/secret-scanning/github")?.security).toEqual([
+      { githubSignature: [] },
+    ]);
     for (const path of PUBLIC_PATHS) expect(documented("get", path)?.security, path).toEqual([]);
   });
 

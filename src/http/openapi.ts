@@ -33,6 +33,8 @@ const TAGS: Record<string, string> = {
     "Keys for AI providers (`aiType`): an `FB_AI_…` key and an `fbai_sk_…` secret, shown once at creation or roll.",
   Audit:
     "Who changed what, newest first: workspaces, members, repositories and keys. For a workspace's ADMINs.",
+  "Leaked secrets":
+    "Reports of secrets found in public: from GitHub's secret scanning (signed by GitHub), or from the key's owner. A leaked key is disabled (or revoked, or only flagged: the workspace's leak response).",
   "Verification (gateways)":
     "For gateways, with a gateway token (scope `keys:verify`): is this signed S3 request, or this AI secret, from a valid key, and what may it do?",
 };
@@ -267,7 +269,9 @@ export function openApiDocument(operations: Operation[]) {
       operationId: op.operationId,
       summary: op.summary,
       tags: op.tags,
-      security: [{ bearerAuth: [] }],
+      security: [
+        op.authentication === "githubSignature" ? { githubSignature: [] } : { bearerAuth: [] },
+      ],
       parameters: [...parameters(op.params, "path"), ...parameters(op.query, "query")],
       ...(op.body
         ? {
@@ -301,7 +305,16 @@ export function openApiDocument(operations: Operation[]) {
     components: {
       schemas,
       responses: errorResponses(),
-      securitySchemes: { bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" } },
+      securitySchemes: {
+        bearerAuth: { type: "http", scheme: "bearer", bearerFormat: "JWT" },
+        githubSignature: {
+          type: "apiKey",
+          in: "header",
+          name: "Github-Public-Key-Signature",
+          description:
+            "GitHub's base64 DER ECDSA P-256 / SHA-256 signature over the raw body, with the key named by `Github-Public-Key-Identifier` (one of those at SECRET_SCANNING_KEYS_URL).",
+        },
+      },
     },
   };
 }

@@ -36,6 +36,11 @@ export interface Operation {
    * Bookkeeping after the answer (a key's lastUsedAt) does not make it a write.
    */
   readOnly?: true;
+  /**
+   * How a caller proves who it is, when not with a bearer token: `githubSignature` is GitHub's
+   * ECDSA signature over the body (src/leaks). The OpenAPI document says which.
+   */
+  authentication?: "githubSignature";
 }
 
 /** Whether `operation` only reads, so its D1 session may start on any replica. */

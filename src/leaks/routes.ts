@@ -33,7 +33,7 @@ import {
 export const GITHUB_ACTOR = "github-secret-scanning";
 
 // The OpenAPI document describes only the tags src/http/openapi.ts names.
-const keyTags = ["Storage API keys", "AI API keys"];
+const leakTags = ["Leaked secrets"];
 const workspaceTags = ["Workspaces"];
 const MANAGE = permissionTo("workspace.manageLeakResponse");
 
@@ -73,7 +73,8 @@ export const reportGithubLeaks = defineOperation({
   path: "/secret-scanning/github",
   operationId: "githubSecretScanning",
   summary: "GitHub secret scanning reports (signed by GitHub; no bearer token)",
-  tags: keyTags,
+  tags: leakTags,
+  authentication: "githubSignature",
   everyUser: true,
   errors: [413],
   success: {
@@ -136,7 +137,7 @@ export const reportLeak = defineOperation({
   path: "/leaks",
   operationId: "reportLeakedSecret",
   summary: "Report a secret of ours that became public",
-  tags: keyTags,
+  tags: leakTags,
   body: SelfReportBodySchema,
   everyUser: true,
   success: {
