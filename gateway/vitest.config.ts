@@ -4,7 +4,9 @@ import { defineConfig } from "vitest/config";
 
 const root = fileURLToPath(new URL(".", import.meta.url));
 
-// The gateway's own tests, inside workerd with its R2 binding (local, isolated per test file).
+// The gateway's own tests, inside workerd with its R2 binding (local). One workerd serves every
+// file (isolate: false; one per file cost ~1.2 s each), so files share the bucket: a test that
+// lists a whole repository uses a repository of its own.
 export default defineConfig({
   root,
   plugins: [
@@ -24,5 +26,5 @@ export default defineConfig({
       },
     }),
   ],
-  test: { include: ["test/**/*.test.ts"] },
+  test: { include: ["test/**/*.test.ts"], isolate: false },
 });

@@ -1,17 +1,21 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { BUCKET, headerSigned, send } from "./support/requests";
+import { headerSigned, send } from "./support/requests";
 
 /** ListObjects (v1): GET /{bucket} without list-type, as s3cmd and rclone (provider Other) ask. */
 
 const KEYS = ["a/1", "a/2", "b", "c d/1", "café", "e/x/1", "f"];
+
+/** A repository of this file's own: every file shares one R2 bucket, and these lists see it all. */
+const BUCKET = "0b5a3c2e-7777-4222-8333-0000000000f1";
+const KEY = `WRITE.${BUCKET}`;
 
 beforeAll(async () => {
   for (const key of KEYS) await env.BUCKET.put(`${BUCKET}/${key}`, key);
 });
 
 async function listV1(query: string) {
-  const response = await send(headerSigned("GET", `/${BUCKET}${query}`));
+  const response = await send(headerSigned("GET", `/${BUCKET}${query}`, { key: KEY }));
   expect(response.status).toBe(200);
   expect(response.headers.get("content-type")).toBe("application/xml");
   return response.text();
@@ -108,7 +112,7 @@ describe("ListObjects (v1)", () => {
     const xml = await listV1("?max-keys=0");
     expect(keysOf(xml)).toEqual([]);
     expect(one(xml, "IsTruncated")).toBe("false");
-    const bad = await send(headerSigned("GET", `/${BUCKET}?max-keys=ten`));
+    const bad = await send(headerSigned("GET", `/${BUCKET}?max-keys=ten`, { key: KEY }));
     expect(bad.status).toBe(400);
   });
 
