@@ -13,5 +13,8 @@ export default defineConfig({
     // default) is too short on a busy 2-core machine, and a wait must not decide a test.
     expect: { poll: { timeout: 10_000 } },
     hookTimeout: 150_000,
+    // One Node worker for every file, as in the other suites: a fresh one per file cost ~0.5 s each.
+    // Files share the one dev server already, and each makes its own users, repos and keys.
+    isolate: false,
   },
 });
