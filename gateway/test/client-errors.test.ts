@@ -130,9 +130,9 @@ describe("multipart upload ids that are unknown or another repository's", () => 
 
 describe("keys XML 1.0 cannot carry", () => {
   it.each([
-    ["NUL", "a%00b"],
-    ["a C0 control", "a%01b"],
-    ["U+FFFF", "a%EF%BF%BFb"],
+    ["NUL", "not-xml-a%00b"],
+    ["a C0 control", "not-xml-a%01b"],
+    ["U+FFFF", "not-xml-a%EF%BF%BFb"],
   ])(
     "a key with %s is 400 InvalidArgument at PutObject and CreateMultipartUpload; nothing is stored",
     async (_, encoded) => {
@@ -140,7 +140,8 @@ describe("keys XML 1.0 cannot carry", () => {
       expect(await answerOf(put)).toEqual([400, "InvalidArgument"]);
       const create = await send(headerSigned("POST", `/${BUCKET}/${encoded}?uploads`));
       expect(await answerOf(create)).toEqual([400, "InvalidArgument"]);
-      expect((await env.BUCKET.list({ prefix: `${BUCKET}/a` })).objects).toEqual([]);
+      // Only this test writes under not-xml- (every file shares the bucket).
+      expect((await env.BUCKET.list({ prefix: `${BUCKET}/not-xml-` })).objects).toEqual([]);
     },
   );
 
