@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import type * as z from "zod";
 import type { AppEnv } from "../env";
 import { ApiError } from "./error";
+import { parseAsIs } from "./precompiled";
 import { validationError } from "./validation-error";
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -108,7 +109,7 @@ export async function readJsonBody<S extends z.ZodType>(
       throw new ApiError("BAD_REQUEST", "The request body is not valid JSON");
     }
   }
-  const result = schema.safeParse(value, { reportInput: true });
+  const result = parseAsIs(schema, value);
   if (!result.success) throw validationError(result.error, "json", schema);
   return result.data;
 }

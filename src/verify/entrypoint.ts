@@ -5,6 +5,7 @@ import { inLazySession } from "../db/session";
 import type { Bindings } from "../env";
 import { ApiError } from "../http/error";
 import { log } from "../http/log";
+import { parseAsIs } from "../http/precompiled";
 import { validationError } from "../http/validation-error";
 import { verifyAiSecret } from "./ai";
 import { ChunkSigner } from "./chunks";
@@ -67,7 +68,7 @@ export class KeyVerifier extends WorkerEntrypoint<Bindings> {
   ): Promise<R | VerifyFailure> {
     try {
       keyringFrom(this.env.ENCRYPTION_KEYS);
-      const parsed = schema.safeParse(input, { reportInput: true });
+      const parsed = parseAsIs(schema, input);
       if (!parsed.success) throw validationError(parsed.error, "json", schema);
       // The session starts with the first statement: a remembered key reads nothing.
       const { env } = inLazySession(this.env, "first-unconstrained");
