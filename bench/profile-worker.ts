@@ -202,6 +202,18 @@ const app = createApp();
 // The framework alone: one route, no middleware, to set against our /health.
 const bareHono = new Hono().get("/health", (c) => c.json({ status: "ok" }));
 
+// The console as workerd gives it, and a request's log line, to time what writing one costs.
+const realConsoleLog = console.log.bind(console);
+const LOG_LINE = JSON.stringify({
+  level: "info",
+  message: "request",
+  requestId: "7a1e9a3e-3c4b-4f7e-9a51-2f7c0d5b9e11",
+  method: "POST",
+  route: "/verify/s3",
+  status: 200,
+  durationMs: 0,
+});
+
 /**
  * Logging off while profiling: the Worker still builds each line (src/http/log.ts), but local
  * workerd's console (formatting it for Miniflare, which parses it in Node) is not production's
@@ -463,6 +475,10 @@ async function profile(request: Request, env: Bindings): Promise<Response> {
     ),
     "rpc: KeyVerifier.verifyS3Request called in this isolate (no hop, no structured clone)":
       await timed(n, () => new KeyVerifier(noWait, replayEnv).verifyS3Request(s3Input)),
+    "log: console.log of one request line, local workerd (on while this is timed)": await timed(
+      n,
+      () => realConsoleLog(LOG_LINE),
+    ),
     "log: the request line built and handed to console (console off)": await timed(n, () =>
       log.info("request", {
         requestId: crypto.randomUUID(),
