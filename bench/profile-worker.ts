@@ -151,7 +151,9 @@ async function paired(
   floor: () => Promise<unknown>,
   pairs = 15,
 ): Promise<Paired> {
-  const per = Math.max(20, Math.round(iterations / pairs));
+  // Long enough that the clock's grain (workerd's performance.now() moves in whole
+  // milliseconds) is a percent or two of a run.
+  const per = Math.max(20, Math.round(iterations / 2));
   const w: number[] = [];
   const f: number[] = [];
   const ratios: number[] = [];
