@@ -2,8 +2,9 @@
  * The floor: the least work the measured endpoints could do, with no framework. It verifies
  * the same JWT with jose (remembering verified tokens until they expire, as the Worker does),
  * runs the same SQL (copied from what Drizzle generates) in the same round trips against the
- * same rows, and answers with the same JSON, so `npm run bench` can divide our Worker's req/s
- * by this one's. Only what a hand-written Worker could skip is skipped: routing tables,
+ * same rows, and answers with the same JSON, with the contract's request id and one log line
+ * per request, so `npm run bench` can divide our Worker's req/s by this one's. Only what a
+ * hand-written Worker could skip is skipped: routing tables,
  * middleware chains, schema libraries and a query builder. No check is skipped.
  *
  * Keys' lifecycle is computed as the Worker computes it (src/db/key-state.ts): lists answer
@@ -1406,30 +1407,67 @@ async function verifyAi(
 
 const ROUTE = /^\/repo\/([^/]+)\/(apikey|ai\/apikey)$/;
 
-export default {
-  async fetch(request, env, ctx) {
-    try {
-      const pathname = new URL(request.url).pathname;
-      if (request.method === "POST" && (pathname === "/verify/s3" || pathname === "/verify/ai")) {
-        await verifiedCaller(request, env, true);
-        keyringOf(env);
-        return pathname === "/verify/s3"
-          ? await verifyS3(request, env, ctx)
-          : await verifyAi(request, env, ctx);
-      }
-      const match = ROUTE.exec(pathname);
-      const isList = request.method === "GET";
-      const isCreate = request.method === "POST" && match?.[2] === "apikey";
-      if (!match || !(isList || isCreate)) throw new Refusal(404, "No route");
-      const userId = await verifiedCaller(request, env, false);
-      const repoId = repoIdOf(match[1] as string);
-      if (isCreate) return await createStorageKey(request, env, ctx, userId, repoId);
-      return match[2] === "apikey"
-        ? await listStorageKeys(env, userId, repoId)
-        : await listAiKeys(env, userId, repoId);
-    } catch (error) {
-      if (!(error instanceof Refusal)) throw error;
-      return json({ success: false, message: error.message }, error.status);
+/** The route patterns the floor serves, as the Worker's request log names them. */
+const ROUTE_PATTERNS: Record<string, string> = {
+  apikey: "/repo/:repoId/apikey",
+  "ai/apikey": "/repo/:repoId/ai/apikey",
+};
+
+async function serve(
+  request: Request,
+  env: Env,
+  ctx: ExecutionContext,
+  route: { pattern: string },
+): Promise<Response> {
+  try {
+    const pathname = new URL(request.url).pathname;
+    if (request.method === "POST" && (pathname === "/verify/s3" || pathname === "/verify/ai")) {
+      route.pattern = pathname;
+      await verifiedCaller(request, env, true);
+      keyringOf(env);
+      return pathname === "/verify/s3"
+        ? await verifyS3(request, env, ctx)
+        : await verifyAi(request, env, ctx);
     }
+    const match = ROUTE.exec(pathname);
+    const isList = request.method === "GET";
+    const isCreate = request.method === "POST" && match?.[2] === "apikey";
+    if (!match || !(isList || isCreate)) throw new Refusal(404, "No route");
+    route.pattern = ROUTE_PATTERNS[match[2] as string] as string;
+    const userId = await verifiedCaller(request, env, false);
+    const repoId = repoIdOf(match[1] as string);
+    if (isCreate) return await createStorageKey(request, env, ctx, userId, repoId);
+    return match[2] === "apikey"
+      ? await listStorageKeys(env, userId, repoId)
+      : await listAiKeys(env, userId, repoId);
+  } catch (error) {
+    if (!(error instanceof Refusal)) throw error;
+    return json({ success: false, message: error.message }, error.status);
+  }
+}
+
+export default {
+  /**
+   * Every answer has its request id and one log line (src/http/request-id.ts, log.ts): part of
+   * the service's contract, like create's audit event, so the floor writes them too, by hand.
+   */
+  async fetch(request, env, ctx) {
+    const started = Date.now();
+    const requestId = crypto.randomUUID();
+    const route = { pattern: "/*" };
+    const response = await serve(request, env, ctx, route);
+    response.headers.set("X-Request-Id", requestId);
+    console.log(
+      JSON.stringify({
+        level: "info",
+        message: "request",
+        requestId,
+        method: request.method,
+        route: route.pattern,
+        status: response.status,
+        durationMs: Date.now() - started,
+      }),
+    );
+    return response;
   },
 } satisfies ExportedHandler<Env>;

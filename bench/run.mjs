@@ -62,18 +62,19 @@ const BUDGETS = {
   list_ratio: 0.85,
   ai_list_ratio: 0.85,
   create_ratio: 0.8,
-  verify_s3_ratio: 0.85,
+  // A verification is every gateway request's first step: at the floor's throughput, nearly.
+  verify_s3_ratio: 0.95,
   verify_s3_temporary_ratio: 0.85,
   // A temporary credential's request against its parent key's own (the Worker's req/s each):
   // the token's check must be cheap (issue 25).
   verify_s3_temporary_vs_parent: 0.9,
-  verify_ai_ratio: 0.85,
+  verify_ai_ratio: 0.95,
   // The S3 gateway's GET and PUT of 1 MiB against bench/gateway-floor.ts. The issue set none;
   // proposed as the other endpoints', from the first measurements: GET ~0.95, PUT ~1.0. What
   // separates the gateway from its floor is mostly the KeyVerifier hop (~200 us of wall time
   // per request, one at a time, against ~45 us inline); a 1 MiB GET costs ~3 ms and a PUT into
   // Miniflare's local R2 ~25 ms, so the hop is a small share of either.
-  gateway_get_ratio: 0.85,
+  gateway_get_ratio: 0.95,
   gateway_put_ratio: 0.85,
   // DeleteObjects of 1000 keys and CopyObject of 1 MiB against the floor's, and a 1 MiB PUT in
   // signed chunks against the gateway's own unsigned aws-chunked PUT. The issue set none;
@@ -81,7 +82,12 @@ const BUDGETS = {
   gateway_delete_objects_ratio: 0.5,
   gateway_copy_ratio: 0.7,
   signed_chunks_ratio: 0.5,
-  bundle_gzip_bytes: 100 * 1024,
+  // CPU per request with D1 replayed, key remembered (bench/profile-worker.ts, paired runs):
+  // at most this many times the floor's (for health: bare Hono's).
+  cpu_ratios: { verify_s3_cpu_ratio: 1.5, verify_ai_cpu_ratio: 1.5, health_cpu_ratio: 2 },
+  // 100 KiB held through the management API and the verification plane; temporary credentials
+  // (~3 KiB) and the leak response (~4 KiB) are capabilities, not waste (docs/performance.md).
+  bundle_gzip_bytes: 110 * 1024,
   d1_round_trips: {
     list: 1,
     ai_list: 1,
@@ -298,7 +304,8 @@ async function main() {
       workerConfig("flashgate-apikeys", production.code, compatibilityDate),
       workerConfig("floor", floorCode, compatibilityDate),
       workerConfig("counted", countedCode, compatibilityDate),
-      workerConfig("profile", profileCode, compatibilityDate),
+      // With the API's KeyVerifier, to time the RPC a gateway makes against an inline check.
+      workerConfig("profile", profileCode, compatibilityDate, { ...apiEnv(), KEY_VERIFIER }),
       workerConfig("gateway", gatewayBuild.code, gatewayCompatibilityDate, {
         BUCKET,
         KEY_VERIFIER,
@@ -512,7 +519,15 @@ async function main() {
     const deferredTrips = await deferredRoundTrips(counted);
     await resetCreatedRepo(db, createdRepoId);
     if (cpuOnly) {
-      console.log(JSON.stringify({ ...profile, gateway: gatewayProfile, leak_report: leakReport }));
+      console.log(`\n${cpuBudgetLines(profile).join("\n")}\n`);
+      console.log(
+        JSON.stringify({
+          ...profile,
+          ...cpuFields(profile),
+          gateway: gatewayProfile,
+          leak_report: leakReport,
+        }),
+      );
       return;
     }
 
@@ -1429,12 +1444,12 @@ function report({
     `gateway_delete_objects: DeleteObjects of ${DELETED_KEYS.length} keys (absent after the first request; R2 deletes them alike); gateway_copy: CopyObject of ${OBJECT_BYTES / 1024} KiB; gateway_signed_chunks: a ${OBJECT_BYTES / 1024} KiB PUT in signed 64 KiB chunks (STREAMING-AWS4-HMAC-SHA256-PAYLOAD, each checked by the API's chunk signer over RPC) against the gateway's own unsigned aws-chunked PUT (STREAMING-UNSIGNED-PAYLOAD-TRAILER, no trailer) in the floor columns. Checking chunk signatures costs ${chunkSigningUs(gatewayProfile)} us per MiB (one request at a time, R2 drained).`,
   );
   console.log(
-    `\n${table(cpuRows)}\n* for health: bare Hono with one route\n\n${table(stageRows)}\n\n${table(verifyStageRows)}`,
+    `\n${table(cpuRows)}\n* for health: bare Hono with one route\n${cpuBudgetLines(profile).join("\n")}\n\n${table(stageRows)}\n\n${table(verifyStageRows)}`,
   );
   console.log(`\n${table(gatewayRows)}\n\n${table(gatewayStageRows)}`);
   console.log(`\n${table(refusalRows)}`);
   console.log(
-    `\nbundle: ${kib(production.bytes)} KiB, ${kib(production.gzipBytes)} KiB gzip (budget 100 KiB: ${verdict(production.gzipBytes <= BUDGETS.bundle_gzip_bytes)}); gateway bundle ${kib(gatewayBuild.gzipBytes)} KiB gzip; D1 round trips ${verdict(tripsOk)}; ${seconds.toFixed(0)} s\n`,
+    `\nbundle: ${kib(production.bytes)} KiB, ${kib(production.gzipBytes)} KiB gzip (budget ${BUDGETS.bundle_gzip_bytes / 1024} KiB: ${verdict(production.gzipBytes <= BUDGETS.bundle_gzip_bytes)}); gateway bundle ${kib(gatewayBuild.gzipBytes)} KiB gzip; D1 round trips ${verdict(tripsOk)}; ${seconds.toFixed(0)} s\n`,
   );
 
   console.log(
@@ -1458,6 +1473,7 @@ function report({
       p99_ms: byEndpoint((r) => r.app.p99),
       floor_p99_ms: byEndpoint((r) => r.floor.p99),
       cpu_us: profile.requests,
+      ...cpuFields(profile),
       gateway_us: gatewayProfile.requests,
       chunk_signing_us_per_mib: chunkSigningUs(gatewayProfile),
       bundle_gzip_bytes: production.gzipBytes,
@@ -1519,6 +1535,37 @@ function chunkSigningUs(gatewayProfile) {
     name.startsWith("PUT 1 MiB in signed chunks"),
   )?.[1];
   return row ? Number((row.gateway - row.floor).toFixed(1)) : undefined;
+}
+
+/**
+ * The summary's CPU fields: each budgeted ratio (the median of paired runs, Worker over floor,
+ * key remembered, D1 replayed), and the KeyVerifier's RPC against the gateway floor's inline
+ * check (wall µs: the hop and the API isolate's work).
+ */
+function cpuFields(profile) {
+  return {
+    verify_s3_cpu_ratio: profile.cpuRatios.verify_s3,
+    verify_ai_cpu_ratio: profile.cpuRatios.verify_ai,
+    health_cpu_ratio: profile.cpuRatios.health,
+    verify_rpc_us: profile.rpc?.worker,
+    verify_rpc_floor_us: profile.rpc?.floor,
+    verify_rpc_ratio: profile.rpc?.ratio,
+  };
+}
+
+/** One line per CPU budget, with its verdict, and one for the RPC. */
+function cpuBudgetLines(profile) {
+  const fields = cpuFields(profile);
+  const lines = Object.entries(BUDGETS.cpu_ratios).map(
+    ([key, budget]) =>
+      `${key}: ${fields[key]} (<= ${budget} ${fields[key] <= budget ? "ok" : "OVER BUDGET"})`,
+  );
+  if (fields.verify_rpc_us !== undefined) {
+    lines.push(
+      `verify_rpc: ${fields.verify_rpc_us} us per KeyVerifier.verifyS3Request over the service binding, against ${fields.verify_rpc_floor_us} us inline (x${fields.verify_rpc_ratio})`,
+    );
+  }
+  return lines;
 }
 
 /** Rows of cells as aligned columns, the first row a header. */

@@ -8,10 +8,13 @@
 /** Each bulk workspace: 3 members (ADMIN, WRITE, READ), 5 repos, 10 keys of each kind per repo. */
 export const BULK_SHAPE = { members: 3, repos: 5, keysPerRepo: 10 };
 const KEYS_PER_WORKSPACE = BULK_SHAPE.repos * BULK_SHAPE.keysPerRepo;
-// Rows per INSERT … SELECT: big enough that statements are few, small enough for one D1 call.
-const WORKSPACES_PER_STATEMENT = 5_000;
-const REPOS_PER_STATEMENT = 5_000;
-const EVENTS_PER_STATEMENT = 50_000;
+// Rows per INSERT … SELECT: big enough that statements are few, small enough that one D1 call
+// through Miniflare's proxy lasts seconds, not minutes (20,000 keys, 10,000 events).
+const WORKSPACES_PER_STATEMENT = 1_000;
+const REPOS_PER_STATEMENT = 2_000;
+const EVENTS_PER_STATEMENT = 10_000;
+// A statement whose connection dropped is tried again, up to this many times in all.
+const ATTEMPTS = 4;
 // Bulk audit events are spread over the year before the run, oldest first as they would have
 // arrived (so the `at` index fills as it does in service), within any retention period.
 const EVENT_SPAN_DAYS = 365;
@@ -112,8 +115,58 @@ export async function countRows(db, table) {
   return (await db.prepare(`SELECT count(*) AS n FROM ${table}`).first()).n;
 }
 
-const maxRowid = async (db, table) =>
-  (await db.prepare(`SELECT coalesce(max(rowid), 0) AS n FROM ${table}`).first()).n;
+/**
+ * Whether `error` is Miniflare's D1 proxy losing its connection (`fetch failed`, ECONNRESET,
+ * "other side closed") rather than the statement failing: only then is it tried again.
+ */
+function droppedConnection(error) {
+  const DROPPED =
+    /ECONNRESET|ECONNREFUSED|EPIPE|UND_ERR_SOCKET|other side closed|fetch failed|socket hang up/i;
+  for (let at = error; at; at = at.cause) {
+    if (DROPPED.test(`${at.code ?? ""} ${at.message ?? ""}`)) return true;
+  }
+  return false;
+}
+
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** `read()`, tried again (up to ATTEMPTS in all) when the connection drops: it only reads. */
+async function reading(read) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await read();
+    } catch (error) {
+      if (attempt >= ATTEMPTS || !droppedConnection(error)) throw error;
+      await pause(1000 * attempt);
+    }
+  }
+}
+
+const maxRowid = (db, table) =>
+  reading(
+    async () => (await db.prepare(`SELECT coalesce(max(rowid), 0) AS n FROM ${table}`).first()).n,
+  );
+
+/**
+ * One write of bulk rows into `table`, tried again when the connection to D1 dropped during it.
+ * SQLite ran the statement (or the batch) whole or not at all, and rows only ever go to the
+ * end of the table: if its last rowid moved, the write landed before the drop and is not
+ * repeated; if not, it is sent again.
+ */
+async function appended(db, table, write, log) {
+  for (let attempt = 1; ; attempt++) {
+    const before = await maxRowid(db, table);
+    try {
+      await write();
+      return;
+    } catch (error) {
+      if (attempt >= ATTEMPTS || !droppedConnection(error)) throw error;
+      await pause(1000 * attempt);
+      if ((await maxRowid(db, table)) > before) return;
+      log(`  ${table}: the connection to D1 dropped (${error.message}); sending it again`);
+    }
+  }
+}
 
 /**
  * Adds bulk rows until storage_keys and ai_keys hold `size` rows each (whole workspaces of 50
@@ -121,35 +174,50 @@ const maxRowid = async (db, table) =>
  * (over the bulk repos, `repoFloor` and below being the measured ones). `eventsTarget` is the
  * final size: events are placed in time as if the year had `eventsTarget` of them.
  */
-export async function growTo(db, { size, eventsTarget, repoFloor, now }) {
+export async function growTo(
+  db,
+  { size, eventsTarget, repoFloor, now, log = (line) => process.stderr.write(`${line}\n`) },
+) {
   const started = Date.now();
-  const keys = await countRows(db, "storage_keys");
+  const keys = await reading(() => countRows(db, "storage_keys"));
   const workspaces = Math.max(0, Math.ceil((size - keys) / KEYS_PER_WORKSPACE));
+  const progress = (what, done, total) => {
+    const percent = Math.round((100 * done) / Math.max(1, total));
+    const seconds = ((Date.now() - started) / 1000).toFixed(0);
+    log(`  growing to ${size}: ${what} ${done}/${total} (${percent}%), ${seconds} s`);
+  };
   for (let done = 0; done < workspaces; done += WORKSPACES_PER_STATEMENT) {
     const count = Math.min(WORKSPACES_PER_STATEMENT, workspaces - done);
     const low = await maxRowid(db, "workspaces");
     const reposLow = await maxRowid(db, "repos");
-    await db.prepare(WORKSPACES_SQL).bind(now, count).run();
+    await appended(db, "workspaces", () => db.prepare(WORKSPACES_SQL).bind(now, count).run(), log);
     const high = await maxRowid(db, "workspaces");
-    await db.batch([
-      db.prepare(MEMBERS_SQL).bind(low, high),
-      db.prepare(REPOS_SQL).bind(low, high),
-    ]);
+    // Members and repos in one batch (one transaction): the repos' last rowid tells it landed.
+    const membersAndRepos = () =>
+      db.batch([db.prepare(MEMBERS_SQL).bind(low, high), db.prepare(REPOS_SQL).bind(low, high)]);
+    await appended(db, "repos", membersAndRepos, log);
     const reposHigh = await maxRowid(db, "repos");
     for (let from = reposLow; from < reposHigh; from += REPOS_PER_STATEMENT) {
       const to = Math.min(from + REPOS_PER_STATEMENT, reposHigh);
-      await db.prepare(STORAGE_KEYS_SQL).bind(now, from, to).run();
-      await db.prepare(AI_KEYS_SQL).bind(now, from, to).run();
+      const storage = () => db.prepare(STORAGE_KEYS_SQL).bind(now, from, to).run();
+      await appended(db, "storage_keys", storage, log);
+      await appended(db, "ai_keys", () => db.prepare(AI_KEYS_SQL).bind(now, from, to).run(), log);
     }
+    progress("keys of each kind", Math.min(size, keys + (done + count) * KEYS_PER_WORKSPACE), size);
   }
-  const events = await countRows(db, "audit_events");
+  const events = await reading(() => countRows(db, "audit_events"));
   const bulkRepos = (await maxRowid(db, "repos")) - repoFloor;
   for (let from = events + 1; from <= size; from += EVENTS_PER_STATEMENT) {
     const to = Math.min(from + EVENTS_PER_STATEMENT - 1, size);
-    await db
-      .prepare(EVENTS_SQL)
-      .bind(now, from, to, eventsTarget, repoFloor + 1, bulkRepos)
-      .run();
+    const insert = () =>
+      db
+        .prepare(EVENTS_SQL)
+        .bind(now, from, to, eventsTarget, repoFloor + 1, bulkRepos)
+        .run();
+    await appended(db, "audit_events", insert, log);
+    if ((to - events) % (10 * EVENTS_PER_STATEMENT) === 0 || to === size) {
+      progress("audit events", to, size);
+    }
   }
   return { seconds: (Date.now() - started) / 1000, workspaces };
 }

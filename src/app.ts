@@ -4,9 +4,10 @@ import { auditRoutes } from "./audit/routes";
 import { authenticate, authenticateGateway } from "./auth/middleware";
 import { temporaryCredentialRoutes } from "./credentials/routes";
 import { requireKeyring } from "./crypto/require-keyring";
-import type { AppEnv } from "./env";
+import type { AppEnv, Bindings } from "./env";
 import { allowedMethods } from "./http/allowed-methods";
 import { corsFromSettings } from "./http/cors";
+import { pathOf } from "./http/direct";
 import { requestLog } from "./http/log";
 import { notFound, onError } from "./http/on-error";
 import { mountOpenApi } from "./http/openapi";
@@ -16,7 +17,7 @@ import { requestId } from "./http/request-id";
 import { storageKeyRoutes } from "./keys/routes";
 import { leakRoutes } from "./leaks/routes";
 import { repoRoutes } from "./repos/routes";
-import { verifyRoutes } from "./verify/routes";
+import { directVerifyRoutes, verifyRoutes } from "./verify/routes";
 import { workspaceRoutes } from "./workspaces/routes";
 
 /** Every API operation; each is mounted once and documented from the same definition. */
@@ -31,7 +32,8 @@ export const routes: Route[] = [
   ...verifyRoutes,
 ] as Route[];
 
-export function createApp() {
+/** `direct: false` serves every request through the chain (tests compare the two). */
+export function createApp({ direct = true }: { direct?: boolean } = {}) {
   const app = new Hono<AppEnv>();
 
   // Every answer, a preflight's too, has the service's request id and one log line.
@@ -64,5 +66,22 @@ export function createApp() {
 
   app.notFound(notFound);
   app.onError(onError);
+
+  // A gateway's verifications skip the chain above (src/http/direct.ts): the same checks and
+  // answers, without what does not apply to them. Anything else they might be asked with (a
+  // preflight, another method, CORS on, a bookmark) still goes through it.
+  const chain = app.fetch;
+  app.fetch = (request, env, ctx) => {
+    if (direct && request.method === "POST" && env) {
+      const bindings = env as Bindings;
+      const path = pathOf(request.url);
+      for (const direct of directVerifyRoutes) {
+        if (direct.takes(request, path, bindings)) {
+          return direct.serve(request, bindings, ctx as ExecutionContext | undefined);
+        }
+      }
+    }
+    return chain(request, env, ctx);
+  };
   return app;
 }

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../env";
+import type { AppEnv, Bindings } from "../env";
 import { ApiError } from "../http/error";
 import { countAuthFailure, tooManyFailures, waitFor } from "./failures";
 import { type Caller, invalidToken, VERIFY_SCOPE, verifierFor } from "./verifier";
@@ -48,31 +48,57 @@ function bearerToken(header: string | undefined): string {
  * Worker calling from another zone: 2a06:98c0:3600::103), and one of them failing must not lock
  * out the others.
  */
-async function callerOf(c: Context<AppEnv>): Promise<Caller> {
+async function callerOf(
+  env: Bindings,
+  authorization: string | undefined,
+  address: string | undefined,
+): Promise<Caller> {
   // Fail closed before looking at the token: no key configured means nobody gets in.
-  const verifier = verifierFor(c.env);
-  const address = c.req.header("CF-Connecting-IP");
+  const verifier = verifierFor(env);
   const now = Date.now();
   const wait = address ? waitFor(address, now) : 0;
   try {
-    const token = bearerToken(c.req.header("Authorization"));
+    const token = bearerToken(authorization);
     return await verifier.verify(token, { throttled: wait > 0 });
   } catch (error) {
     if (!address || !(error instanceof ApiError) || error.code !== "UNAUTHORIZED") throw error;
     // Already refused: not counted again, so a flood costs no more limiter calls.
     if (wait > 0) throw tooManyFailures(wait);
-    const refusedFor = await countAuthFailure(c.env, address, now);
+    const refusedFor = await countAuthFailure(env, address, now);
     if (refusedFor > 0) throw tooManyFailures(refusedFor);
     throw error;
   }
 }
 
 /**
+ * The gateway a request's token speaks for (scope keys:verify), or the error to answer: 401,
+ * 429 or 503 as for any token, 403 for a user's token. For the verification endpoints, mounted
+ * (`authenticateGateway`) and served directly (src/http/direct.ts) alike.
+ */
+export async function gatewayOf(env: Bindings, headers: Headers): Promise<Caller> {
+  const caller = await callerOf(
+    env,
+    headers.get("Authorization") ?? undefined,
+    headers.get("CF-Connecting-IP") ?? undefined,
+  );
+  if (!caller.gateway) {
+    throw new ApiError(
+      "FORBIDDEN",
+      `The verification endpoints need a gateway token (scope ${VERIFY_SCOPE})`,
+    );
+  }
+  return caller;
+}
+
+const callerOfRequest = (c: Context<AppEnv>) =>
+  callerOf(c.env, c.req.header("Authorization"), c.req.header("CF-Connecting-IP"));
+
+/**
  * Management endpoints: a user's token. Sets `userId` to its subject. A gateway token
  * (scope keys:verify) may verify keys and nothing else: here it is 403.
  */
 export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
-  const caller = await callerOf(c);
+  const caller = await callerOfRequest(c);
   if (caller.gateway) {
     throw new ApiError(
       "FORBIDDEN",
@@ -85,13 +111,7 @@ export const authenticate = createMiddleware<AppEnv>(async (c, next) => {
 
 /** Verification endpoints: a gateway's token (scope keys:verify); a user's token is 403. */
 export const authenticateGateway = createMiddleware<AppEnv>(async (c, next) => {
-  const caller = await callerOf(c);
-  if (!caller.gateway) {
-    throw new ApiError(
-      "FORBIDDEN",
-      `The verification endpoints need a gateway token (scope ${VERIFY_SCOPE})`,
-    );
-  }
+  const caller = await gatewayOf(c.env, c.req.raw.headers);
   c.set("userId", caller.subject);
   await next();
 });

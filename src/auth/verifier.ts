@@ -471,23 +471,38 @@ export function invalidToken(message: string): ApiError {
   return new ApiError("UNAUTHORIZED", message);
 }
 
-let cached: { fingerprint: string; verifier: Verifier | Misconfigured } | undefined;
+/** The settings a verifier is built from: when none has changed, the same verifier serves. */
+const settingsOf = (env: Bindings) => [
+  env.JWT_JWKS_URL,
+  env.JWT_PUBLIC_KEY,
+  env.JWT_SECRET,
+  env.JWT_ALGORITHMS,
+  env.JWT_ISSUER,
+  env.JWT_AUDIENCE,
+  env.JWT_MAX_LIFETIME_SECONDS,
+];
+
+let cached: { settings: (string | undefined)[]; verifier: Verifier | Misconfigured } | undefined;
+
+/** Whether `env` holds the settings `cached` was built from (compared one by one, no copy). */
+function sameSettings(env: Bindings, settings: (string | undefined)[]): boolean {
+  return (
+    env.JWT_JWKS_URL === settings[0] &&
+    env.JWT_PUBLIC_KEY === settings[1] &&
+    env.JWT_SECRET === settings[2] &&
+    env.JWT_ALGORITHMS === settings[3] &&
+    env.JWT_ISSUER === settings[4] &&
+    env.JWT_AUDIENCE === settings[5] &&
+    env.JWT_MAX_LIFETIME_SECONDS === settings[6]
+  );
+}
 
 /**
  * The verifier for this isolate's configuration, built once (keys imported and the remote key
  * set created once) and rebuilt only if the configuration changes. Fails closed with 503.
  */
 export function verifierFor(env: Bindings): Verifier {
-  const fingerprint = [
-    env.JWT_JWKS_URL,
-    env.JWT_PUBLIC_KEY,
-    env.JWT_SECRET,
-    env.JWT_ALGORITHMS,
-    env.JWT_ISSUER,
-    env.JWT_AUDIENCE,
-    env.JWT_MAX_LIFETIME_SECONDS,
-  ].join("\u0000");
-  if (cached?.fingerprint !== fingerprint) {
+  if (!cached || !sameSettings(env, cached.settings)) {
     let verifier: Verifier | Misconfigured;
     try {
       verifier = buildVerifier(env);
@@ -495,7 +510,7 @@ export function verifierFor(env: Bindings): Verifier {
       if (!(error instanceof Misconfigured)) throw error;
       verifier = error;
     }
-    cached = { fingerprint, verifier };
+    cached = { settings: settingsOf(env), verifier };
   }
   if (cached.verifier instanceof Misconfigured) {
     throw new ApiError(

@@ -53,3 +53,28 @@ export function inSession(
   };
   return { env: { ...env, DB }, session };
 }
+
+/**
+ * `inSession`, with the session started only by the first statement: a request answered from
+ * memory (a remembered key) starts none. `bookmark()` is the session's latest, or null when it
+ * never started; an unused session started at a constraint has none either.
+ */
+export function inLazySession(
+  env: Bindings,
+  start: "first-primary" | "first-unconstrained",
+): { env: Bindings; bookmark(): string | null } {
+  const binding = env.DB;
+  let session: D1DatabaseSession | undefined;
+  const started = () => {
+    session ??= binding.withSession(start);
+    return session;
+  };
+  const DB: D1Database = {
+    prepare: (query) => started().prepare(query),
+    batch: <T = unknown>(statements: D1PreparedStatement[]) => started().batch<T>(statements),
+    exec: (query) => binding.exec(query),
+    dump: () => binding.dump(),
+    withSession: (constraintOrBookmark) => binding.withSession(constraintOrBookmark),
+  };
+  return { env: { ...env, DB }, bookmark: () => session?.getBookmark() ?? null };
+}

@@ -1,7 +1,8 @@
 import type { ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppEnv } from "../env";
-import { ApiError, type ErrorCode } from "./error";
+import { ApiError, type ErrorCode, type ErrorIssue } from "./error";
 import { log, routeOf } from "./log";
 
 const CODE_FOR_STATUS: Record<number, ErrorCode> = {
@@ -29,16 +30,34 @@ function asApiError(error: Error): ApiError | undefined {
   return undefined;
 }
 
-/** The one place an error becomes a response: `{success:false, message, code, requestId, issues?}`. */
-export const onError: ErrorHandler<AppEnv> = (error, c) => {
-  const requestId = c.get("requestId");
-  const apiError = asApiError(error);
+/** What an error is answered with: the status, the headers it adds, and the envelope. */
+export interface ErrorAnswer {
+  status: ContentfulStatusCode;
+  headers: Record<string, string>;
+  body: {
+    success: false;
+    message: string;
+    code: ErrorCode;
+    requestId: string;
+    issues?: ErrorIssue[];
+  };
+}
+
+/**
+ * The one place an error becomes an answer: `{success:false, message, code, requestId,
+ * issues?}`, logged when it is ours (503) or unexpected. `route` is the pattern matched.
+ */
+export function errorAnswer(
+  error: unknown,
+  { requestId, method, route }: { requestId: string; method: string; route: string },
+): ErrorAnswer {
+  const apiError = error instanceof Error ? asApiError(error) : undefined;
   if (!apiError) {
     // The route pattern, not the path: the caller chose the path and could have put anything in it.
     log.error("unhandled error", {
       requestId,
-      method: c.req.method,
-      route: routeOf(c),
+      method,
+      route,
       error,
       stack: error instanceof Error ? error.stack : undefined,
     });
@@ -46,22 +65,35 @@ export const onError: ErrorHandler<AppEnv> = (error, c) => {
     log.error(apiError.message, { requestId });
   }
   const failure = apiError ?? new ApiError("INTERNAL", "Internal server error; try again later");
+  const headers: Record<string, string> = {};
   // A refused token's challenge (RFC 6750 §3.1), unless the error names its own (no credentials).
   if (failure.code === "UNAUTHORIZED" && !failure.headers?.["WWW-Authenticate"]) {
-    c.header("WWW-Authenticate", 'Bearer error="invalid_token"');
+    headers["WWW-Authenticate"] = 'Bearer error="invalid_token"';
   }
-  for (const [name, value] of Object.entries(failure.headers ?? {})) c.header(name, value);
-  c.header("Cache-Control", "no-store");
-  return c.json(
-    {
+  Object.assign(headers, failure.headers);
+  headers["Cache-Control"] = "no-store";
+  return {
+    status: failure.status,
+    headers,
+    body: {
       success: false as const,
       message: failure.message,
       code: failure.code,
       requestId,
       ...(failure.issues ? { issues: failure.issues } : {}),
     },
-    failure.status,
-  );
+  };
+}
+
+/** Hono's error handler: the answer of `errorAnswer`, on the request's own headers. */
+export const onError: ErrorHandler<AppEnv> = (error, c) => {
+  const answer = errorAnswer(error, {
+    requestId: c.get("requestId"),
+    method: c.req.method,
+    route: routeOf(c),
+  });
+  for (const [name, value] of Object.entries(answer.headers)) c.header(name, value);
+  return c.json(answer.body, answer.status);
 };
 
 export const notFound: NotFoundHandler<AppEnv> = (c) =>

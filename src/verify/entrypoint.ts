@@ -1,10 +1,11 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type * as z from "zod";
 import { KeyringError, keyringFrom } from "../crypto/seal";
-import { inSession } from "../db/session";
+import { inLazySession } from "../db/session";
 import type { Bindings } from "../env";
 import { ApiError } from "../http/error";
 import { log } from "../http/log";
+import { parseAsIs } from "../http/precompiled";
 import { validationError } from "../http/validation-error";
 import { verifyAiSecret } from "./ai";
 import { ChunkSigner } from "./chunks";
@@ -54,6 +55,8 @@ export class KeyVerifier extends WorkerEntrypoint<Bindings> {
     return this.#run(VerifyAiRequestSchema, input, verifyAiSecret);
   }
 
+  readonly #waitUntil = (promise: Promise<unknown>) => this.ctx.waitUntil(promise);
+
   async #run<S extends z.ZodType, R>(
     schema: S,
     input: unknown,
@@ -63,14 +66,16 @@ export class KeyVerifier extends WorkerEntrypoint<Bindings> {
       waitUntil: (promise: Promise<unknown>) => void,
     ) => Promise<R>,
   ): Promise<R | VerifyFailure> {
-    const requestId = crypto.randomUUID();
     try {
       keyringFrom(this.env.ENCRYPTION_KEYS);
-      const parsed = schema.safeParse(input, { reportInput: true });
+      const parsed = parseAsIs(schema, input);
       if (!parsed.success) throw validationError(parsed.error, "json", schema);
-      const { env } = inSession(this.env, "first-unconstrained");
-      return await verify(env, parsed.data, (promise) => this.ctx.waitUntil(promise));
+      // The session starts with the first statement: a remembered key reads nothing.
+      const { env } = inLazySession(this.env, "first-unconstrained");
+      return await verify(env, parsed.data, this.#waitUntil);
     } catch (error) {
+      // Only a failure names the call (its envelope, its log line).
+      const requestId = crypto.randomUUID();
       const failure =
         error instanceof ApiError
           ? error

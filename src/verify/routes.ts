@@ -1,3 +1,7 @@
+import { gatewayOf } from "../auth/middleware";
+import { checkKeyring } from "../crypto/require-keyring";
+import type { Bindings } from "../env";
+import { type DirectAnswer, directRoute } from "../http/direct";
 import { defineOperation, route } from "../http/operation";
 import { verifyAiSecret } from "./ai";
 import { verifyS3Request } from "./s3";
@@ -50,11 +54,34 @@ const waitUntilOf =
   (promise: Promise<unknown>) =>
     c.executionCtx.waitUntil(promise);
 
+// Each operation's work, served mounted (below) and directly (src/app.ts) alike.
+const answerS3: DirectAnswer<typeof verifyS3> = async (env, body, waitUntil) => {
+  // A chunk signer is an RPC stub: over HTTP a signed stream's chunks cannot be checked.
+  const { signedStream: _, ...answer } = await verifyS3Request(env, body, waitUntil);
+  return answer;
+};
+const answerAi: DirectAnswer<typeof verifyAi> = (env, body, waitUntil) =>
+  verifyAiSecret(env, body, waitUntil);
+
 export const verifyRoutes = [
-  route(verifyS3, async (c, input) => {
-    // A chunk signer is an RPC stub: over HTTP a signed stream's chunks cannot be checked.
-    const { signedStream: _, ...answer } = await verifyS3Request(c.env, input.body, waitUntilOf(c));
-    return answer;
-  }),
-  route(verifyAi, (c, input) => verifyAiSecret(c.env, input.body, waitUntilOf(c))),
+  route(verifyS3, (c, input) => answerS3(c.env, input.body, waitUntilOf(c))),
+  route(verifyAi, (c, input) => answerAi(c.env, input.body, waitUntilOf(c))),
+];
+
+/**
+ * What app.ts mounts in front of /verify/* (requireKeyring, authenticateGateway), as the
+ * direct routes check it: the keyring, then the gateway's token.
+ */
+const gatewayGuard = async (request: Request, env: Bindings, requestId: string) => {
+  checkKeyring(env, requestId);
+  return gatewayOf(env, request.headers);
+};
+
+/**
+ * The verifications served in front of Hono's chain (src/http/direct.ts): a gateway's every
+ * request is one, and none needs the management API's machinery.
+ */
+export const directVerifyRoutes = [
+  directRoute(verifyS3, { guard: gatewayGuard, answer: answerS3 }),
+  directRoute(verifyAi, { guard: gatewayGuard, answer: answerAi }),
 ];
