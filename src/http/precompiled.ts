@@ -21,6 +21,9 @@ interface CheckDef {
 
 class Unsupported extends Error {}
 
+/** String formats zod checks with their pattern alone (not z.url(), which parses a URL). */
+const PATTERN_FORMATS = new Set(["uuid", "guid", "email", "datetime", "date", "time"]);
+
 const defOf = (schema: unknown): Def => (schema as { _zod: { def: Def } })._zod.def;
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
@@ -70,7 +73,18 @@ function compile(schema: unknown): Accepts {
     case "string": {
       if (def.coerce) throw new Unsupported();
       const checks = all(checksOf(def));
-      return (value) => typeof value === "string" && checks(value);
+      // A string format (z.uuid(), z.iso.datetime(), z.url()…) is checked by the schema itself,
+      // not by def.checks: known here only where that check is exactly its pattern.
+      if (def.format === undefined) return (value) => typeof value === "string" && checks(value);
+      const pattern = def.pattern;
+      if (!PATTERN_FORMATS.has(def.format as string) || !(pattern instanceof RegExp)) {
+        throw new Unsupported();
+      }
+      return (value) => {
+        if (typeof value !== "string") return false;
+        pattern.lastIndex = 0;
+        return pattern.test(value) && checks(value);
+      };
     }
     case "enum": {
       const values = new Set(Object.values(def.entries as Record<string, unknown>));

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import * as z from "zod";
+import { routes } from "../../src/app";
 import { precompiled } from "../../src/http/precompiled";
 import { CreateStorageKeyBodySchema } from "../../src/keys/schemas";
 import { VerifyAiRequestSchema, VerifyS3RequestSchema } from "../../src/verify/schemas";
@@ -86,6 +87,56 @@ describe("a precompiled check of a fixed shape", () => {
   it("leaves to zod a JSON field named __proto__, which its copy would not keep", () => {
     const sent = JSON.parse(`{"method":"GET","url":"https://h/b","headers":{"__proto__":"x"}}`);
     expect(precompiled(VerifyS3RequestSchema)?.(sent)).toBe(false);
+  });
+
+  it("checks a string format as zod does: a UUID, a date-time, an email by their pattern; a URL it leaves to zod", () => {
+    const shapes = [
+      [
+        z.strictObject({ id: z.uuid() }),
+        { id: "0b5a7d2e-91c4-4f3a-8e6b-5c2d1a9f7e40" },
+        { id: "not-a-uuid" },
+      ],
+      [
+        z.strictObject({ at: z.iso.datetime() }),
+        { at: "2026-11-23T09:30:00.000Z" },
+        { at: "tomorrow" },
+      ],
+      [z.strictObject({ to: z.email() }), { to: "ops@example.com" }, { to: "ops at example" }],
+    ] as const;
+    for (const [schema, valid, invalid] of shapes) {
+      expect(precompiled(schema)?.(valid), JSON.stringify(valid)).toBe(true);
+      expect(precompiled(schema)?.(invalid), JSON.stringify(invalid)).toBe(false);
+      expect(schema.safeParse(invalid).success).toBe(false);
+    }
+    // z.url() parses the URL rather than matching a pattern: zod's to check.
+    expect(precompiled(z.strictObject({ url: z.url() }))).toBeUndefined();
+  });
+
+  it("never accepts what zod refuses, for every operation's body: fields replaced by wrong strings", () => {
+    const wrong = fc.oneof(
+      fc.constantFrom(
+        "",
+        "not a url",
+        "not-a-uuid",
+        "tomorrow",
+        "x".repeat(5_000),
+        "READ",
+        "WRITE",
+      ),
+      fc.string({ maxLength: 40 }),
+    );
+    for (const { operation } of routes) {
+      const schema = operation.body;
+      const accepts = schema && precompiled(schema);
+      if (!accepts) continue;
+      fc.assert(
+        fc.property(fc.dictionary(fc.string({ maxLength: 12 }), wrong, { maxKeys: 4 }), (value) => {
+          if (accepts(value))
+            expect(schema.safeParse(value).success, operation.operationId).toBe(true);
+        }),
+        { numRuns: 300 },
+      );
+    }
   });
 
   it("has none for schemas that change what they parse (trim, defaults, transforms)", () => {
