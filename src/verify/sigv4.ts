@@ -354,8 +354,14 @@ export function parseSignedRequest(request: ReceivedRequest): SignedRequest {
 
 const encoder = new TextEncoder();
 
+/** Each byte's two hex digits, looked up: no array of strings per digest. */
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
+
 function hex(bytes: ArrayBuffer): string {
-  return [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const view = new Uint8Array(bytes);
+  let out = "";
+  for (const byte of view) out += HEX[byte];
+  return out;
 }
 
 /** "20130524/us-east-1/s3/aws4_request" */
