@@ -1,9 +1,7 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { vi } from "vitest";
-import { createApp } from "../../src/app";
 import type { Bindings } from "../../src/env";
 import type { ApiResponse } from "../support/api";
+import { callWith } from "../support/keys";
 
 /** WebCrypto's raw r‖s signature as the DER SEQUENCE GitHub sends. */
 export function rawToDer(raw: Uint8Array): Uint8Array {
@@ -84,24 +82,12 @@ export async function githubKeyServer() {
 }
 
 /** POSTs `body` to the partner endpoint with `headers`, through the app with `overrides`. */
-export async function postReport(
+export function postReport(
   overrides: Partial<Bindings>,
   body: string,
   headers: Record<string, string>,
 ): Promise<ApiResponse> {
-  const request = new Request("https://flashgate.test/secret-scanning/github", {
-    method: "POST",
-    headers: { "Content-Type": "application/json", ...headers },
-    body,
-  });
-  const ctx = createExecutionContext();
-  const response = await createApp().fetch(request, { ...env, ...overrides }, ctx);
-  await waitOnExecutionContext(ctx);
-  const text = await response.text();
-  const parsed = response.headers.get("Content-Type")?.includes("application/json")
-    ? JSON.parse(text)
-    : null;
-  return { status: response.status, headers: response.headers, body: parsed, text };
+  return callWith(overrides, "POST", "/secret-scanning/github", { rawBody: body, headers });
 }
 
 /** GitHub's finding for `token`. */

@@ -68,6 +68,8 @@ export async function callWith(
     as?: string;
     authorization?: string;
     body?: unknown;
+    /** A body sent byte for byte as given (a signed one), as JSON unless `headers` say otherwise. */
+    rawBody?: string;
     headers?: Record<string, string>;
   } = {},
 ): Promise<ApiResponse> {
@@ -80,6 +82,10 @@ export async function callWith(
   if (options.body !== undefined) {
     body = JSON.stringify(options.body);
     headers.set("Content-Type", "application/json");
+  }
+  if (options.rawBody !== undefined) {
+    body = options.rawBody;
+    if (!headers.has("Content-Type")) headers.set("Content-Type", "application/json");
   }
   const request = new Request(`https://flashgate.test${path}`, { method, headers, body });
   const ctx = createExecutionContext();
