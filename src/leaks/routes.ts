@@ -8,6 +8,7 @@ import {
 } from "../access/membership";
 import { authorize, may, permissionTo } from "../access/policy";
 import { publishAudit, publishAudits } from "../audit/publish";
+import { hex } from "../crypto/hex";
 import { database } from "../db/client";
 import { readBatch } from "../db/prepared";
 import { workspaces } from "../db/schema";
@@ -59,7 +60,7 @@ function publishLeaks(c: Context<AppEnv>, result: LeakResult, actorId: string): 
 
 async function sha256Hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, "0")).join("");
+  return hex(digest);
 }
 
 const tooLarge = () =>

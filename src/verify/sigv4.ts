@@ -4,6 +4,8 @@
  * the signature covers. Pure functions; keys and secrets live in ./s3.ts.
  */
 
+import { hex } from "../crypto/hex";
+
 export const ALGORITHM = "AWS4-HMAC-SHA256";
 /** S3 refuses a request signed more than 15 minutes away from its own clock. */
 export const MAX_SKEW_MS = 15 * 60 * 1000;
@@ -353,16 +355,6 @@ export function parseSignedRequest(request: ReceivedRequest): SignedRequest {
 }
 
 const encoder = new TextEncoder();
-
-/** Each byte's two hex digits, looked up: no array of strings per digest. */
-const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
-
-function hex(bytes: ArrayBuffer): string {
-  const view = new Uint8Array(bytes);
-  let out = "";
-  for (const byte of view) out += HEX[byte];
-  return out;
-}
 
 /** "20130524/us-east-1/s3/aws4_request" */
 export const scopeOf = (request: Pick<SignedRequest, "date" | "region" | "service">) =>
