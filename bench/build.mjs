@@ -6,12 +6,15 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { build } from "esbuild";
+import { buildAssets } from "../scripts/build-assets.mjs";
 
 /**
  * `wrangler deploy --dry-run --outdir` (with `--config`, another Worker of the repo): the
  * production bundle, and its size as uploaded.
  */
-export function buildProductionBundle(root, outdir, config) {
+export async function buildProductionBundle(root, outdir, config) {
+  // The API's wrangler.toml names build/assets ([assets]); a fresh clone has none until built.
+  if (!config) await buildAssets({ quiet: true });
   const wrangler = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
   const result = spawnSync(
     process.execPath,

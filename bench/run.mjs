@@ -272,8 +272,8 @@ async function main() {
   mkdirSync(workDir, { recursive: true });
 
   log("building: wrangler deploy --dry-run (API, gateway), floors, counted worker, profilers");
-  const production = buildProductionBundle(root, join(workDir, "dist"));
-  const gatewayBuild = buildProductionBundle(
+  const production = await buildProductionBundle(root, join(workDir, "dist"));
+  const gatewayBuild = await buildProductionBundle(
     root,
     join(workDir, "gateway-dist"),
     "gateway/wrangler.toml",

@@ -317,7 +317,7 @@ export async function runScale(argv = process.argv) {
   mkdirSync(workDir, { recursive: true });
 
   log("building: wrangler deploy --dry-run (the API), the recording worker");
-  const production = buildProductionBundle(root, join(workDir, "dist"));
+  const production = await buildProductionBundle(root, join(workDir, "dist"));
   const recordingCode = await bundleWorker(
     join(root, "bench/recording-worker.ts"),
     join(workDir, "recording-worker.js"),

@@ -30,7 +30,7 @@ const out = process.argv.find((arg) => arg.startsWith("--out="))?.slice("--out="
 const log = (message) => process.stderr.write(`${message}\n`);
 
 mkdirSync(workDir, { recursive: true });
-const production = buildProductionBundle(root, join(workDir, "dist"));
+const production = await buildProductionBundle(root, join(workDir, "dist"));
 const profileFile = join(workDir, "profile-worker.js");
 await build({
   entryPoints: [join(root, "bench/profile-worker.ts")],
