@@ -4,7 +4,8 @@
  *
  * The stages run in two lanes at once: the end-to-end suite spends most of its time waiting on
  * `npm run dev`, the S3 tools' processes and the browser, so the checks and the in-process suites
- * use the other core meanwhile. Each lane stops at its first failing stage; the end-to-end lane's
+ * use the other core meanwhile, and then run the S3 tools' end-to-end files against a dev server
+ * of their own. Each lane stops at its first failing stage; the end-to-end lane's
  * output is held and printed in one piece when it ends, so the two never interleave.
  * `FLASHGATE_TEST_SERIAL=1 npm test` runs every stage one after another instead.
  *
@@ -52,13 +53,14 @@ function testFiles(dir, skip) {
  * Runs a command; resolves to its exit code and output. Its output is shown as it comes, or, when
  * `held`, kept and shown by the caller once the command ends.
  */
-function run(command, { held = false } = {}) {
+function run(command, { held = false, env = {} } = {}) {
   return new Promise((resolve) => {
     const child = spawn(command[0], command.slice(1), {
       cwd: root,
       stdio: ["ignore", "pipe", "pipe"],
       env: {
         ...process.env,
+        ...env,
         FORCE_COLOR: process.env.FORCE_COLOR ?? (process.stdout.isTTY ? "1" : "0"),
       },
     });
@@ -113,7 +115,7 @@ async function runLane(laneStages, { held = false } = {}) {
       );
     else console.log(header);
     const started = Date.now();
-    const { code, output } = await run(stage.command, { held });
+    const { code, output } = await run(stage.command, { held, env: stage.env });
     const seconds = (Date.now() - started) / 1000;
     if (held) {
       console.log(header);
@@ -141,6 +143,23 @@ const e2e = stages.find((stage) => stage.name === SUITES[2].name);
 const serial = pattern || process.env.FLASHGATE_TEST_SERIAL === "1" || !e2e;
 if (serial) await runLane(stages);
 else {
+  // The end-to-end suite is the longest stage, so it runs in two parts, each against its own
+  // `npm run dev`: the S3 tools' files (test/e2e/s3-tools/, waiting on aws, s3cmd, rclone, boto3,
+  // minio) after the checks and in-process suites in the first lane, the rest in the second.
+  const S3_TOOLS = "s3-tools/";
+  const e2eRest = {
+    ...e2e,
+    command: [...e2e.command, "--exclude", `${S3_TOOLS}**`],
+    // Its dev server's output file ($TMPDIR/flashgate-e2e-dev-server[-<part>].log).
+    env: { FLASHGATE_E2E_PART: "" },
+  };
+  const e2eTools = {
+    ...e2e,
+    name: "end to end: S3 tools",
+    command: [...e2e.command, S3_TOOLS],
+    env: { FLASHGATE_E2E_PART: "s3-tools" },
+  };
+  stages.splice(stages.indexOf(e2e), 1, e2eRest, e2eTools);
   // The static pages first: the end-to-end suite's dev server and the in-process suites serve them.
   const [pages, rest] = [
     stages.filter((s) => s.name === "static pages"),
@@ -149,8 +168,8 @@ else {
   await runLane(pages);
   if (!failures.length) {
     await Promise.all([
-      runLane(rest.filter((stage) => stage !== e2e)),
-      runLane([e2e], { held: true }),
+      runLane(rest.filter((stage) => stage !== e2eRest)),
+      runLane([e2eRest], { held: true }),
     ]);
   }
 }

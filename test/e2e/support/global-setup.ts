@@ -23,7 +23,9 @@ export default async function setup(project: TestProject) {
   return async () => {
     await server.stop();
     // What wrangler printed, for when a test failed: the Worker's logs are there.
-    const log = join(tmpdir(), "flashgate-e2e-dev-server.log");
+    // npm test runs the suite in two parts at once (scripts/test.mjs), each with its own file.
+    const part = process.env.FLASHGATE_E2E_PART;
+    const log = join(tmpdir(), `flashgate-e2e-dev-server${part ? `-${part}` : ""}.log`);
     await writeFile(log, server.output());
     console.log(`e2e: npm run dev's output is in ${log}`);
   };
