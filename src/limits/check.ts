@@ -40,7 +40,7 @@ const UNLIMITED: RateLimitVerdict = { allowed: true };
 
 /**
  * The key's limit as one proven verification meets it: a key without a limit costs nothing
- * (no counter, no await of anything), one with a limit one call to its counter.
+ * (no counter call, no I/O), one with a limit one call to its counter.
  */
 export async function rateLimitVerdict(
   env: Bindings,
