@@ -42,15 +42,15 @@ interface Env extends VerifyEnv {
 const MEMBERSHIP_SQL =
   'select "workspace_members"."role" as "role", "repos"."workspace_id" as "workspaceId" from "repos" inner join "workspace_members" on ("workspace_members"."workspace_id" = "repos"."workspace_id" and "workspace_members"."user_id" = ?) where "repos"."id" = ? limit ?';
 const LIST_STORAGE_KEYS_SQL =
-  'select "id" as "id", "name" as "name", "access_type" as "accessType", "key" as "key", "created_at" as "createdAt", "created_by" as "createdBy", "last_used_at" as "lastUsedAt", "status" as "status", "expires_at" as "expiresAt", "previous_secret_expires_at" as "previousSecretExpiresAt", "disabled_reason" as "disabledReason", "leaked_at" as "leakedAt", "leak_source" as "leakSource", "leak_url" as "leakUrl" from "storage_keys" where ("storage_keys"."repo_id" = (SELECT "repos"."id" FROM "repos" INNER JOIN "workspace_members" ON "workspace_members"."workspace_id" = "repos"."workspace_id" WHERE ("repos"."id" = ? and "workspace_members"."user_id" = ? and "workspace_members"."role" in (?, ?, ?))) and "storage_keys"."deleted_at" is null) order by "storage_keys"."created_at" desc, "storage_keys"."id" desc';
+  'select "id" as "id", "name" as "name", "access_type" as "accessType", "key" as "key", "created_at" as "createdAt", "created_by" as "createdBy", "last_used_at" as "lastUsedAt", "status" as "status", "expires_at" as "expiresAt", "previous_secret_expires_at" as "previousSecretExpiresAt", "disabled_reason" as "disabledReason", "leaked_at" as "leakedAt", "leak_source" as "leakSource", "leak_url" as "leakUrl", "ratelimit_limit" as "ratelimitLimit", "ratelimit_period_seconds" as "ratelimitPeriodSeconds" from "storage_keys" where ("storage_keys"."repo_id" = (SELECT "repos"."id" FROM "repos" INNER JOIN "workspace_members" ON "workspace_members"."workspace_id" = "repos"."workspace_id" WHERE ("repos"."id" = ? and "workspace_members"."user_id" = ? and "workspace_members"."role" in (?, ?, ?))) and "storage_keys"."deleted_at" is null) order by "storage_keys"."created_at" desc, "storage_keys"."id" desc';
 const LIST_AI_KEYS_SQL =
-  'select "id" as "id", "name" as "name", "repo_id" as "repoId", "key" as "key", "ai_type" as "aiType", "created_at" as "createdAt", "deleted_at" as "deletedAt", "status" as "status", "expires_at" as "expiresAt", "last_used_at" as "lastUsedAt", "previous_secret_expires_at" as "previousSecretExpiresAt", "disabled_reason" as "disabledReason", "leaked_at" as "leakedAt", "leak_source" as "leakSource", "leak_url" as "leakUrl" from "ai_keys" where ("ai_keys"."repo_id" = (SELECT "repos"."id" FROM "repos" INNER JOIN "workspace_members" ON "workspace_members"."workspace_id" = "repos"."workspace_id" WHERE ("repos"."id" = ? and "workspace_members"."user_id" = ? and "workspace_members"."role" in (?, ?, ?))) and "ai_keys"."deleted_at" is null) order by "ai_keys"."created_at" desc, "ai_keys"."id" desc';
+  'select "id" as "id", "name" as "name", "repo_id" as "repoId", "key" as "key", "ai_type" as "aiType", "created_at" as "createdAt", "deleted_at" as "deletedAt", "status" as "status", "expires_at" as "expiresAt", "last_used_at" as "lastUsedAt", "previous_secret_expires_at" as "previousSecretExpiresAt", "disabled_reason" as "disabledReason", "leaked_at" as "leakedAt", "leak_source" as "leakSource", "leak_url" as "leakUrl", "ratelimit_limit" as "ratelimitLimit", "ratelimit_period_seconds" as "ratelimitPeriodSeconds" from "ai_keys" where ("ai_keys"."repo_id" = (SELECT "repos"."id" FROM "repos" INNER JOIN "workspace_members" ON "workspace_members"."workspace_id" = "repos"."workspace_id" WHERE ("repos"."id" = ? and "workspace_members"."user_id" = ? and "workspace_members"."role" in (?, ?, ?))) and "ai_keys"."deleted_at" is null) order by "ai_keys"."created_at" desc, "ai_keys"."id" desc';
 // The lists read rows only for a caller who may list them (src/access/policy.ts: READ and up):
 // repo_id is compared to a membership subquery that is NULL for anyone else.
 const READERS = ["READ", "WRITE", "ADMIN"];
 // The insert re-checks quota and the creator's role, so it runs in one batch with the read.
 const INSERT_STORAGE_KEY_SQL =
-  'INSERT INTO "storage_keys" ("id", "repo_id", "name", "key", "sealed_secret", "created_by", "created_at", "updated_at", "expires_at", "access_type", "secret_digest") SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE (SELECT count(*) FROM "storage_keys" WHERE "storage_keys"."repo_id" = ? AND "storage_keys"."deleted_at" IS NULL) < ? AND EXISTS (SELECT 1 FROM "repos" INNER JOIN "workspace_members" ON "workspace_members"."workspace_id" = "repos"."workspace_id" WHERE ("repos"."id" = ? and "workspace_members"."user_id" = ?) AND "workspace_members"."role" IN (SELECT value FROM json_each(?)))';
+  'INSERT INTO "storage_keys" ("id", "repo_id", "name", "key", "sealed_secret", "created_by", "created_at", "updated_at", "expires_at", "ratelimit_limit", "ratelimit_period_seconds", "access_type", "secret_digest") SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE (SELECT count(*) FROM "storage_keys" WHERE "storage_keys"."repo_id" = ? AND "storage_keys"."deleted_at" IS NULL) < ? AND EXISTS (SELECT 1 FROM "repos" INNER JOIN "workspace_members" ON "workspace_members"."workspace_id" = "repos"."workspace_id" WHERE ("repos"."id" = ? and "workspace_members"."user_id" = ?) AND "workspace_members"."role" IN (SELECT value FROM json_each(?)))';
 
 const RANK: Record<string, number> = { READ: 1, WRITE: 2, ADMIN: 3 };
 const rankOf = (role: string | undefined): number => (role && RANK[role]) || 0;
@@ -194,6 +194,9 @@ interface ListedRow {
   status: string;
   expiresAt: string | null;
   previousSecretExpiresAt: string | null;
+  ratelimitLimit?: number | null;
+  ratelimitPeriodSeconds?: number | null;
+  ratelimit?: { limit: number; periodSeconds: number } | null;
 }
 
 /**
@@ -207,6 +210,12 @@ function asListed(rows: ListedRow[]): ListedRow[] {
     if (row.expiresAt !== null && row.expiresAt <= now) row.status = "EXPIRED";
     const previous = row.previousSecretExpiresAt;
     if (previous !== null && previous <= now) row.previousSecretExpiresAt = null;
+    // The two rate limit columns as the wire's one field (src/limits/setting.ts), last.
+    const limit = row.ratelimitLimit ?? null;
+    const periodSeconds = row.ratelimitPeriodSeconds ?? null;
+    delete row.ratelimitLimit;
+    delete row.ratelimitPeriodSeconds;
+    row.ratelimit = limit !== null && periodSeconds !== null ? { limit, periodSeconds } : null;
   }
   return rows;
 }
@@ -324,6 +333,9 @@ async function createStorageKey(
       at,
       at,
       body.expiresAt,
+      // No rate limit: the bench's create body sets none.
+      null,
+      null,
       body.accessType,
       secretDigest,
       repoId,
@@ -374,14 +386,16 @@ const S3_LOOKUP_SQL = `SELECT k.id, k.key, k.repo_id AS repoId, r.workspace_id A
   r.created_at AS repoCreatedAt,
   k.access_type AS accessType, k.sealed_secret AS sealedSecret, k.status,
   k.expires_at AS expiresAt, k.previous_sealed_secret AS previousSealedSecret,
-  k.previous_secret_expires_at AS previousSecretExpiresAt, k.deleted_at AS deletedAt
+  k.previous_secret_expires_at AS previousSecretExpiresAt, k.deleted_at AS deletedAt,
+  k.ratelimit_limit AS ratelimitLimit, k.ratelimit_period_seconds AS ratelimitPeriodSeconds
   FROM storage_keys k JOIN repos r ON r.id = k.repo_id WHERE k.key = ?1`;
 const aiLookupSql = (versions: number) => {
   const digests = Array.from({ length: versions }, (_, i) => `?${i + 1}`).join(", ");
   return `SELECT k.id, k.key, k.repo_id AS repoId, r.workspace_id AS workspaceId,
   k.ai_type AS aiType, k.secret_digest AS secretDigest,
   k.previous_secret_digest AS previousSecretDigest, k.status, k.expires_at AS expiresAt,
-  k.previous_secret_expires_at AS previousSecretExpiresAt, k.deleted_at AS deletedAt
+  k.previous_secret_expires_at AS previousSecretExpiresAt, k.deleted_at AS deletedAt,
+  k.ratelimit_limit AS ratelimitLimit, k.ratelimit_period_seconds AS ratelimitPeriodSeconds
   FROM ai_keys k JOIN repos r ON r.id = k.repo_id
   WHERE k.secret_digest IN (${digests}) OR k.previous_secret_digest IN (${digests})`;
 };

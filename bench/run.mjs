@@ -156,15 +156,24 @@ const log = (message) => process.stderr.write(`${message}\n`);
 const apiEnv = () => ({
   DB: { type: "d1", id: "flashgate-bench" },
   AUDIT: { type: "queue", name: "flashgate-audit" },
+  // Per-key rate limit counters (wrangler.toml [[durable_objects.bindings]]), the API's class.
+  KEY_RATE_LIMITER: {
+    type: "durable-object",
+    worker: "flashgate-apikeys",
+    exportName: "KeyRateLimiter",
+  },
   ...textBindings(vars),
 });
+
+/** What the API Worker exports besides its handlers: the rate limit counter's class. */
+const API_EXPORTS = { exports: { KeyRateLimiter: { type: "durable-object", storage: "sqlite" } } };
 
 // The gateway's bindings (gateway/wrangler.toml): the one R2 bucket, and the API's KeyVerifier.
 const BUCKET = { type: "r2", name: "flashgate-objects" };
 const KEY_VERIFIER = { type: "worker", worker: "flashgate-apikeys", exportName: "KeyVerifier" };
 
-const workerConfig = (name, code, compatibilityDate, env = apiEnv()) =>
-  miniflareWorker(name, code, compatibilityDate, env);
+const workerConfig = (name, code, compatibilityDate, env = apiEnv(), config = {}) =>
+  miniflareWorker(name, code, compatibilityDate, env, config);
 
 async function load(url, { method = "GET", body, headers, seconds }) {
   const result = await autocannon({
@@ -301,7 +310,7 @@ async function main() {
     handleStructuredLogs: warningsAndErrorsTo(log),
     workers: [
       // The API under its deployed name: the gateway's service binding names it.
-      workerConfig("flashgate-apikeys", production.code, compatibilityDate),
+      workerConfig("flashgate-apikeys", production.code, compatibilityDate, apiEnv(), API_EXPORTS),
       workerConfig("floor", floorCode, compatibilityDate),
       workerConfig("counted", countedCode, compatibilityDate),
       // With the API's KeyVerifier, to time the RPC a gateway makes against an inline check.
@@ -397,6 +406,33 @@ async function main() {
         verifyS3Temporary.body = JSON.stringify(s3TemporarySigned.body);
       },
     };
+    // A key with a rate limit too high ever to trip (docs/rate-limits.md), against the seeded
+    // key without one: both on the Worker ("app" limited, "floor" not), run in alternating
+    // pairs, so the ratio is what the Durable Object hop costs a verification.
+    const limitedKey = await createdKey(app, token, verifiedRepoId, {
+      name: "bench rate-limited key",
+      accessType: "READ",
+      ratelimit: { limit: 1_000_000, periodSeconds: 1 },
+    });
+    const limitedSigned = { at: 0, bodies: {} };
+    const verifyS3RateLimited = {
+      name: "verify_s3_ratelimited",
+      path: "/verify/s3",
+      method: "POST",
+      body: (target) => limitedSigned.bodies[target],
+      token: gatewayToken,
+      targets: { app, floor: app },
+      refresh: async () => {
+        if (Date.now() - limitedSigned.at < RESIGN_AFTER_MS) return;
+        limitedSigned.at = Date.now();
+        limitedSigned.bodies = {
+          app: JSON.stringify(await signedS3Body(limitedKey, verifiedRepoId)),
+          floor: JSON.stringify(await signedS3Body(storageKey, verifiedRepoId)),
+        };
+      },
+    };
+    await verifyS3RateLimited.refresh();
+    await checkRateLimitedAnswer(app, gatewayToken, limitedSigned.bodies.app, limitedKey);
     const apiEndpoints = [
       { name: "list", path: `/repo/${listedRepoId}/apikey` },
       { name: "ai_list", path: `/repo/${listedRepoId}/ai/apikey` },
@@ -417,8 +453,8 @@ async function main() {
         token: gatewayToken,
       },
     ];
-    for (const endpoint of apiEndpoints) {
-      endpoint.targets = { app, floor };
+    for (const endpoint of [...apiEndpoints, verifyS3RateLimited]) {
+      endpoint.targets ??= { app, floor };
       endpoint.headers = () => ({
         Authorization: `Bearer ${endpoint.token ?? token}`,
         ...(endpoint.body ? { "Content-Type": "application/json" } : {}),
@@ -446,6 +482,7 @@ async function main() {
     };
     const endpoints = [
       ...apiEndpoints,
+      verifyS3RateLimited,
       gatewayEndpoint("gateway_get", "GET", GATEWAY_GET_KEY),
       gatewayEndpoint("gateway_put", "PUT", GATEWAY_PUT_KEY),
       ...gatewayBatchEndpoints({ gateway, gatewayFloor, seeded, object }),
@@ -1274,6 +1311,39 @@ async function temporaryCredentialsOf(app, token, repoId, keyId) {
   };
 }
 
+/** A storage key created through the API with `body` (e.g. a rate limit): {id, key, secret}. */
+async function createdKey(app, token, repoId, body) {
+  const response = await fetch(new URL(`/repo/${repoId}/apikey`, app), {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const created = await response.json();
+  if (response.status !== 200) throw new Error(`creating a key: ${JSON.stringify(created)}`);
+  return { id: created.id, key: created.key, secret: created.secret };
+}
+
+/**
+ * The rate-limited key verifies as VALID with its `ratelimit` state: the Durable Object is bound
+ * and reached, so what verify_s3_ratelimited measures is the hop and not a fail-open.
+ */
+async function checkRateLimitedAnswer(app, gatewayToken, body, limitedKey) {
+  const response = await fetch(new URL("/verify/s3", app), {
+    method: "POST",
+    headers: { Authorization: `Bearer ${gatewayToken}`, "Content-Type": "application/json" },
+    body,
+  });
+  const answer = await response.json();
+  if (
+    answer.code !== "VALID" ||
+    answer.keyId !== limitedKey.id ||
+    answer.ratelimit?.limit !== 1_000_000 ||
+    typeof answer.ratelimit.remaining !== "number"
+  ) {
+    throw new Error(`the rate-limited key's answer: ${JSON.stringify(answer)}`);
+  }
+}
+
 /**
  * D1 round trips the counted Worker made after answering: the lastUsedAt write verifications
  * schedule in waitUntil a second later, at most once a minute per key, uses of both kinds of key
@@ -1313,6 +1383,16 @@ function report({
   if (results.verify_s3_temporary && results.verify_s3) {
     ratios.verify_s3_temporary_vs_parent = Number(
       (results.verify_s3_temporary.app.rps / results.verify_s3.app.rps).toFixed(3),
+    );
+  }
+  // A key with a rate limit against one without, both the Worker's (report only, no budget), and
+  // what the Durable Object hop adds to one verification: the difference in time per request
+  // at `connections` in flight.
+  const limited = results.verify_s3_ratelimited;
+  if (limited) {
+    ratios.ratelimited_verify_ratio = Number((limited.app.rps / limited.floor.rps).toFixed(3));
+    ratios.ratelimited_verify_extra_us = Number(
+      (settings.connections * 1e6 * (1 / limited.app.rps - 1 / limited.floor.rps)).toFixed(1),
     );
   }
   const verdict = (ok) => (ok ? "ok" : "OVER BUDGET");
@@ -1377,6 +1457,19 @@ function report({
       "-",
       "-",
       "-",
+    ]);
+  }
+  if (limited) {
+    rows.push([
+      "verify_s3_ratelimited / verify_s3",
+      String(limited.app.rps),
+      String(limited.floor.rps),
+      ratios.ratelimited_verify_ratio.toFixed(3),
+      `report only; +${ratios.ratelimited_verify_extra_us} us per verification`,
+      String(limited.app.p50),
+      String(limited.app.p99),
+      `${limited.floor.p50}/${limited.floor.p99}`,
+      "as verify_s3",
     ]);
   }
   const lines = [table(rows)];

@@ -1,4 +1,5 @@
 import type { AuditEvent } from "./audit/event";
+import type { KeyRateLimiter } from "./limits/counter";
 
 /** Everything the Worker is bound to; wrangler.toml and README's configuration table list the same names. */
 export interface Bindings {
@@ -38,6 +39,8 @@ export interface Bindings {
   AUTH_FAILURES?: RateLimit;
   /** Workers Rate Limiting binding counting failed verifications per key and per client. */
   VERIFY_FAILURES?: RateLimit;
+  /** One Durable Object per key that has a rate limit (src/limits, docs/rate-limits.md). */
+  KEY_RATE_LIMITER?: DurableObjectNamespace<KeyRateLimiter>;
 }
 
 export interface Variables {

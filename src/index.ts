@@ -4,6 +4,8 @@ import { scheduledAuditPurge } from "./audit/retention";
 import type { Bindings } from "./env";
 import { scheduledReseal } from "./keys/reseal";
 
+/** Per-key rate limit counters (src/limits, docs/rate-limits.md). */
+export { KeyRateLimiter } from "./limits/counter";
 /** The verification plane for other Workers, over a service binding (src/verify/entrypoint.ts). */
 export { KeyVerifier } from "./verify/entrypoint";
 

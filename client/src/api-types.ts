@@ -437,6 +437,36 @@ export interface components {
        */
       message: string;
     };
+    /** @description At most `limit` verifications per `periodSeconds` (fixed windows); beyond it the key is answered RATE_LIMITED */
+    RateLimit: {
+      /**
+       * @description Verifications allowed per period
+       * @example 1000
+       */
+      limit: number;
+      /**
+       * @description The window's length, in seconds
+       * @example 60
+       */
+      periodSeconds: number;
+    };
+    RateLimitState: {
+      /**
+       * @description The key's limit per period
+       * @example 1000
+       */
+      limit: number;
+      /**
+       * @description Verifications left in this window
+       * @example 998
+       */
+      remaining: number;
+      /**
+       * @description When the window frees up, in epoch milliseconds
+       * @example 1795867260000
+       */
+      reset: number;
+    };
     /**
      * @description What the key may do at the storage gateway
      * @example WRITE
@@ -468,6 +498,8 @@ export interface components {
        * @example 2030-12-31T23:59:59Z
        */
       expiresAt?: string;
+      /** @description Verifications allowed per period; null removes the limit */
+      ratelimit?: components["schemas"]["RateLimit"] | null;
     };
     UpdateStorageKeyRequest: {
       /** @example CI uploader */
@@ -476,6 +508,8 @@ export interface components {
       status?: components["schemas"]["KeyStatus"];
       /** @description null clears the expiry */
       expiresAt?: string | null;
+      /** @description Verifications allowed per period; null removes the limit */
+      ratelimit?: components["schemas"]["RateLimit"] | null;
     };
     RollKeyRequest: {
       /**
@@ -562,6 +596,8 @@ export interface components {
       /** @description GitHub's source, or self_report */
       leakSource: string | null;
       leakUrl: string | null;
+      /** @description The key's rate limit (docs/rate-limits.md); null when it has none */
+      ratelimit: components["schemas"]["RateLimit"] | null;
     };
     StorageKeyList: {
       /** @constant */
@@ -584,6 +620,8 @@ export interface components {
        * @example 2030-12-31T23:59:59Z
        */
       expiresAt?: string;
+      /** @description Verifications allowed per period; null removes the limit */
+      ratelimit?: components["schemas"]["RateLimit"] | null;
     };
     UpdateAiKeyRequest: {
       /** @example Support assistant */
@@ -591,6 +629,8 @@ export interface components {
       status?: components["schemas"]["KeyStatus"];
       /** @description null clears the expiry */
       expiresAt?: string | null;
+      /** @description Verifications allowed per period; null removes the limit */
+      ratelimit?: components["schemas"]["RateLimit"] | null;
     };
     CreatedAiKey: {
       /** @constant */
@@ -651,6 +691,8 @@ export interface components {
       /** @description GitHub's source, or self_report */
       leakSource: string | null;
       leakUrl: string | null;
+      /** @description The key's rate limit (docs/rate-limits.md); null when it has none */
+      ratelimit: components["schemas"]["RateLimit"] | null;
     };
     AiKeyList: {
       /** @constant */
@@ -1091,6 +1133,8 @@ export interface components {
             [key: string]: string;
           };
           scope?: components["schemas"]["TemporaryScope"];
+          /** @description Only for a key with a rate limit: its limit, what is left in this window and when it resets; on RATE_LIMITED (the key's own limit) remaining is 0 */
+          ratelimit?: components["schemas"]["RateLimitState"];
         }
       | {
           /** @constant */
@@ -1134,6 +1178,8 @@ export interface components {
            * @example No such access key id
            */
           message: string;
+          /** @description Only for a key with a rate limit: its limit, what is left in this window and when it resets; on RATE_LIMITED (the key's own limit) remaining is 0 */
+          ratelimit?: components["schemas"]["RateLimitState"];
         };
     VerifyAiRequest: {
       /**
@@ -1173,6 +1219,8 @@ export interface components {
            */
           workspaceId: string;
           aiType: components["schemas"]["AiType"];
+          /** @description Only for a key with a rate limit: its limit, what is left in this window and when it resets; on RATE_LIMITED (the key's own limit) remaining is 0 */
+          ratelimit?: components["schemas"]["RateLimitState"];
         }
       | {
           /** @constant */
@@ -1189,6 +1237,8 @@ export interface components {
            * @example Not an AI secret this service issued (format or checksum)
            */
           message: string;
+          /** @description Only for a key with a rate limit: its limit, what is left in this window and when it resets; on RATE_LIMITED (the key's own limit) remaining is 0 */
+          ratelimit?: components["schemas"]["RateLimitState"];
         };
   };
   responses: {

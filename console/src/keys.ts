@@ -56,6 +56,8 @@ interface KeyKind<K extends StorageKey | AiKey> {
       access?: AccessType;
       /** null: never expires. */
       expiresAt?: string | null;
+      /** null: no rate limit (docs/rate-limits.md). */
+      ratelimit?: { limit: number; periodSeconds: number } | null;
     },
   ): Promise<unknown>;
   roll(
@@ -73,6 +75,10 @@ interface KeyKind<K extends StorageKey | AiKey> {
     input: { permission: "READ" | "WRITE"; prefixes?: string[]; ttlSeconds: number },
   ): ReturnType<FlashgateClient["apiKeys"]["temporaryCredentials"]>;
 }
+
+/** A key's rate limit as the console shows it: "5 per 60 s". */
+const rateLimitText = ({ limit, periodSeconds }: { limit: number; periodSeconds: number }) =>
+  `${limit.toLocaleString("en")} per ${periodSeconds.toLocaleString("en")} s`;
 
 interface KeySection {
   repoId: string;
@@ -158,6 +164,7 @@ export function keysSection<K extends StorageKey | AiKey>(
     "Last used",
     "Status",
     "Expires",
+    "Rate limit",
     "Actions",
   ];
   const result = feedback();
@@ -363,6 +370,51 @@ export function keysSection<K extends StorageKey | AiKey>(
       });
     });
 
+    const limit = h(
+      "button",
+      {
+        type: "button",
+        class: "secondary small",
+        "data-action": "ratelimit",
+        "aria-label": `Change the rate limit of ${key.name}`,
+      },
+      "Change",
+    );
+    limit.addEventListener("click", () => {
+      const number = (name: string, value: number | undefined, max: number) =>
+        h("input", {
+          type: "number",
+          name,
+          min: "1",
+          max: String(max),
+          step: "1",
+          value: value === undefined ? "" : String(value),
+        });
+      const count = number("limit", key.ratelimit?.limit, 1_000_000);
+      const period = number("periodSeconds", key.ratelimit?.periodSeconds, 86_400);
+      formDialog({
+        title: `Change the rate limit of “${key.name}”`,
+        fields: [
+          field("Verifications", count, "1 to 1,000,000. Leave both empty: no limit."),
+          field("Per seconds", period, "1 to 86,400 (a day)."),
+        ],
+        submitLabel: "Save rate limit",
+        submit: async () => {
+          const ratelimit =
+            count.value === "" && period.value === ""
+              ? null
+              : { limit: Number(count.value), periodSeconds: Number(period.value) };
+          await kind.update(api(), repoId, key.id, { ratelimit });
+          result.done(
+            ratelimit
+              ? `“${key.name}” is limited to ${rateLimitText(ratelimit)}.`
+              : `“${key.name}” has no rate limit.`,
+          );
+          await load();
+        },
+      });
+    });
+
     const revoke = button("Revoke", "revoke", "danger small");
     revoke.addEventListener("click", () =>
       formDialog({
@@ -413,6 +465,16 @@ export function keysSection<K extends StorageKey | AiKey>(
         previousUntil,
       ),
       h("td", {}, h("div", { class: "inline-edit" }, time(key.expiresAt), expiry)),
+      h(
+        "td",
+        {},
+        h(
+          "div",
+          { class: "inline-edit" },
+          key.ratelimit ? rateLimitText(key.ratelimit) : "—",
+          limit,
+        ),
+      ),
       h("td", { class: "actions" }, rename, toggle, roll, temporary, revoke),
     );
   }

@@ -48,6 +48,8 @@ export interface VerifiedKey {
    * where the signing key stays.
    */
   chunkSigner?: ChunkSigner;
+  /** The key's rate limit, when it has one (the answer's own; the gateway only passes it on). */
+  ratelimit?: RateLimitState;
 }
 
 /** What a temporary credential may reach; prefixes and objects both empty: the whole bucket. */
@@ -78,12 +80,21 @@ export type SignedParts = Pick<
   "payloadHash" | "signedHeaders" | "checksums" | "chunkSigner"
 >;
 
+/** A key's own rate limit, when it has one: where it stands (reset in epoch milliseconds). */
+export interface RateLimitState {
+  limit: number;
+  remaining: number;
+  reset: number;
+}
+
 export interface RefusedKey {
   success: true;
   valid: false;
   code: string;
   s3Error: string;
   message: string;
+  /** On RATE_LIMITED by the key's own limit: when its window frees up. */
+  ratelimit?: RateLimitState;
 }
 
 /** A question the verifier would not answer (malformed input, misconfiguration). */
@@ -161,6 +172,7 @@ export async function authorize(env: Env, request: Request, route: Route): Promi
     throw new S3Error(
       isS3ErrorCode(answer.s3Error) ? answer.s3Error : "AccessDenied",
       answer.message,
+      retryAfter(answer),
     );
   }
   // ListBuckets names no bucket: it lists the key's own.
@@ -179,6 +191,18 @@ export async function authorize(env: Env, request: Request, route: Route): Promi
     throw new S3Error("ServiceUnavailable", "Please reduce your request rate or try again.");
   }
   return answer;
+}
+
+/**
+ * A key over its own rate limit (SlowDown, 503) says when to come back: Retry-After in whole
+ * seconds until its window resets, at least 1. The failure limit's RATE_LIMITED has no reset.
+ */
+function retryAfter(answer: RefusedKey): Record<string, string> {
+  const reset = answer.ratelimit?.reset;
+  if (answer.code !== "RATE_LIMITED" || typeof reset !== "number" || !Number.isFinite(reset)) {
+    return {};
+  }
+  return { "Retry-After": String(Math.max(1, Math.ceil((reset - Date.now()) / 1000))) };
 }
 
 const saysWhatWasSigned = (answer: VerifiedKey) =>

@@ -22,6 +22,7 @@ import {
   RolledKeySchema,
   RollKeyBodySchema,
 } from "../keys/schemas";
+import { auditedRateLimit, rateLimitColumns, rateLimitOf, withRateLimit } from "../limits/setting";
 import {
   AiKeyListSchema,
   CreateAiKeyBodySchema,
@@ -126,6 +127,8 @@ const listAiKeyRows = keyLister(
     leakedAt: aiKeys.leakedAt,
     leakSource: aiKeys.leakSource,
     leakUrl: aiKeys.leakUrl,
+    ratelimitLimit: aiKeys.ratelimitLimit,
+    ratelimitPeriodSeconds: aiKeys.ratelimitPeriodSeconds,
   },
   "aiApikey.list",
 );
@@ -154,7 +157,7 @@ export const aiKeyRoutes = [
       { userId: c.var.userId, repoId: input.params.repoId },
       input.query,
     );
-    return { success: true as const, apiKeys, nextCursor };
+    return { success: true as const, apiKeys: apiKeys.map(withRateLimit), nextCursor };
   }),
   route(createAiKey, async (c, input) => {
     const { repoId } = input.params;
@@ -163,7 +166,12 @@ export const aiKeyRoutes = [
     const { member, id, key, secret } = await issueKey(c.env, aiKeyKind, {
       repoId,
       userId,
-      fields: { name: body.name, aiType: body.aiType, expiresAt: body.expiresAt ?? null },
+      fields: {
+        name: body.name,
+        aiType: body.aiType,
+        expiresAt: body.expiresAt ?? null,
+        ...rateLimitColumns(body.ratelimit ?? null),
+      },
       permission: CREATE_AI_KEY,
     });
     publishAudit(c, {
@@ -176,6 +184,7 @@ export const aiKeyRoutes = [
         aiType: { after: body.aiType },
         key: { after: key },
         ...(body.expiresAt ? { expiresAt: { after: body.expiresAt } } : {}),
+        ...(body.ratelimit ? { ratelimit: { after: auditedRateLimit(body.ratelimit) } } : {}),
       },
     });
     return { success: true as const, id, key, secret };
@@ -191,6 +200,8 @@ export const aiKeyRoutes = [
       status: aiKeys.status,
       expiresAt: aiKeys.expiresAt,
       disabledReason: aiKeys.disabledReason,
+      ratelimitLimit: aiKeys.ratelimitLimit,
+      ratelimitPeriodSeconds: aiKeys.ratelimitPeriodSeconds,
     };
     const { member, key } = await memberAndKey(db, aiKeys, fields, address);
     if (!key) throw keyNotFound();
@@ -201,7 +212,7 @@ export const aiKeyRoutes = [
     const changed = { name: body.name, status: body.status, expiresAt: body.expiresAt };
     const updated = await db
       .update(aiKeys)
-      .set({ ...changed, updatedAt: now() })
+      .set({ ...changed, ...rateLimitColumns(body.ratelimit), updatedAt: now() })
       .where(
         and(
           activeKey(aiKeys, apikeyId, repoId),
@@ -223,7 +234,10 @@ export const aiKeyRoutes = [
       workspaceId: member.workspaceId,
       repoId,
       targetId: apikeyId,
-      changes: changesOf(key, changed),
+      changes: changesOf(
+        { ...key, ratelimit: auditedRateLimit(rateLimitOf(key)) },
+        { ...changed, ratelimit: auditedRateLimit(body.ratelimit) },
+      ),
     });
     return { success: true as const, message: "AI API key updated" };
   }),

@@ -3,6 +3,7 @@ import { KeyIdSchema, NameSchema, RepoIdSchema, TimestampSchema } from "../http/
 import {
   ExpiresAtSchema,
   KeyLifecycleFields,
+  KeyRateLimitField,
   KeyStatusSchema,
   NextCursorSchema,
 } from "../keys/schemas";
@@ -22,6 +23,7 @@ export const CreateAiKeyBodySchema = z
     name: NameSchema.meta({ examples: [NAME_EXAMPLE] }),
     aiType: AiTypeSchema,
     expiresAt: ExpiresAtSchema.optional(),
+    ratelimit: KeyRateLimitField,
   })
   .meta({ id: "CreateAiKeyRequest" });
 
@@ -33,10 +35,11 @@ export const UpdateAiKeyBodySchema = z
     expiresAt: ExpiresAtSchema.nullable()
       .optional()
       .meta({ description: "null clears the expiry" }),
+    ratelimit: KeyRateLimitField,
   })
   .refine(
     (body) => Object.values(body).some((value) => value !== undefined),
-    "must change at least one of name, status, expiresAt",
+    "must change at least one of name, status, expiresAt, ratelimit",
   )
   .meta({ id: "UpdateAiKeyRequest" });
 

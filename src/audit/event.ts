@@ -45,6 +45,8 @@ export const AUDITED_FIELDS = [
   "leakSource",
   "leakUrl",
   "leakResponse",
+  // A key's rate limit (src/limits) as JSON text, {"limit":…,"periodSeconds":…}, or null.
+  "ratelimit",
 ] as const;
 
 const ChangeSchema = z.object({

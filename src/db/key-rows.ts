@@ -137,6 +137,8 @@ const NEW_KEY_FIELDS = [
   "createdAt",
   "updatedAt",
   "expiresAt",
+  "ratelimitLimit",
+  "ratelimitPeriodSeconds",
 ] as const;
 
 export const insertStorageKey = insertWithinQuota(storageKeys, [

@@ -15,6 +15,11 @@ const AI_TYPE_VALUES = ["OPENAI", "GOOGLE", "ANTHROPIC", "AWS", "OTHER"] as cons
 const KEY_STATUS_VALUES = ["ACTIVE", "INACTIVE"] as const;
 /** Why a key was switched off by the service rather than its owner (src/leaks). */
 const DISABLED_REASON_VALUES = ["LEAKED"] as const;
+/** A key's rate limit (src/limits): both set, or both null for none. */
+const rateLimitColumns = () => ({
+  ratelimitLimit: integer("ratelimit_limit"),
+  ratelimitPeriodSeconds: integer("ratelimit_period_seconds"),
+});
 /** What a reported leak does to a workspace's key (src/leaks). */
 const LEAK_RESPONSE_VALUES = ["disable", "revoke", "notify"] as const;
 
@@ -93,6 +98,7 @@ export const storageKeys = sqliteTable(
     previousSecretDigest: text("previous_secret_digest"),
     previousSecretExpiresAt: text("previous_secret_expires_at"),
     ...leakColumns(),
+    ...rateLimitColumns(),
     createdBy: text("created_by").notNull(),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
@@ -142,6 +148,7 @@ export const aiKeys = sqliteTable(
     previousSecretDigest: text("previous_secret_digest"),
     previousSecretExpiresAt: text("previous_secret_expires_at"),
     ...leakColumns(),
+    ...rateLimitColumns(),
     createdBy: text("created_by").notNull(),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),

@@ -11,6 +11,7 @@ import { storageKeys } from "../db/schema";
 import { ApiError } from "../http/error";
 import { defineOperation, route } from "../http/operation";
 import { MessageResponseSchema } from "../http/schemas";
+import { auditedRateLimit, rateLimitColumns, rateLimitOf, withRateLimit } from "../limits/setting";
 import { leakedKeyMustBeRolled, memberAndKey, refuseUnchanged } from "./existing";
 import { issueKey, type KeyKind } from "./issue";
 import { keyLister } from "./list";
@@ -118,6 +119,8 @@ export const storageKeyListColumns = {
   leakedAt: storageKeys.leakedAt,
   leakSource: storageKeys.leakSource,
   leakUrl: storageKeys.leakUrl,
+  ratelimitLimit: storageKeys.ratelimitLimit,
+  ratelimitPeriodSeconds: storageKeys.ratelimitPeriodSeconds,
 };
 
 const listKeys = keyLister(storageKeys, storageKeyListColumns, "apikey.list");
@@ -153,7 +156,7 @@ export const storageKeyRoutes = [
       { userId: c.var.userId, repoId: input.params.repoId },
       input.query,
     );
-    return { success: true as const, keys, nextCursor };
+    return { success: true as const, keys: keys.map(withRateLimit), nextCursor };
   }),
   route(createStorageKey, async (c, input) => {
     const { repoId } = input.params;
@@ -168,7 +171,12 @@ export const storageKeyRoutes = [
     const { member, id, key, secret } = await issueKey(c.env, storageKeyKind, {
       repoId,
       userId,
-      fields: { name: body.name, accessType: body.accessType, expiresAt: body.expiresAt ?? null },
+      fields: {
+        name: body.name,
+        accessType: body.accessType,
+        expiresAt: body.expiresAt ?? null,
+        ...rateLimitColumns(body.ratelimit ?? null),
+      },
       permission: permissionTo("apikey.create", { resource: { accessType: body.accessType } }),
     });
     publishAudit(c, {
@@ -181,6 +189,7 @@ export const storageKeyRoutes = [
         accessType: { after: body.accessType },
         key: { after: key },
         ...(body.expiresAt ? { expiresAt: { after: body.expiresAt } } : {}),
+        ...(body.ratelimit ? { ratelimit: { after: auditedRateLimit(body.ratelimit) } } : {}),
       },
     });
     return { success: true as const, id, key, secret };
@@ -197,6 +206,8 @@ export const storageKeyRoutes = [
       status: storageKeys.status,
       expiresAt: storageKeys.expiresAt,
       disabledReason: storageKeys.disabledReason,
+      ratelimitLimit: storageKeys.ratelimitLimit,
+      ratelimitPeriodSeconds: storageKeys.ratelimitPeriodSeconds,
     };
     const { member, key: current } = await memberAndKey(db, storageKeys, fields, address);
     if (!current) throw keyNotFound();
@@ -221,7 +232,7 @@ export const storageKeyRoutes = [
     // role that may make this change.
     const updated = await db
       .update(storageKeys)
-      .set({ ...changed, updatedAt: now() })
+      .set({ ...changed, ...rateLimitColumns(body.ratelimit), updatedAt: now() })
       .where(
         and(
           activeKey(storageKeys, apikeyId, repoId),
@@ -250,7 +261,10 @@ export const storageKeyRoutes = [
       workspaceId: member.workspaceId,
       repoId,
       targetId: apikeyId,
-      changes: changesOf(current, changed),
+      changes: changesOf(
+        { ...current, ratelimit: auditedRateLimit(rateLimitOf(current)) },
+        { ...changed, ratelimit: auditedRateLimit(body.ratelimit) },
+      ),
     });
     return { success: true as const, message: "API key updated" };
   }),

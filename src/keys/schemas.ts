@@ -8,6 +8,7 @@ import {
   TimestampSchema,
   UserIdSchema,
 } from "../http/schemas";
+import { RateLimitSchema } from "../limits/schemas";
 
 const NAME_EXAMPLE = "CI uploader";
 const KEY_EXAMPLE = "FBAKQ7ZK4M2X9B1C8D3E";
@@ -58,6 +59,11 @@ export const ExpiresAtSchema = z.iso
   // Far enough out to stay a valid example for years; test/openapi.test.ts says when it no longer is.
   .meta({ examples: ["2030-12-31T23:59:59Z"] });
 
+/** A key's rate limit as create and update take it; null (or absent at create) is none. */
+export const KeyRateLimitField = RateLimitSchema.nullable()
+  .optional()
+  .meta({ description: "Verifications allowed per period; null removes the limit" });
+
 export const CreateStorageKeyBodySchema = z
   .strictObject({
     // Flashback's client repeats the path's repoId in the body.
@@ -65,6 +71,7 @@ export const CreateStorageKeyBodySchema = z
     name: NameSchema.meta({ examples: [NAME_EXAMPLE] }),
     accessType: AccessTypeSchema,
     expiresAt: ExpiresAtSchema.optional(),
+    ratelimit: KeyRateLimitField,
   })
   .meta({ id: "CreateStorageKeyRequest" });
 
@@ -79,8 +86,9 @@ export const UpdateStorageKeyBodySchema = z
     expiresAt: ExpiresAtSchema.nullable()
       .optional()
       .meta({ description: "null clears the expiry" }),
+    ratelimit: KeyRateLimitField,
   })
-  .refine(atLeastOne, "must change at least one of name, accessType, status, expiresAt")
+  .refine(atLeastOne, "must change at least one of name, accessType, status, expiresAt, ratelimit")
   .meta({ id: "UpdateStorageKeyRequest" });
 
 export const RollKeyBodySchema = z
@@ -141,6 +149,9 @@ export const KeyLifecycleFields = {
   leakedAt: TimestampSchema.nullable().meta({ description: "When its secret was found in public" }),
   leakSource: z.string().nullable().meta({ description: "GitHub's source, or self_report" }),
   leakUrl: z.string().nullable(),
+  ratelimit: RateLimitSchema.nullable().meta({
+    description: "The key's rate limit (docs/rate-limits.md); null when it has none",
+  }),
 };
 
 export const CreatedKeySchema = z

@@ -3,6 +3,8 @@ import { keyringFrom } from "../crypto/seal";
 import { keyMemory } from "../db/key-memory";
 import { previousSecretLive, UNUSABLE, unusable } from "../db/key-state";
 import type { Bindings } from "../env";
+import { rateLimitVerdict } from "../limits/check";
+import type { RateLimitColumns } from "../limits/setting";
 import { failureLimit, RATE_LIMITED_MESSAGE, subjectsOf } from "./failures";
 import type { AiRefusal, VerifyAiRequest, VerifyAiResponse } from "./schemas";
 import { cacheTtlMs } from "./settings";
@@ -11,7 +13,7 @@ import { recordUse } from "./usage";
 type AiType = "OPENAI" | "GOOGLE" | "ANTHROPIC" | "AWS" | "OTHER";
 
 /** An AI key as verification needs it: found by its secret's keyed digest, never its secret. */
-interface AiKeyRecord {
+interface AiKeyRecord extends RateLimitColumns {
   id: string;
   key: string;
   repoId: string;
@@ -34,7 +36,8 @@ const lookupFor = (versions: number) => {
   return `SELECT k.id, k.key, k.repo_id AS repoId, r.workspace_id AS workspaceId,
   k.ai_type AS aiType, k.secret_digest AS secretDigest,
   k.previous_secret_digest AS previousSecretDigest, k.status, k.expires_at AS expiresAt,
-  k.previous_secret_expires_at AS previousSecretExpiresAt, k.deleted_at AS deletedAt
+  k.previous_secret_expires_at AS previousSecretExpiresAt, k.deleted_at AS deletedAt,
+  k.ratelimit_limit AS ratelimitLimit, k.ratelimit_period_seconds AS ratelimitPeriodSeconds
   FROM ai_keys k JOIN repos r ON r.id = k.repo_id
   WHERE k.secret_digest IN (${digests}) OR k.previous_secret_digest IN (${digests})`;
 };
@@ -115,6 +118,19 @@ export async function verifyAiSecret(
   const why = unusable(record, at);
   if (why) return refuse(why, UNUSABLE[why], record.id);
 
+  // The key's own rate limit (src/limits): only a real secret of a usable key reaches it. Not a
+  // failure: never counted as one.
+  const limited = await rateLimitVerdict(env, record.id, record, now);
+  if (!limited.allowed) {
+    return {
+      success: true,
+      valid: false,
+      code: "RATE_LIMITED",
+      message: limited.message,
+      ratelimit: limited.ratelimit,
+    };
+  }
+
   recordUse(env, waitUntil, "ai_keys", record.id, now);
   return {
     success: true,
@@ -125,5 +141,6 @@ export async function verifyAiSecret(
     repoId: record.repoId,
     workspaceId: record.workspaceId,
     aiType: record.aiType,
+    ...(limited.ratelimit ? { ratelimit: limited.ratelimit } : {}),
   };
 }

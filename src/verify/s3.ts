@@ -7,6 +7,8 @@ import { previousSecretLive, UNUSABLE, unusable } from "../db/key-state";
 import type { Bindings } from "../env";
 import { ApiError } from "../http/error";
 import { log } from "../http/log";
+import { rateLimitVerdict } from "../limits/check";
+import type { RateLimitColumns } from "../limits/setting";
 import type { SignedStream } from "./chunks";
 import { failureLimit, RATE_LIMITED_MESSAGE, subjectsOf } from "./failures";
 import type { S3Refusal, VerifyS3Request, VerifyS3Response } from "./schemas";
@@ -29,7 +31,7 @@ import { type OpenedToken, openedToken, temporarySigningKey } from "./temporary"
 import { recordUse } from "./usage";
 
 /** A storage key as verification needs it; its secret stays sealed. */
-interface StorageKeyRecord {
+interface StorageKeyRecord extends RateLimitColumns {
   id: string;
   key: string;
   repoId: string;
@@ -59,7 +61,8 @@ const LOOKUP = `SELECT k.id, k.key, k.repo_id AS repoId, r.workspace_id AS works
   r.created_at AS repoCreatedAt,
   k.access_type AS accessType, k.sealed_secret AS sealedSecret, k.status,
   k.expires_at AS expiresAt, k.previous_sealed_secret AS previousSealedSecret,
-  k.previous_secret_expires_at AS previousSecretExpiresAt, k.deleted_at AS deletedAt
+  k.previous_secret_expires_at AS previousSecretExpiresAt, k.deleted_at AS deletedAt,
+  k.ratelimit_limit AS ratelimitLimit, k.ratelimit_period_seconds AS ratelimitPeriodSeconds
   FROM storage_keys k JOIN repos r ON r.id = k.repo_id WHERE k.key = ?1`;
 
 async function lookUp(env: Bindings, accessKeyId: string, now: number) {
@@ -309,6 +312,13 @@ export async function verifyS3Request(
     );
   }
 
+  // The key's own rate limit (src/limits): only a proven, usable credential reaches it, and a
+  // temporary credential counts against its parent's. Not a failure: never counted as one.
+  const limited = await rateLimitVerdict(env, record.id, record, now);
+  if (!limited.allowed) {
+    return { ...refusal("RATE_LIMITED", limited.message), ratelimit: limited.ratelimit };
+  }
+
   recordUse(env, waitUntil, "storage_keys", record.id, now);
   return {
     success: true,
@@ -344,5 +354,6 @@ export async function verifyS3Request(
           },
         }
       : {}),
+    ...(limited.ratelimit ? { ratelimit: limited.ratelimit } : {}),
   };
 }

@@ -3,6 +3,7 @@ import { AI_KEY_EXAMPLE, AI_SECRET_EXAMPLE, AiTypeSchema } from "../ai-keys/sche
 import { TemporaryScopeSchema } from "../credentials/schemas";
 import { KeyIdSchema, RepoIdSchema, TimestampSchema, WorkspaceIdSchema } from "../http/schemas";
 import { AccessTypeSchema } from "../keys/schemas";
+import { RateLimitStateSchema } from "../limits/schemas";
 import { CHECKSUM_NAME } from "./sigv4";
 
 const ClientIpSchema = z
@@ -92,6 +93,12 @@ export const S3_REFUSALS = {
 } as const;
 export type S3Refusal = keyof typeof S3_REFUSALS;
 
+/** Present when the key has a rate limit (docs/rate-limits.md): where it stands after this call. */
+const RateLimitAnswerField = RateLimitStateSchema.optional().meta({
+  description:
+    "Only for a key with a rate limit: its limit, what is left in this window and when it resets; on RATE_LIMITED (the key's own limit) remaining is 0",
+});
+
 const refusalCodes = <T extends string>(codes: readonly [T, ...T[]]) =>
   z.enum(codes).meta({ description: "Why the request is refused" });
 
@@ -137,6 +144,7 @@ export const VerifyS3ResponseSchema = z
         examples: [CHECKSUMS_EXAMPLE],
       }),
       scope: TemporaryScopeSchema.optional(),
+      ratelimit: RateLimitAnswerField,
     }),
     z.object({
       success: z.literal(true),
@@ -149,6 +157,7 @@ export const VerifyS3ResponseSchema = z
         description: "Why, for the gateway's logs; never a secret",
         examples: ["No such access key id"],
       }),
+      ratelimit: RateLimitAnswerField,
     }),
   ])
   .meta({ id: "VerifyS3Response" });
@@ -182,6 +191,7 @@ export const VerifyAiResponseSchema = z
       repoId: RepoIdSchema,
       workspaceId: WorkspaceIdSchema,
       aiType: AiTypeSchema,
+      ratelimit: RateLimitAnswerField,
     }),
     z.object({
       success: z.literal(true),
@@ -191,6 +201,7 @@ export const VerifyAiResponseSchema = z
         description: "Why, for the gateway's logs; never a secret",
         examples: ["Not an AI secret this service issued (format or checksum)"],
       }),
+      ratelimit: RateLimitAnswerField,
     }),
   ])
   .meta({ id: "VerifyAiResponse" });

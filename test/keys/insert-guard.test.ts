@@ -23,6 +23,8 @@ function newKeyRow(repoId: string, createdBy: string) {
     createdAt: at,
     updatedAt: at,
     expiresAt: null,
+    ratelimitLimit: null,
+    ratelimitPeriodSeconds: null,
     quota: 100,
   };
 }

@@ -50,6 +50,7 @@ describe("GET /repo/{repoId}/apikey", () => {
       leakedAt: null,
       leakSource: null,
       leakUrl: null,
+      ratelimit: null,
     });
     expect(new Date(listed.createdAt).toISOString()).toBe(listed.createdAt);
   });
