@@ -89,14 +89,15 @@ export function acceptedBaseUrl(text: string, { ownHost, allowLoopback }: BaseUr
   }
   if (url.username || url.password) throw refused("must not contain a user name or password");
   if (url.search || url.hash) throw refused("must not have a query or fragment");
-  const host = url.hostname.toLowerCase();
+  // "host." is the same host as "host" (the root's dot): compared without it.
+  const host = url.hostname.toLowerCase().replace(/\.$/, "");
   const loopbackAllowed = allowLoopback && isLoopback(host);
   if (url.protocol !== "https:" && !(loopbackAllowed && url.protocol === "http:")) {
     throw refused("must be an https URL");
   }
   // In development the service itself is on loopback too: only its own port is refused there.
   const own = new URL(`http://${ownHost}`);
-  if (loopbackAllowed ? url.host === own.host : host === own.hostname) {
+  if (loopbackAllowed ? url.host === own.host : host === own.hostname.replace(/\.$/, "")) {
     throw refused("must not be this service's own host");
   }
   if (!loopbackAllowed) {
