@@ -1,3 +1,4 @@
+import type { components } from "./api-types.js";
 import { FlashgateError } from "./error.js";
 import { OPERATIONS } from "./operations.js";
 import type {
@@ -10,6 +11,9 @@ import type {
   UpdateStorageKeyInput,
   WithAccessAlias,
 } from "./types.js";
+
+/** An AI provider type: OPENAI, GOOGLE, ANTHROPIC, AWS or OTHER. */
+type AiType = components["schemas"]["AiType"];
 
 /** The one thing the client needs of `fetch`; Workers service bindings and Node's fetch both fit. */
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
@@ -117,6 +121,20 @@ export class FlashgateClient {
       this.#call("updateRepoAiApiKey", { path: { repoId, apikeyId }, body: input }),
     delete: (repoId: string, apikeyId: string) =>
       this.#call("deleteRepoAiApiKey", { path: { repoId, apikeyId } }),
+  };
+
+  /**
+   * A repository's keys at AI providers (ADMIN sets and removes them; any member lists them).
+   * Answers show a key's last 4 characters only; the key itself never comes back.
+   */
+  readonly aiProviders = {
+    list: (repoId: string) => this.#call("getRepoAiProviders", { path: { repoId } }),
+    set: (repoId: string, aiType: AiType, input: RequestBody<"setRepoAiProvider">) =>
+      this.#call("setRepoAiProvider", { path: { repoId, aiType }, body: input }),
+    /** Resolves with nothing (the API answers 204). */
+    remove: async (repoId: string, aiType: AiType): Promise<void> => {
+      await this.#call("deleteRepoAiProvider", { path: { repoId, aiType } });
+    },
   };
 
   /** Workspaces the caller belongs to, and their members. */
