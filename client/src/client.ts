@@ -1,7 +1,7 @@
-import type { components } from "./api-types.js";
 import { FlashgateError } from "./error.js";
 import { OPERATIONS } from "./operations.js";
 import type {
+  AiType,
   CreateStorageKeyInput,
   OperationId,
   PathParams,
@@ -11,9 +11,6 @@ import type {
   UpdateStorageKeyInput,
   WithAccessAlias,
 } from "./types.js";
-
-/** An AI provider type: OPENAI, GOOGLE, ANTHROPIC, AWS or OTHER. */
-type AiType = components["schemas"]["AiType"];
 
 /** The one thing the client needs of `fetch`; Workers service bindings and Node's fetch both fit. */
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
