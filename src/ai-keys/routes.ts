@@ -71,7 +71,8 @@ export const updateAiKey = defineOperation({
   method: "put",
   path: "/repo/{repoId}/ai/apikey/{apikeyId}",
   operationId: "updateRepoAiApiKey",
-  summary: "Rename an AI key, disable or enable it, set its expiry (its type cannot change)",
+  summary:
+    "Rename an AI key, disable or enable it, set its expiry or model allow-list (its type cannot change)",
   tags,
   params: RepoKeyParamsSchema,
   body: UpdateAiKeyBodySchema,
@@ -129,9 +130,17 @@ const listAiKeyRows = keyLister(
     leakUrl: aiKeys.leakUrl,
     ratelimitLimit: aiKeys.ratelimitLimit,
     ratelimitPeriodSeconds: aiKeys.ratelimitPeriodSeconds,
+    models: aiKeys.models,
   },
   "aiApikey.list",
 );
+
+/** The allow-list as stored: JSON text, null for any model. */
+const storedModels = (models: string[] | null | undefined) =>
+  models ? JSON.stringify(models) : null;
+/** The stored allow-list as the wire shows it. */
+const listedModels = (models: string | null): string[] | null =>
+  models ? (JSON.parse(models) as string[]) : null;
 
 const aiKeyKind = {
   sealedAs: "ai",
@@ -157,7 +166,11 @@ export const aiKeyRoutes = [
       { userId: c.var.userId, repoId: input.params.repoId },
       input.query,
     );
-    return { success: true as const, apiKeys: apiKeys.map(withRateLimit), nextCursor };
+    return {
+      success: true as const,
+      apiKeys: apiKeys.map((key) => ({ ...withRateLimit(key), models: listedModels(key.models) })),
+      nextCursor,
+    };
   }),
   route(createAiKey, async (c, input) => {
     const { repoId } = input.params;
@@ -171,6 +184,7 @@ export const aiKeyRoutes = [
         aiType: body.aiType,
         expiresAt: body.expiresAt ?? null,
         ...rateLimitColumns(body.ratelimit ?? null),
+        models: storedModels(body.models),
       },
       permission: CREATE_AI_KEY,
     });
@@ -185,6 +199,7 @@ export const aiKeyRoutes = [
         key: { after: key },
         ...(body.expiresAt ? { expiresAt: { after: body.expiresAt } } : {}),
         ...(body.ratelimit ? { ratelimit: { after: auditedRateLimit(body.ratelimit) } } : {}),
+        ...(body.models ? { models: { after: storedModels(body.models) } } : {}),
       },
     });
     return { success: true as const, id, key, secret };
@@ -202,6 +217,7 @@ export const aiKeyRoutes = [
       disabledReason: aiKeys.disabledReason,
       ratelimitLimit: aiKeys.ratelimitLimit,
       ratelimitPeriodSeconds: aiKeys.ratelimitPeriodSeconds,
+      models: aiKeys.models,
     };
     const { member, key } = await memberAndKey(db, aiKeys, fields, address);
     if (!key) throw keyNotFound();
@@ -209,7 +225,12 @@ export const aiKeyRoutes = [
     const enabling = body.status === "ACTIVE";
     if (enabling && key.disabledReason === "LEAKED") throw leakedKeyMustBeRolled();
 
-    const changed = { name: body.name, status: body.status, expiresAt: body.expiresAt };
+    const changed = {
+      name: body.name,
+      status: body.status,
+      expiresAt: body.expiresAt,
+      models: body.models === undefined ? undefined : storedModels(body.models),
+    };
     const updated = await db
       .update(aiKeys)
       .set({ ...changed, ...rateLimitColumns(body.ratelimit), updatedAt: now() })

@@ -192,6 +192,14 @@ export const VerifyAiResponseSchema = z
       workspaceId: WorkspaceIdSchema,
       aiType: AiTypeSchema,
       ratelimit: RateLimitAnswerField,
+      models: z
+        .array(z.string())
+        .optional()
+        .meta({
+          description:
+            "The only models the key may ask for (its allow-list); absent: any model. The gateway refuses others (403)",
+          examples: [["gpt-4o-mini"]],
+        }),
     }),
     z.object({
       success: z.literal(true),

@@ -44,6 +44,7 @@ describe("GET /repo/{repoId}/ai/apikey", () => {
         leakSource: null,
         leakUrl: null,
         ratelimit: null,
+        models: null,
       },
     ]);
     const { createdAt } = response.body.apiKeys[0];
