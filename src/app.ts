@@ -17,6 +17,7 @@ import { requestId } from "./http/request-id";
 import { storageKeyRoutes } from "./keys/routes";
 import { leakRoutes } from "./leaks/routes";
 import { repoRoutes } from "./repos/routes";
+import { usageRoutes } from "./usage/routes";
 import { directVerifyRoutes, verifyRoutes } from "./verify/routes";
 import { workspaceRoutes } from "./workspaces/routes";
 
@@ -29,6 +30,7 @@ export const routes: Route[] = [
   ...aiKeyRoutes,
   ...auditRoutes,
   ...leakRoutes,
+  ...usageRoutes,
   ...verifyRoutes,
 ] as Route[];
 

@@ -34,6 +34,8 @@ export interface Bindings {
    * POST /secret-scanning/github answers 503 and accepts nothing.
    */
   SECRET_SCANNING_KEYS_URL?: string;
+  /** "off" stops counting verification outcomes (src/usage); on by default. */
+  USAGE_RECORDING?: string;
   /** Workers Rate Limiting binding counting failed authentications per client address. */
   AUTH_FAILURES?: RateLimit;
   /** Workers Rate Limiting binding counting failed verifications per key and per client. */
