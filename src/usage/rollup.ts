@@ -9,9 +9,17 @@ export interface RollupLimits {
   maxBatches: number;
 }
 
-// Every 10 minutes: up to 24 hours and 7 days rolled, 50,000 expired rows deleted per run. A
+// Every 10 minutes: up to 24 hours and 24 days rolled, 50,000 expired rows of each scale deleted. A
 // backlog (a cron that did not run for a while) is finished over the following runs.
 const LIMITS: RollupLimits = { rollSteps: 24, batchSize: 5_000, maxBatches: 10 };
+
+/** Where the counts and the watermarks are: the real tables but in tests of the rollup itself. */
+export interface UsageTables {
+  usage: string;
+  rollups: string;
+}
+
+const TABLES: UsageTables = { usage: "key_usage", rollups: "usage_rollups" };
 
 export interface RollupReport {
   /** Buckets rolled into hours and days. */
@@ -21,26 +29,32 @@ export interface RollupReport {
   more: boolean;
 }
 
-const watermark = async (db: D1Database, scale: "hour" | "day") =>
+const watermark = async (db: D1Database, tables: UsageTables, scale: "hour" | "day") =>
   (
     await db
-      .prepare("SELECT through FROM usage_rollups WHERE scale = ?1")
+      .prepare(`SELECT through FROM ${tables.rollups} WHERE scale = ?1`)
       .bind(scale)
       .first<{ through: number }>()
   )?.through;
 
-const saveWatermark = (db: D1Database, scale: "hour" | "day", through: number) =>
+const saveWatermark = (
+  db: D1Database,
+  tables: UsageTables,
+  scale: "hour" | "day",
+  through: number,
+) =>
   db
     .prepare(
-      `INSERT INTO usage_rollups (scale, through) VALUES (?1, ?2)
+      `INSERT INTO ${tables.rollups} (scale, through) VALUES (?1, ?2)
        ON CONFLICT (scale) DO UPDATE SET through = max(through, excluded.through)`,
     )
     .bind(scale, through);
 
 // The bucket's source rows summed into one row per (key or caller, kind, code, transport).
 // (WHERE before the upsert: SQLite's rule for INSERT … SELECT … ON CONFLICT.)
-const ROLL = `INSERT INTO key_usage (scale, key_id, t, kind, code, transport, caller, repo_id, n)
-  SELECT ?1, key_id, ?3, kind, code, transport, caller, max(repo_id), sum(n) FROM key_usage
+const roll = (tables: UsageTables) => `INSERT INTO ${tables.usage}
+  (scale, key_id, t, kind, code, transport, caller, repo_id, n)
+  SELECT ?1, key_id, ?3, kind, code, transport, caller, max(repo_id), sum(n) FROM ${tables.usage}
   WHERE scale = ?2 AND t >= ?3 AND t < ?4
   GROUP BY key_id, kind, code, transport, caller
   ON CONFLICT (scale, key_id, t, kind, code, transport, caller) DO UPDATE SET n = n + excluded.n`;
@@ -52,6 +66,7 @@ const ROLL = `INSERT INTO key_usage (scale, key_id, t, kind, code, transport, ca
  */
 async function rollUp(
   db: D1Database,
+  tables: UsageTables,
   to: "hour" | "day",
   /** Buckets of `to` that end at or before this (Unix seconds) are final. */
   finalBefore: number,
@@ -61,23 +76,23 @@ async function rollUp(
   const size = SECONDS[to];
   // Buckets starting before `last` are final; the watermark never passes it.
   const last = floorTo(finalBefore, to);
-  const saved = await watermark(db, to);
+  const saved = await watermark(db, tables, to);
   let through = saved ?? 0;
   let rolled = 0;
   for (let step = 0; step < steps; step++) {
     const next = await db
-      .prepare("SELECT min(t) AS t FROM key_usage WHERE scale = ?1 AND t >= ?2")
+      .prepare(`SELECT min(t) AS t FROM ${tables.usage} WHERE scale = ?1 AND t >= ?2`)
       .bind(from, through)
       .first<{ t: number | null }>();
     if (next?.t == null || floorTo(next.t, to) >= last) {
       // Nothing final left to roll: the watermark moves up to the last final bucket.
-      if (saved === undefined || last > through) await saveWatermark(db, to, last).run();
+      if (saved === undefined || last > through) await saveWatermark(db, tables, to, last).run();
       return { rolled, more: false };
     }
     const start = floorTo(next.t, to);
     await db.batch([
-      db.prepare(ROLL).bind(to, from, start, start + size),
-      saveWatermark(db, to, start + size),
+      db.prepare(roll(tables)).bind(to, from, start, start + size),
+      saveWatermark(db, tables, to, start + size),
     ]);
     through = start + size;
     rolled += 1;
@@ -88,18 +103,17 @@ async function rollUp(
 /** Deletes rows of `scale` older than `before`, in LIMITed statements. */
 async function purge(
   db: D1Database,
+  tables: UsageTables,
   scale: Scale,
   before: number,
   limits: RollupLimits,
-  budget: { batches: number },
 ): Promise<{ purged: number; more: boolean }> {
   let purged = 0;
-  while (budget.batches > 0) {
-    budget.batches -= 1;
+  for (let batch = 0; batch < limits.maxBatches; batch++) {
     const result = await db
       .prepare(
-        `DELETE FROM key_usage WHERE rowid IN
-         (SELECT rowid FROM key_usage WHERE scale = ?1 AND t < ?2 LIMIT ?3)`,
+        `DELETE FROM ${tables.usage} WHERE rowid IN
+         (SELECT rowid FROM ${tables.usage} WHERE scale = ?1 AND t < ?2 LIMIT ?3)`,
       )
       .bind(scale, before, limits.batchSize)
       .run();
@@ -116,32 +130,35 @@ async function purge(
  */
 export async function rollUpUsage(
   env: Pick<Bindings, "DB">,
-  { now = Date.now(), limits = LIMITS }: { now?: number; limits?: RollupLimits } = {},
+  {
+    now = Date.now(),
+    limits = LIMITS,
+    tables = TABLES,
+  }: { now?: number; limits?: RollupLimits; tables?: UsageTables } = {},
 ): Promise<RollupReport> {
   const db = env.DB;
   const seconds = Math.floor(now / 1000);
-  const hours = await rollUp(db, "hour", seconds - ROLLUP_GRACE_SECONDS, limits.rollSteps);
-  const hourMark = (await watermark(db, "hour")) ?? 0;
+  const hours = await rollUp(db, tables, "hour", seconds - ROLLUP_GRACE_SECONDS, limits.rollSteps);
+  const hourMark = (await watermark(db, tables, "hour")) ?? 0;
   // A day is final once all its hours are.
-  const days = await rollUp(db, "day", hourMark, limits.rollSteps);
-  const dayMark = (await watermark(db, "day")) ?? 0;
+  const days = await rollUp(db, tables, "day", hourMark, limits.rollSteps);
+  const dayMark = (await watermark(db, tables, "day")) ?? 0;
 
-  const budget = { batches: limits.maxBatches };
   const minutes = await purge(
     db,
+    tables,
     "minute",
     Math.min(seconds - KEPT_SECONDS.minute, hourMark),
     limits,
-    budget,
   );
   const hourRows = await purge(
     db,
+    tables,
     "hour",
     Math.min(seconds - KEPT_SECONDS.hour, dayMark),
     limits,
-    budget,
   );
-  const dayRows = await purge(db, "day", seconds - KEPT_SECONDS.day, limits, budget);
+  const dayRows = await purge(db, tables, "day", seconds - KEPT_SECONDS.day, limits);
   return {
     rolled: hours.rolled + days.rolled,
     purged: minutes.purged + hourRows.purged + dayRows.purged,

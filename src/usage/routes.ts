@@ -169,7 +169,7 @@ export const usageRoutes = [
         .bind(repoId, range.from, range.to),
     ]);
     authorize(asMember(userId, membership?.results as MembershipRow[]), "usage.read");
-    const known = new Map((keys?.results as KeyRow[]).map((k) => [k.id, k]));
+    const known = new Map(((keys?.results ?? []) as KeyRow[]).map((k) => [k.id, k]));
     const perKey = new Map<string, { kind: "storage" | "ai"; rows: CountRow[] }>();
     for (const row of (counts?.results ?? []) as (CountRow & {
       keyId: string;

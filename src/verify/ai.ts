@@ -3,11 +3,11 @@ import { keyringFrom } from "../crypto/seal";
 import { keyMemory } from "../db/key-memory";
 import { previousSecretLive, UNUSABLE, unusable } from "../db/key-state";
 import type { Bindings } from "../env";
+import { type Attribution, attributed } from "../usage/attribution";
 import { failureLimit, RATE_LIMITED_MESSAGE, subjectsOf } from "./failures";
 import type { AiRefusal, VerifyAiRequest, VerifyAiResponse } from "./schemas";
 import { cacheTtlMs } from "./settings";
 import { recordUse } from "./usage";
-import { type Attribution, attributed } from "../usage/attribution";
 
 type AiType = "OPENAI" | "GOOGLE" | "ANTHROPIC" | "AWS" | "OTHER";
 

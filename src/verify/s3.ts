@@ -7,6 +7,7 @@ import { previousSecretLive, UNUSABLE, unusable } from "../db/key-state";
 import type { Bindings } from "../env";
 import { ApiError } from "../http/error";
 import { log } from "../http/log";
+import { type Attribution, attributed } from "../usage/attribution";
 import type { SignedStream } from "./chunks";
 import { failureLimit, RATE_LIMITED_MESSAGE, subjectsOf } from "./failures";
 import type { S3Refusal, VerifyS3Request, VerifyS3Response } from "./schemas";
@@ -27,7 +28,6 @@ import {
 } from "./sigv4";
 import { type OpenedToken, openedToken, temporarySigningKey } from "./temporary";
 import { recordUse } from "./usage";
-import { type Attribution, attributed } from "../usage/attribution";
 
 /** A storage key as verification needs it; its secret stays sealed. */
 interface StorageKeyRecord {

@@ -39,7 +39,7 @@ describe("GET …/apikey/{id}/usage", () => {
     await seed(key.id, [
       { ago: 120, n: 7 },
       { ago: 120, code: "SIGNATURE_MISMATCH", n: 2 },
-      { ago: 5 * 3600, n: 3 },
+      { ago: 240, n: 3 },
       { ago: 30 * 3600, n: 100 }, // outside the last 24 hours
     ]);
     const response = await call("GET", usagePath(key.id), { as: t.reader });
