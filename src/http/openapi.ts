@@ -33,6 +33,8 @@ const TAGS: Record<string, string> = {
     "Keys for AI providers (`aiType`): an `FB_AI_…` key and an `fbai_sk_…` secret, shown once at creation or roll.",
   Audit:
     "Who changed what, newest first: workspaces, members, repositories and keys. For a workspace's ADMINs.",
+  Usage:
+    "How often each key is verified, valid or refused by code, per minute, hour or day (docs/usage.md); refusals that name no key, per gateway.",
   "Leaked secrets":
     "Reports of secrets found in public: from GitHub's secret scanning (signed by GitHub), or from the key's owner. A leaked key is disabled (or revoked, or only flagged: the workspace's leak response).",
   "Verification (gateways)":

@@ -9,7 +9,7 @@ const InstantSchema = z.iso
 
 export const GranularitySchema = z
   .enum(["minute", "hour", "day"])
-  .meta({ id: "UsageGranularity", description: "The width of each point of the series" });
+  .meta({ description: "The width of each point of the series" });
 
 const rangeFields = {
   from: InstantSchema.optional().meta({
