@@ -23,6 +23,7 @@ import {
 import { type Feedback, feedback } from "./feedback";
 import { rememberFocus } from "./focus";
 import { api } from "./session";
+import { keyUsagePanel } from "./usage";
 
 const ACCESS_TYPES: readonly AccessType[] = ["READ", "WRITE", "ADMIN"];
 const AI_TYPES: readonly AiType[] = ["OPENAI", "GOOGLE", "ANTHROPIC", "AWS", "OTHER"];
@@ -158,11 +159,14 @@ export function keysSection<K extends StorageKey | AiKey>(
     "Last used",
     "Status",
     "Expires",
+    "Valid (24 h)",
     "Actions",
   ];
   const result = feedback();
   const { table: keys, body } = table(kind.heading, columns);
   const section: KeySection = { repoId, result, reload: load };
+  const usage = keyUsagePanel(repoId);
+  const usageKind = kind.temporaryCredentials ? "storage" : "ai";
 
   async function load(): Promise<void> {
     const restoreFocus = rememberFocus();
@@ -334,6 +338,20 @@ export function keysSection<K extends StorageKey | AiKey>(
         : null;
     temporary?.addEventListener("click", () => temporaryDialog(key));
 
+    const showUsage = h(
+      "button",
+      {
+        type: "button",
+        class: "secondary small",
+        "data-action": "usage",
+        "aria-label": `Usage of ${key.name}`,
+      },
+      "Usage",
+    );
+    showUsage.addEventListener("click", () =>
+      usage.show({ kind: usageKind, id: key.id, name: key.name }),
+    );
+
     const expiry = h(
       "button",
       {
@@ -413,7 +431,8 @@ export function keysSection<K extends StorageKey | AiKey>(
         previousUntil,
       ),
       h("td", {}, h("div", { class: "inline-edit" }, time(key.expiresAt), expiry)),
-      h("td", { class: "actions" }, rename, toggle, roll, temporary, revoke),
+      h("td", { class: "usage24h" }, String(key.usage24h)),
+      h("td", { class: "actions" }, showUsage, rename, toggle, roll, temporary, revoke),
     );
   }
 
@@ -465,6 +484,7 @@ export function keysSection<K extends StorageKey | AiKey>(
     h("h2", { id: headingId }, kind.heading),
     h("div", { class: "table-scroll" }, keys),
     result.element,
+    usage.element,
     form,
   );
 }

@@ -3,6 +3,7 @@ import { fill, h, time } from "./dom";
 import { describeError } from "./feedback";
 import { aiKeys, keysSection, storageKeys } from "./keys";
 import { api } from "./session";
+import { repoUsageSection } from "./usage";
 import { routes, type View } from "./view";
 
 /** One repo: its storage keys, its AI keys and its audit trail. */
@@ -46,6 +47,7 @@ export function repoPage(view: View, repoId: string): Node[] {
     pageAlert,
     keysSection(storageKeys, repoId),
     keysSection(aiKeys, repoId),
+    repoUsageSection(repoId),
     auditSection("Repo audit events", (query) => api().audit.repo(repoId, query)),
   ];
 }
