@@ -12,6 +12,8 @@ import {
   recordVerification,
   usageMemory,
 } from "../../src/usage/recorder";
+import { clearBlocks } from "../../src/verify/failures";
+import { verifyS3Request } from "../../src/verify/s3";
 import { issueCredentials, signedWithToken } from "../credentials/support";
 import { call, team } from "../support/api";
 import { createAiKey, createStorageKey } from "../support/keys";
@@ -102,6 +104,34 @@ describe("recording verification outcomes", () => {
     expect(code).toBe("DISABLED");
     const usage = await usageOf(`/repo/${t.repoId}/ai/apikey/${key.id}/usage`);
     expect(usage.totals).toEqual({ valid: 5 + stillValid, refused: { DISABLED: 1 } });
+  });
+
+  it("counts whatever code the verification answers: RATE_LIMITED under the key it names", async () => {
+    const key = await createStorageKey(t.admin, t.repoId);
+    const wrong = await signedS3Request(
+      { key: key.key, secret: `${key.secret.slice(0, -1)}y` },
+      { path: objectPath() },
+    );
+    // A limiter that says every subject is over: each failure is answered RATE_LIMITED.
+    const over = {
+      ...(env as Bindings),
+      VERIFY_FAILURES: { limit: async () => ({ success: false }) },
+    } as Bindings;
+    const pending: Promise<unknown>[] = [];
+    for (let i = 0; i < 3; i++) {
+      const answer = await verifyS3Request(over, wrong, (p) => pending.push(p));
+      expect(answer.code).toBe("RATE_LIMITED");
+      recordVerification(
+        over,
+        (p) => pending.push(p),
+        "storage",
+        { transport: "rpc", caller: "rpc" },
+        answer,
+      );
+    }
+    clearBlocks();
+    const usage = await usageOf(`/repo/${t.repoId}/apikey/${key.id}/usage`);
+    expect(usage.totals).toEqual({ valid: 0, refused: { RATE_LIMITED: 3 } });
   });
 
   it("counts a temporary credential's verifications under its parent key", async () => {
