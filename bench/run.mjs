@@ -1350,6 +1350,8 @@ function report({
   const tripsCell = (name) => {
     // The gateway's D1 reads are the KeyVerifier's: verify_s3's, over the service binding.
     if (name.startsWith("gateway_")) return "verify_s3's (RPC)";
+    // The same /verify/ai, recording on against off: verify_ai's reads.
+    if (name === "usage_recording") return "verify_ai's";
     const budget = BUDGETS.d1_round_trips[name];
     const trips = roundTrips[name];
     return typeof budget === "number"
