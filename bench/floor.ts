@@ -220,27 +220,49 @@ function asListed(rows: ListedRow[]): ListedRow[] {
   return rows;
 }
 
+// Each key's VALID verifications in the last 24 hours (src/usage/recent.ts), in the list's batch.
+const USAGE_24H_SQL = `SELECT key_id AS keyId, sum(n) AS n FROM key_usage
+  WHERE scale = 'minute' AND repo_id = ?1 AND t >= ?2 AND code = 'VALID' AND caller = ''
+  GROUP BY key_id`;
+
+const usage24hRead = (env: Env, repoId: string) =>
+  env.DB.prepare(USAGE_24H_SQL).bind(repoId, Math.floor((Date.now() / 1000 - 86_400) / 60) * 60);
+
+/** `usage24h` last on each listed key, as the Worker's list answers it. */
+function withUsage(rows: ListedRow[], usage: { keyId: string; n: number }[]): ListedRow[] {
+  const counts = new Map(usage.map(({ keyId, n }) => [keyId, n]));
+  for (const row of rows as (ListedRow & { id: string; usage24h?: number })[]) {
+    row.usage24h = counts.get(row.id) ?? 0;
+  }
+  return rows;
+}
+
 async function listStorageKeys(env: Env, userId: string, repoId: string): Promise<Response> {
-  const [membership, keys] = await env.DB.batch<ListedRow>([
+  const [membership, keys, usage] = await env.DB.batch<ListedRow>([
     env.DB.prepare(MEMBERSHIP_SQL).bind(userId, repoId, 1),
     env.DB.prepare(LIST_STORAGE_KEYS_SQL).bind(repoId, userId, ...READERS),
+    usage24hRead(env, repoId),
   ]);
   const role = (membership?.results[0] as MembershipRow | undefined)?.role;
   if (rankOf(role) < rankOf("READ")) throw new Refusal(403, "Insufficient permissions");
-  return json({ success: true, keys: asListed(keys?.results ?? []), nextCursor: null });
+  const listed = asListed(keys?.results ?? []);
+  const counts = (usage?.results ?? []) as unknown as { keyId: string; n: number }[];
+  return json({ success: true, keys: withUsage(listed, counts), nextCursor: null });
 }
 
 async function listAiKeys(env: Env, userId: string, repoId: string): Promise<Response> {
-  const [membership, keys] = await env.DB.batch<ListedRow & { models?: unknown }>([
+  const [membership, keys, usage] = await env.DB.batch<ListedRow & { models?: unknown }>([
     env.DB.prepare(MEMBERSHIP_SQL).bind(userId, repoId, 1),
     env.DB.prepare(LIST_AI_KEYS_SQL).bind(repoId, userId, ...READERS),
+    usage24hRead(env, repoId),
   ]);
   const role = (membership?.results[0] as MembershipRow | undefined)?.role;
   if (rankOf(role) < rankOf("READ")) throw new Refusal(403, "Insufficient permissions");
   const rows = keys?.results ?? [];
   // The model allow-list is stored as JSON text (src/ai-keys/routes.ts).
   for (const row of rows) if (typeof row.models === "string") row.models = JSON.parse(row.models);
-  return json({ success: true, apiKeys: asListed(rows), nextCursor: null });
+  const counts = (usage?.results ?? []) as unknown as { keyId: string; n: number }[];
+  return json({ success: true, apiKeys: withUsage(asListed(rows), counts), nextCursor: null });
 }
 
 const MAX_LIFETIME_MS = 10 * 366 * 24 * 3600 * 1000;

@@ -69,6 +69,9 @@ const BUDGETS = {
   // the token's check must be cheap (issue 25).
   verify_s3_temporary_vs_parent: 0.9,
   verify_ai_ratio: 0.95,
+  // Verification with usage recording on against the same Worker with USAGE_RECORDING=off
+  // (docs/usage.md): counting in memory and one batched write per isolate every few seconds.
+  usage_recording_ratio: 0.95,
   // The S3 gateway's GET and PUT of 1 MiB against bench/gateway-floor.ts. The issue set none;
   // proposed as the other endpoints', from the first measurements: GET ~0.95, PUT ~1.0. What
   // separates the gateway from its floor is mostly the KeyVerifier hop (~200 us of wall time
@@ -114,6 +117,7 @@ const RATIOS = [
   ["verify_s3", "verify_s3_ratio"],
   ["verify_s3_temporary", "verify_s3_temporary_ratio"],
   ["verify_ai", "verify_ai_ratio"],
+  ["usage_recording", "usage_recording_ratio"],
   ["gateway_get", "gateway_get_ratio"],
   ["gateway_put", "gateway_put_ratio"],
   ["gateway_delete_objects", "gateway_delete_objects_ratio"],
@@ -312,6 +316,11 @@ async function main() {
       // The API under its deployed name: the gateway's service binding names it.
       workerConfig("flashgate-apikeys", production.code, compatibilityDate, apiEnv(), API_EXPORTS),
       workerConfig("floor", floorCode, compatibilityDate),
+      // The same API with usage recording off: what counting verifications costs (same D1).
+      workerConfig("usage-off", production.code, compatibilityDate, {
+        ...apiEnv(),
+        ...textBindings({ USAGE_RECORDING: "off" }),
+      }),
       workerConfig("counted", countedCode, compatibilityDate),
       // With the API's KeyVerifier, to time the RPC a gateway makes against an inline check.
       workerConfig("profile", profileCode, compatibilityDate, { ...apiEnv(), KEY_VERIFIER }),
@@ -335,6 +344,7 @@ async function main() {
     const url = async (name) => String(await mf.unsafeGetDirectURL(name));
     const app = await url("flashgate-apikeys");
     const floor = await url("floor");
+    const usageOff = await url("usage-off");
     const counted = await url("counted");
     const profiler = await url("profile");
     const gateway = await url("gateway");
@@ -480,9 +490,22 @@ async function main() {
         },
       };
     };
+    // /verify/ai with recording on ("app") and off ("floor"): usage_recording_ratio.
+    const usageRecording = {
+      name: "usage_recording",
+      path: "/verify/ai",
+      method: "POST",
+      body: JSON.stringify(aiBody),
+      targets: { app, floor: usageOff },
+      headers: () => ({
+        Authorization: `Bearer ${gatewayToken}`,
+        "Content-Type": "application/json",
+      }),
+    };
     const endpoints = [
       ...apiEndpoints,
       verifyS3RateLimited,
+      usageRecording,
       gatewayEndpoint("gateway_get", "GET", GATEWAY_GET_KEY),
       gatewayEndpoint("gateway_put", "PUT", GATEWAY_PUT_KEY),
       ...gatewayBatchEndpoints({ gateway, gatewayFloor, seeded, object }),
@@ -1407,6 +1430,8 @@ function report({
   const tripsCell = (name) => {
     // The gateway's D1 reads are the KeyVerifier's: verify_s3's, over the service binding.
     if (name.startsWith("gateway_")) return "verify_s3's (RPC)";
+    // The same /verify/ai, recording on against off: verify_ai's reads.
+    if (name === "usage_recording") return "verify_ai's";
     const budget = BUDGETS.d1_round_trips[name];
     const trips = roundTrips[name];
     return typeof budget === "number"

@@ -18,6 +18,7 @@ import { storageKeyRoutes } from "./keys/routes";
 import { leakRoutes } from "./leaks/routes";
 import { providerRoutes } from "./providers/routes";
 import { repoRoutes } from "./repos/routes";
+import { usageRoutes } from "./usage/routes";
 import { directVerifyRoutes, verifyRoutes } from "./verify/routes";
 import { workspaceRoutes } from "./workspaces/routes";
 
@@ -31,6 +32,7 @@ export const routes: Route[] = [
   ...providerRoutes,
   ...auditRoutes,
   ...leakRoutes,
+  ...usageRoutes,
   ...verifyRoutes,
 ] as Route[];
 

@@ -41,6 +41,8 @@ export interface Bindings {
    * Never set in wrangler.toml: a deployed service refuses loopback and private addresses.
    */
   AI_PROVIDER_ALLOW_LOOPBACK?: string;
+  /** "off" stops counting verification outcomes (src/usage); on by default. */
+  USAGE_RECORDING?: string;
   /** Workers Rate Limiting binding counting failed authentications per client address. */
   AUTH_FAILURES?: RateLimit;
   /** Workers Rate Limiting binding counting failed verifications per key and per client. */

@@ -3,6 +3,7 @@ import { consumeAudit } from "./audit/consume";
 import { scheduledAuditPurge } from "./audit/retention";
 import type { Bindings } from "./env";
 import { scheduledReseal } from "./keys/reseal";
+import { scheduledUsageRollup } from "./usage/rollup";
 
 /** Per-key rate limit counters (src/limits, docs/rate-limits.md). */
 export { KeyRateLimiter } from "./limits/counter";
@@ -12,7 +13,11 @@ export { KeyVerifier } from "./verify/entrypoint";
 const app = createApp();
 
 async function bothScheduled(env: Bindings): Promise<void> {
-  const outcomes = await Promise.allSettled([scheduledReseal(env), scheduledAuditPurge(env)]);
+  const outcomes = await Promise.allSettled([
+    scheduledReseal(env),
+    scheduledAuditPurge(env),
+    scheduledUsageRollup(env),
+  ]);
   // A failure still fails the run, so the platform's cron history shows it.
   for (const outcome of outcomes) if (outcome.status === "rejected") throw outcome.reason;
 }
@@ -21,6 +26,7 @@ export default {
   fetch: app.fetch,
   queue: (batch, env) => consumeAudit(batch, env),
   // Cron trigger (wrangler.toml): moves sealed secrets onto the current encryption key, and
-  // purges audit events past AUDIT_RETENTION_DAYS. Each runs whether or not the other fails.
+  // purges audit events past AUDIT_RETENTION_DAYS, and rolls up and purges verification counts
+  // (src/usage). Each runs whether or not the others fail.
   scheduled: (_controller, env, ctx) => ctx.waitUntil(bothScheduled(env)),
 } satisfies ExportedHandler<Bindings>;

@@ -369,6 +369,74 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/repo/{repoId}/apikey/{apikeyId}/usage": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A storage key's verifications over time: valid, and refused by code */
+    get: operations["getRepoKeyUsage"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/repo/{repoId}/ai/apikey/{apikeyId}/usage": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** An AI key's verifications over time: valid, and refused by code */
+    get: operations["getAiKeyUsage"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/repo/{repoId}/usage": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** A repository's keys (storage and AI) by their verifications in a range, busiest first */
+    get: operations["getRepoUsage"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/workspace/{workspaceId}/usage/unattributed": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** Refused verifications that name no key (unknown access key ids, AI secrets matching none, unsigned or malformed requests), per gateway; workspace ADMINs only */
+    get: operations["getUnattributedUsage"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/verify/s3": {
     parameters: {
       query?: never;
@@ -622,6 +690,11 @@ export interface components {
        */
       lastUsedAt: string | null;
       /**
+       * @description VALID verifications in the last 24 hours (GET …/usage has the series and refusals)
+       * @example 1280
+       */
+      usage24h: number;
+      /**
        * @description Until when a rolled key's previous secret works; null when it does not
        * @example null
        */
@@ -734,6 +807,11 @@ export interface components {
        * @example 2026-11-28T12:00:00.000Z
        */
       lastUsedAt: string | null;
+      /**
+       * @description VALID verifications in the last 24 hours (GET …/usage has the series and refusals)
+       * @example 1280
+       */
+      usage24h: number;
       /**
        * @description Until when a rolled key's previous secret works; null when it does not
        * @example null
@@ -1156,6 +1234,123 @@ export interface components {
       /** @constant */
       success: true;
       repo: components["schemas"]["Repo"];
+    };
+    /** @description Refused verifications per outcome code */
+    UsageRefused: {
+      [key: string]: number;
+    };
+    UsagePoint: {
+      /**
+       * Format: date-time
+       * @description The point's start
+       * @example 2026-11-23T09:30:00.000Z
+       */
+      t: string;
+      /** @description VALID verifications */
+      valid: number;
+      refused: components["schemas"]["UsageRefused"];
+    };
+    KeyUsage: {
+      /** @constant */
+      success: true;
+      /**
+       * Format: date-time
+       * @example 2026-11-23T09:30:00.000Z
+       */
+      from: string;
+      /**
+       * Format: date-time
+       * @example 2026-11-23T09:30:00.000Z
+       */
+      to: string;
+      /**
+       * @description The width of each point of the series
+       * @enum {string}
+       */
+      granularity: "minute" | "hour" | "day";
+      /** @description One point per bucket, oldest first */
+      series: components["schemas"]["UsagePoint"][];
+      totals: {
+        /** @description VALID verifications */
+        valid: number;
+        refused: components["schemas"]["UsageRefused"];
+      };
+    };
+    KeyUsageTotals: {
+      /**
+       * Format: uuid
+       * @example c8e4f1a2-6d3b-4e9f-a7c5-1b0d2e8f9a63
+       */
+      id: string;
+      /** @enum {string} */
+      kind: "storage" | "ai";
+      /** @description null when the key is no longer found */
+      name: string | null;
+      /** @description Access key id or FB_AI_ key; never a secret */
+      key: string | null;
+      deleted: boolean;
+      /** @description Every verification, valid or refused */
+      total: number;
+      /** @description VALID verifications */
+      valid: number;
+      refused: components["schemas"]["UsageRefused"];
+    };
+    RepoUsage: {
+      /** @constant */
+      success: true;
+      /**
+       * Format: date-time
+       * @example 2026-11-23T09:30:00.000Z
+       */
+      from: string;
+      /**
+       * Format: date-time
+       * @example 2026-11-23T09:30:00.000Z
+       */
+      to: string;
+      /** @description Busiest first (most verifications) */
+      keys: components["schemas"]["KeyUsageTotals"][];
+      /** @description null on the last page */
+      nextCursor: string | null;
+    };
+    UnattributedPoint: {
+      /**
+       * Format: date-time
+       * @example 2026-11-23T09:30:00.000Z
+       */
+      t: string;
+      refused: components["schemas"]["UsageRefused"];
+    };
+    UnattributedUsage: {
+      /** @constant */
+      success: true;
+      /**
+       * Format: date-time
+       * @example 2026-11-23T09:30:00.000Z
+       */
+      from: string;
+      /**
+       * Format: date-time
+       * @example 2026-11-23T09:30:00.000Z
+       */
+      to: string;
+      /**
+       * @description The width of each point of the series
+       * @enum {string}
+       */
+      granularity: "minute" | "hour" | "day";
+      /** @description Busiest first */
+      callers: {
+        /** @description The gateway token's subject (HTTP), rpc (the KeyVerifier binding), or usage-recorder (counts lost) */
+        caller: string;
+        /** @enum {string} */
+        kind: "storage" | "ai";
+        /** @enum {string} */
+        transport: "http" | "rpc";
+        total: number;
+        refused: components["schemas"]["UsageRefused"];
+      }[];
+      series: components["schemas"]["UnattributedPoint"][];
     };
     VerifyS3Request: {
       /** @example PUT */
@@ -2580,6 +2775,160 @@ export interface operations {
       403: components["responses"]["Forbidden"];
       413: components["responses"]["PayloadTooLarge"];
       415: components["responses"]["UnsupportedMediaType"];
+      429: components["responses"]["TooManyRequests"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  getRepoKeyUsage: {
+    parameters: {
+      query?: {
+        /** @description Start of the range (inclusive); default 24 hours before `to` */
+        from?: string;
+        /** @description End of the range (exclusive); default now */
+        to?: string;
+        /** @description minute (range up to 48 hours), hour (up to 90 days) or day (up to 400 days); by default the finest that gives at most 300 points */
+        granularity?: "minute" | "hour" | "day";
+      };
+      header?: never;
+      path: {
+        repoId: string;
+        apikeyId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The series and its totals */
+      200: {
+        headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["KeyUsage"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      429: components["responses"]["TooManyRequests"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  getAiKeyUsage: {
+    parameters: {
+      query?: {
+        /** @description Start of the range (inclusive); default 24 hours before `to` */
+        from?: string;
+        /** @description End of the range (exclusive); default now */
+        to?: string;
+        /** @description minute (range up to 48 hours), hour (up to 90 days) or day (up to 400 days); by default the finest that gives at most 300 points */
+        granularity?: "minute" | "hour" | "day";
+      };
+      header?: never;
+      path: {
+        repoId: string;
+        apikeyId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The series and its totals */
+      200: {
+        headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["KeyUsage"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
+      429: components["responses"]["TooManyRequests"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  getRepoUsage: {
+    parameters: {
+      query?: {
+        /** @description Start of the range (inclusive); default 24 hours before `to` */
+        from?: string;
+        /** @description End of the range (exclusive); default now */
+        to?: string;
+        /** @description Keys per page, 1 to 100 (default 50) */
+        limit?: number;
+        /** @description nextCursor of the previous page */
+        cursor?: string;
+      };
+      header?: never;
+      path: {
+        repoId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Per-key totals, paged */
+      200: {
+        headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["RepoUsage"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      429: components["responses"]["TooManyRequests"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  getUnattributedUsage: {
+    parameters: {
+      query?: {
+        /** @description Start of the range (inclusive); default 24 hours before `to` */
+        from?: string;
+        /** @description End of the range (exclusive); default now */
+        to?: string;
+        /** @description minute (range up to 48 hours), hour (up to 90 days) or day (up to 400 days); by default the finest that gives at most 300 points */
+        granularity?: "minute" | "hour" | "day";
+      };
+      header?: never;
+      path: {
+        workspaceId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Service-wide counts per caller (they belong to no workspace) */
+      200: {
+        headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["UnattributedUsage"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
       429: components["responses"]["TooManyRequests"];
       500: components["responses"]["InternalError"];
       503: components["responses"]["ServiceUnavailable"];

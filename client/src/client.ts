@@ -165,6 +165,18 @@ export class FlashgateClient {
       this.#call("listWorkspaceAudit", { path: { workspaceId }, query }),
   };
 
+  /** Verification counts (docs/usage.md): a key's series, a repo's busiest keys, and refusals naming no key. */
+  readonly usage = {
+    storageKey: (repoId: string, apikeyId: string, query: QueryParams<"getRepoKeyUsage"> = {}) =>
+      this.#call("getRepoKeyUsage", { path: { repoId, apikeyId }, query }),
+    aiKey: (repoId: string, apikeyId: string, query: QueryParams<"getAiKeyUsage"> = {}) =>
+      this.#call("getAiKeyUsage", { path: { repoId, apikeyId }, query }),
+    repo: (repoId: string, query: QueryParams<"getRepoUsage"> = {}) =>
+      this.#call("getRepoUsage", { path: { repoId }, query }),
+    unattributed: (workspaceId: string, query: QueryParams<"getUnattributedUsage"> = {}) =>
+      this.#call("getUnattributedUsage", { path: { workspaceId }, query }),
+  };
+
   /**
    * The verification plane, for gateways: needs a gateway token (scope `keys:verify`). Each
    * answers a decision, never a secret: `{ valid: true, keyId, repoId, … }` or

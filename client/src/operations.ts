@@ -36,6 +36,10 @@ export const OPERATIONS = {
   reportLeakedSecret: { method: "POST", path: "/leaks" },
   getWorkspaceLeakResponse: { method: "GET", path: "/workspace/{workspaceId}/leak-response" },
   updateWorkspaceLeakResponse: { method: "PUT", path: "/workspace/{workspaceId}/leak-response" },
+  getRepoKeyUsage: { method: "GET", path: "/repo/{repoId}/apikey/{apikeyId}/usage" },
+  getAiKeyUsage: { method: "GET", path: "/repo/{repoId}/ai/apikey/{apikeyId}/usage" },
+  getRepoUsage: { method: "GET", path: "/repo/{repoId}/usage" },
+  getUnattributedUsage: { method: "GET", path: "/workspace/{workspaceId}/usage/unattributed" },
   verifyS3Request: { method: "POST", path: "/verify/s3" },
   verifyAiSecret: { method: "POST", path: "/verify/ai" },
 } as const satisfies {

@@ -23,6 +23,7 @@ import {
 import { type Feedback, feedback } from "./feedback";
 import { rememberFocus } from "./focus";
 import { api } from "./session";
+import { keyUsagePanel } from "./usage";
 
 const ACCESS_TYPES: readonly AccessType[] = ["READ", "WRITE", "ADMIN"];
 const AI_TYPES: readonly AiType[] = ["OPENAI", "GOOGLE", "ANTHROPIC", "AWS", "OTHER"];
@@ -234,11 +235,14 @@ export function keysSection<K extends StorageKey | AiKey>(
     "Status",
     "Expires",
     "Rate limit",
+    "Valid (24 h)",
     "Actions",
   ];
   const result = feedback();
   const { table: keys, body } = table(kind.heading, columns);
   const section: KeySection = { repoId, result, reload: load };
+  const usage = keyUsagePanel(repoId);
+  const usageKind = kind.temporaryCredentials ? "storage" : "ai";
 
   async function load(): Promise<void> {
     const restoreFocus = rememberFocus();
@@ -410,6 +414,20 @@ export function keysSection<K extends StorageKey | AiKey>(
         : null;
     temporary?.addEventListener("click", () => temporaryDialog(key));
 
+    const showUsage = h(
+      "button",
+      {
+        type: "button",
+        class: "secondary small",
+        "data-action": "usage",
+        "aria-label": `Usage of ${key.name}`,
+      },
+      "Usage",
+    );
+    showUsage.addEventListener("click", () =>
+      usage.show({ kind: usageKind, id: key.id, name: key.name }),
+    );
+
     const expiry = h(
       "button",
       {
@@ -544,7 +562,8 @@ export function keysSection<K extends StorageKey | AiKey>(
           limit,
         ),
       ),
-      h("td", { class: "actions" }, rename, toggle, roll, temporary, revoke),
+      h("td", { class: "usage24h" }, String(key.usage24h)),
+      h("td", { class: "actions" }, showUsage, rename, toggle, roll, temporary, revoke),
     );
   }
 
@@ -600,6 +619,7 @@ export function keysSection<K extends StorageKey | AiKey>(
     h("h2", { id: headingId }, kind.heading),
     h("div", { class: "table-scroll" }, keys),
     result.element,
+    usage.element,
     form,
   );
 }

@@ -4,6 +4,7 @@ import { describeError } from "./feedback";
 import { aiKeys, keysSection, storageKeys } from "./keys";
 import { providersSection } from "./providers";
 import { api } from "./session";
+import { repoUsageSection } from "./usage";
 import { routes, type View } from "./view";
 
 /** One repo: its storage keys, its AI keys, its AI provider keys and its audit trail. */
@@ -48,6 +49,7 @@ export function repoPage(view: View, repoId: string): Node[] {
     keysSection(storageKeys, repoId),
     keysSection(aiKeys, repoId),
     providersSection(repoId),
+    repoUsageSection(repoId),
     auditSection("Repo audit events", (query) => api().audit.repo(repoId, query)),
   ];
 }

@@ -34,6 +34,10 @@ const RULES = {
   "apikey.delete": (m: Member, key: { createdBy: string }) =>
     m.role === "ADMIN" || key.createdBy === m.userId,
   "aiApikey.list": (m: Member) => atLeast(m.role, "READ"),
+  // Verification counts of a repo's keys (src/usage): whoever may list the keys.
+  "usage.read": (m: Member) => atLeast(m.role, "READ"),
+  // Refusals that name no key belong to no workspace: only its ADMINs see them (service-wide).
+  "workspace.readUnattributedUsage": (m: Member) => m.role === "ADMIN",
   "aiApikey.create": (m: Member) => atLeast(m.role, "WRITE"),
   "aiApikey.update": (m: Member) => atLeast(m.role, "WRITE"),
   "aiApikey.delete": (m: Member) => atLeast(m.role, "WRITE"),

@@ -229,3 +229,43 @@ export const auditEvents = sqliteTable(
     index("audit_events_at_idx").on(t.at),
   ],
 );
+
+/** A verification's kind: a storage key's (S3) or an AI key's. */
+const USAGE_KIND_VALUES = ["storage", "ai"] as const;
+/** How a gateway asked: POST /verify/* (http) or the KeyVerifier binding (rpc). */
+const USAGE_TRANSPORT_VALUES = ["http", "rpc"] as const;
+/** A bucket's width: rows of each are rolled up into the next and purged (src/usage/rollup.ts). */
+const USAGE_SCALE_VALUES = ["minute", "hour", "day"] as const;
+
+/**
+ * Verification outcomes counted per bucket (src/usage). `t` is the bucket's start in Unix
+ * seconds. A refusal that names no key has key_id '' and the gateway that asked in `caller`;
+ * a key's own rows have caller ''.
+ */
+export const keyUsage = sqliteTable(
+  "key_usage",
+  {
+    scale: text("scale", { enum: USAGE_SCALE_VALUES }).notNull(),
+    keyId: text("key_id").notNull(),
+    t: integer("t").notNull(),
+    kind: text("kind", { enum: USAGE_KIND_VALUES }).notNull(),
+    code: text("code").notNull(),
+    transport: text("transport", { enum: USAGE_TRANSPORT_VALUES }).notNull(),
+    caller: text("caller").notNull(),
+    /** The key's repo ('' when unattributed): a repo's busiest keys without a join. */
+    repoId: text("repo_id").notNull(),
+    n: integer("n").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.scale, t.keyId, t.t, t.kind, t.code, t.transport, t.caller] }),
+    index("key_usage_repo_idx").on(t.scale, t.repoId, t.t),
+    // Rollups and purges walk each scale oldest first.
+    index("key_usage_scale_t_idx").on(t.scale, t.t),
+  ],
+);
+
+/** How far each rollup has gone: buckets of `scale` before `through` (Unix seconds) are final. */
+export const usageRollups = sqliteTable("usage_rollups", {
+  scale: text("scale", { enum: ["hour", "day"] }).primaryKey(),
+  through: integer("through").notNull(),
+});

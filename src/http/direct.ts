@@ -6,11 +6,15 @@ import { log } from "./log";
 import { errorAnswer } from "./on-error";
 import { honoPathOf, type Operation } from "./operation";
 
-/** An operation's work without the framework: the bindings (in a D1 session) and the body in. */
-export type DirectAnswer<O extends Operation> = (
+/**
+ * An operation's work without the framework: the bindings (in a D1 session), the body and what
+ * the guard answered (the caller) in.
+ */
+export type DirectAnswer<O extends Operation, G = unknown> = (
   env: Bindings,
   body: O["body"] extends z.ZodType ? z.output<O["body"]> : never,
   waitUntil: (promise: Promise<unknown>) => void,
+  guarded: G,
 ) => Promise<z.input<O["success"]["schema"]>>;
 
 /** An operation served in front of Hono's chain (src/app.ts). */
@@ -31,14 +35,14 @@ export interface DirectRoute {
  * session before anything reads D1 (started by the first statement, so a request answered from
  * memory starts none), and Hono's context and response copies.
  */
-export function directRoute<O extends Operation>(
+export function directRoute<O extends Operation, G>(
   operation: O,
   {
     guard,
     answer,
   }: {
-    guard: (request: Request, env: Bindings, requestId: string) => Promise<unknown>;
-    answer: DirectAnswer<O>;
+    guard: (request: Request, env: Bindings, requestId: string) => Promise<G>;
+    answer: DirectAnswer<O, G>;
   },
 ): DirectRoute {
   const { body: schema } = operation;
@@ -74,16 +78,17 @@ export function directRoute<O extends Operation>(
       };
       let response: Response;
       try {
-        await guard(request, env, requestId);
+        const guarded = await guard(request, env, requestId);
         const session = inLazySession(env, "first-unconstrained");
         const body = await readJsonBody(request, schema);
         const result = await answer(
           session.env,
-          body as Parameters<DirectAnswer<O>>[1],
+          body as Parameters<DirectAnswer<O, G>>[1],
           (promise) => {
             if (!ctx) throw new Error("This context has no ExecutionContext");
             ctx.waitUntil(promise);
           },
+          guarded,
         );
         headers["Content-Type"] = "application/json";
         // Only what the chain's check accepts is handed out (src/http/operation.ts, d1Session).

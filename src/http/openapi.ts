@@ -35,6 +35,8 @@ const TAGS: Record<string, string> = {
     "A repository's own keys at AI providers, one per type, set by its ADMINs: what the AI gateway calls the provider with for the repository's AI keys. Stored sealed; answers show the last 4 characters only.",
   Audit:
     "Who changed what, newest first: workspaces, members, repositories and keys. For a workspace's ADMINs.",
+  Usage:
+    "How often each key is verified, valid or refused by code, per minute, hour or day (docs/usage.md); refusals that name no key, per gateway.",
   "Leaked secrets":
     "Reports of secrets found in public: from GitHub's secret scanning (signed by GitHub), or from the key's owner. A leaked key is disabled (or revoked, or only flagged: the workspace's leak response).",
   "Verification (gateways)":

@@ -5,6 +5,7 @@ import { activeKeysPageRead, activeKeysRead, type KeyTable } from "../db/key-row
 import { asListed, type KeyLifecycle } from "../db/key-state";
 import { readBatch } from "../db/prepared";
 import { decodeCursor, encodeCursor } from "../http/pages";
+import { recentValidRead } from "../usage/recent";
 
 /** Before every real key: where the first page starts. */
 const FIRST_PAGE = ["9999-12-31T23:59:59.999Z", "ffffffff-ffff-ffff-ffff-ffffffffffff"] as const;
@@ -37,20 +38,23 @@ export function keyLister<C extends Record<string, SQLiteColumn>>(
     const paged = query.limit !== undefined || query.cursor !== undefined;
     const limit = query.limit ?? DEFAULT_PAGE_SIZE;
     const [beforeAt, beforeId] = query.cursor ? decodeCursor(query.cursor) : FIRST_PAGE;
-    const [membership, rows] = await readBatch(d1, [
+    const [membership, rows, recent] = await readBatch(d1, [
       repoMembership(d1, { userId, repoId }),
       // One more than the page: whether there is a next page, without a count.
       paged
         ? page(d1, { repoId, userId, beforeAt, beforeId, limit: limit + 1 })
         : whole(d1, { repoId, userId }),
+      // Each key's usage24h, for the whole repo in the same round trip (src/usage).
+      recentValidRead(d1, { repoId, userId, readers }),
     ]);
     authorize(asMember(userId, membership), action);
     const now = new Date().toISOString();
     const served = (paged ? rows.slice(0, limit) : rows) as unknown as ((typeof rows)[number] &
       ListedRow)[];
     const last = served.at(-1);
+    const usage = new Map(recent.map(({ keyId, n }) => [keyId, n]));
     return {
-      keys: served.map((row) => asListed(row, now)),
+      keys: served.map((row) => ({ ...asListed(row, now), usage24h: usage.get(row.id) ?? 0 })),
       nextCursor:
         paged && rows.length > limit && last ? encodeCursor(last.createdAt, last.id) : null,
     };

@@ -139,6 +139,14 @@ export const KeyLifecycleFields = {
     description: "When a gateway last verified the key (written at most once a minute)",
     examples: ["2026-11-28T12:00:00.000Z"],
   }),
+  usage24h: z
+    .int()
+    .nonnegative()
+    .meta({
+      description:
+        "VALID verifications in the last 24 hours (GET …/usage has the series and refusals)",
+      examples: [1280],
+    }),
   previousSecretExpiresAt: TimestampSchema.nullable().meta({
     description: "Until when a rolled key's previous secret works; null when it does not",
     examples: [null],

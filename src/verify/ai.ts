@@ -5,6 +5,7 @@ import { previousSecretLive, UNUSABLE, unusable } from "../db/key-state";
 import type { Bindings } from "../env";
 import { rateLimitVerdict } from "../limits/check";
 import type { RateLimitColumns } from "../limits/setting";
+import { type Attribution, attributed } from "../usage/attribution";
 import { failureLimit, RATE_LIMITED_MESSAGE, subjectsOf } from "./failures";
 import type { AiRefusal, VerifyAiRequest, VerifyAiResponse } from "./schemas";
 import { cacheTtlMs } from "./settings";
@@ -67,6 +68,18 @@ export async function verifyAiSecret(
   waitUntil: (promise: Promise<unknown>) => void,
   now = Date.now(),
 ): Promise<VerifyAiResponse> {
+  // The key the outcome is counted under (src/usage): one whose secret this is.
+  const seen: Partial<Attribution> = {};
+  return attributed(await check(env, input, waitUntil, now, seen), seen);
+}
+
+async function check(
+  env: Bindings,
+  input: VerifyAiRequest,
+  waitUntil: (promise: Promise<unknown>) => void,
+  now: number,
+  seen: Partial<Attribution>,
+): Promise<VerifyAiResponse> {
   const limit = failureLimit(env, subjectsOf(undefined, input.clientIp), now);
   const refuse = async (failure: AiRefusal, message: string, keyId?: string) => {
     // A proven secret of an unusable key counts against that key too.
@@ -120,6 +133,8 @@ export async function verifyAiSecret(
   if (!record || !(current || previous)) {
     return refuse("INVALID", "Not a secret of any AI key");
   }
+  seen.keyId = record.id;
+  seen.repoId = record.repoId;
   const why = unusable(record, at);
   if (why) return refuse(why, UNUSABLE[why], record.id);
 

@@ -7,6 +7,7 @@ import { ApiError } from "../http/error";
 import { log } from "../http/log";
 import { parseAsIs } from "../http/precompiled";
 import { validationError } from "../http/validation-error";
+import { RPC_CALLER, recordVerification } from "../usage/recorder";
 import { verifyAiSecret } from "./ai";
 import { ChunkSigner } from "./chunks";
 import { verifyS3Request } from "./s3";
@@ -16,6 +17,9 @@ import {
   VerifyS3RequestSchema,
   type VerifyS3Response,
 } from "./schemas";
+
+/** A binding carries no token: refusals naming no key count under one caller, "rpc". */
+const OVER_RPC = { transport: "rpc" as const, caller: RPC_CALLER };
 
 /** What the binding answers about an S3 request: the endpoint's answer, and a chunk signer. */
 export type S3Decision = VerifyS3Response & { chunkSigner?: ChunkSigner };
@@ -46,13 +50,19 @@ export class KeyVerifier extends WorkerEntrypoint<Bindings> {
    */
   verifyS3Request(input: unknown): Promise<S3Decision | VerifyFailure> {
     return this.#run(VerifyS3RequestSchema, input, async (env, valid, waitUntil) => {
-      const { signedStream, ...answer } = await verifyS3Request(env, valid, waitUntil);
+      const decision = await verifyS3Request(env, valid, waitUntil);
+      recordVerification(env, waitUntil, "storage", OVER_RPC, decision);
+      const { signedStream, ...answer } = decision;
       return signedStream ? { ...answer, chunkSigner: new ChunkSigner(signedStream) } : answer;
     });
   }
 
   verifyAiSecret(input: unknown): Promise<VerifyAiResponse | VerifyFailure> {
-    return this.#run(VerifyAiRequestSchema, input, verifyAiSecret);
+    return this.#run(VerifyAiRequestSchema, input, async (env, valid, waitUntil) => {
+      const answer = await verifyAiSecret(env, valid, waitUntil);
+      recordVerification(env, waitUntil, "ai", OVER_RPC, answer);
+      return answer;
+    });
   }
 
   readonly #waitUntil = (promise: Promise<unknown>) => this.ctx.waitUntil(promise);

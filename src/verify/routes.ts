@@ -3,6 +3,7 @@ import { checkKeyring } from "../crypto/require-keyring";
 import type { Bindings } from "../env";
 import { type DirectAnswer, directRoute } from "../http/direct";
 import { defineOperation, route } from "../http/operation";
+import { recordVerification } from "../usage/recorder";
 import { verifyAiSecret } from "./ai";
 import { verifyS3Request } from "./s3";
 import {
@@ -54,18 +55,32 @@ const waitUntilOf =
   (promise: Promise<unknown>) =>
     c.executionCtx.waitUntil(promise);
 
+/** The gateway that asked: its token's subject, what refusals naming no key count under. */
+type Gateway = { subject: string };
+
 // Each operation's work, served mounted (below) and directly (src/app.ts) alike.
-const answerS3: DirectAnswer<typeof verifyS3> = async (env, body, waitUntil) => {
+const answerS3: DirectAnswer<typeof verifyS3, Gateway> = async (env, body, waitUntil, gateway) => {
+  const decision = await verifyS3Request(env, body, waitUntil);
+  recordVerification(env, waitUntil, "storage", overHttp(gateway), decision);
   // A chunk signer is an RPC stub: over HTTP a signed stream's chunks cannot be checked.
-  const { signedStream: _, ...answer } = await verifyS3Request(env, body, waitUntil);
+  const { signedStream: _, ...answer } = decision;
   return answer;
 };
-const answerAi: DirectAnswer<typeof verifyAi> = (env, body, waitUntil) =>
-  verifyAiSecret(env, body, waitUntil);
+const answerAi: DirectAnswer<typeof verifyAi, Gateway> = async (env, body, waitUntil, gateway) => {
+  const answer = await verifyAiSecret(env, body, waitUntil);
+  recordVerification(env, waitUntil, "ai", overHttp(gateway), answer);
+  return answer;
+};
+
+const overHttp = (gateway: Gateway) => ({ transport: "http" as const, caller: gateway.subject });
 
 export const verifyRoutes = [
-  route(verifyS3, (c, input) => answerS3(c.env, input.body, waitUntilOf(c))),
-  route(verifyAi, (c, input) => answerAi(c.env, input.body, waitUntilOf(c))),
+  route(verifyS3, (c, input) =>
+    answerS3(c.env, input.body, waitUntilOf(c), { subject: c.var.userId }),
+  ),
+  route(verifyAi, (c, input) =>
+    answerAi(c.env, input.body, waitUntilOf(c), { subject: c.var.userId }),
+  ),
 ];
 
 /**

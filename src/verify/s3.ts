@@ -9,6 +9,7 @@ import { ApiError } from "../http/error";
 import { log } from "../http/log";
 import { rateLimitVerdict } from "../limits/check";
 import type { RateLimitColumns } from "../limits/setting";
+import { type Attribution, attributed } from "../usage/attribution";
 import type { SignedStream } from "./chunks";
 import { failureLimit, RATE_LIMITED_MESSAGE, subjectsOf } from "./failures";
 import type { S3Refusal, VerifyS3Request, VerifyS3Response } from "./schemas";
@@ -180,6 +181,18 @@ export async function verifyS3Request(
   waitUntil: (promise: Promise<unknown>) => void,
   now = Date.now(),
 ): Promise<VerifyS3Answer> {
+  // The key the outcome is counted under (src/usage), once the verification knows one.
+  const seen: Partial<Attribution> = {};
+  return attributed(await check(env, input, waitUntil, now, seen), seen);
+}
+
+async function check(
+  env: Bindings,
+  input: VerifyS3Request,
+  waitUntil: (promise: Promise<unknown>) => void,
+  now: number,
+  seen: Partial<Attribution>,
+): Promise<VerifyS3Answer> {
   let signed: SignedRequest;
   try {
     signed = parseSignedRequest(input);
@@ -232,6 +245,9 @@ export async function verifyS3Request(
     }
     temporary = await openedToken(env, accessKeyId, signed.securityToken);
     if (!temporary) return refuse("INVALID_TOKEN", "The security token is not valid");
+    // A temporary credential counts under its parent key.
+    seen.keyId = temporary.token.parentKeyId;
+    seen.repoId = temporary.token.repoId;
     if (now >= temporary.token.expiresAt * 1000) {
       return refuse("TOKEN_EXPIRED", "The provided token has expired");
     }
@@ -246,6 +262,10 @@ export async function verifyS3Request(
   // valid key's first request here. Unknown ids are then remembered (NEGATIVE_TTL_SECONDS).
   const record = await lookUp(env, temporary ? temporary.token.parentKey : accessKeyId, now);
   if (!record) return refuse("INVALID_ACCESS_KEY", "No such access key id");
+  if (!temporary) {
+    seen.keyId = record.id;
+    seen.repoId = record.repoId;
+  }
   if (
     temporary &&
     (record.id !== temporary.token.parentKeyId || record.repoId !== temporary.token.repoId)

@@ -38,6 +38,7 @@ describe("GET /repo/{repoId}/ai/apikey", () => {
         status: "ACTIVE",
         expiresAt: null,
         lastUsedAt: null,
+        usage24h: 0,
         previousSecretExpiresAt: null,
         disabledReason: null,
         leakedAt: null,

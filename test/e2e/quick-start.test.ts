@@ -91,6 +91,7 @@ describe("the README, as a newcomer pastes it", () => {
           createdAt: instant,
           createdBy: "alice",
           lastUsedAt: null,
+          usage24h: 0,
           status: "ACTIVE",
           expiresAt: null,
           previousSecretExpiresAt: null,

@@ -35,7 +35,9 @@ async function observed(direct: boolean, { path, body, headers = {}, overrides =
   const ctx = createExecutionContext();
   const response = await createApp({ direct }).fetch(
     new Request(`https://flashgate.test${path}`, { method: "POST", headers, body }),
-    { ...env, ...overrides },
+    // Usage counting (test/usage) is the same code both ways; its batched write would have every
+    // request here wait out FLUSH_AFTER_MS in waitOnExecutionContext.
+    { ...env, USAGE_RECORDING: "off", ...overrides },
     ctx,
   );
   await waitOnExecutionContext(ctx);

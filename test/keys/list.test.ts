@@ -43,6 +43,7 @@ describe("GET /repo/{repoId}/apikey", () => {
       createdAt: expect.any(String),
       createdBy: writer,
       lastUsedAt: null,
+      usage24h: 0,
       status: "ACTIVE",
       expiresAt: null,
       previousSecretExpiresAt: null,

@@ -104,6 +104,10 @@ export async function fullJourney(send: Send): Promise<void> {
   ]);
   expect(page.nextCursor).toBeNull();
   await call("PUT", "/repo/{repoId}/apikey/{apikeyId}", { name: "CI", accessType: "WRITE" });
+  // Usage (docs/usage.md): a key's series, the repo's busiest keys, refusals naming no key.
+  expect((await call("GET", "/repo/{repoId}/apikey/{apikeyId}/usage")).granularity).toBe("hour");
+  expect((await call("GET", "/repo/{repoId}/usage")).success).toBe(true);
+  expect((await call("GET", "/workspace/{workspaceId}/usage/unattributed")).success).toBe(true);
   expect((await call("GET", "/repo/{repoId}/apikey")).keys[0]).toMatchObject({
     name: "CI",
     accessType: "WRITE",
@@ -155,6 +159,7 @@ export async function fullJourney(send: Send): Promise<void> {
     keyId: ai.id,
     aiType: "OPENAI",
   });
+  expect((await call("GET", "/repo/{repoId}/ai/apikey/{apikeyId}/usage")).success).toBe(true);
   await call("PUT", "/repo/{repoId}/ai/apikey/{apikeyId}", {
     name: "Gateway 2",
     models: ["gpt-4o-mini"],

@@ -1,0 +1,256 @@
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { Bindings } from "../../src/env";
+import { flushUsage, usageMemory } from "../../src/usage/recorder";
+import { call, expectError, team } from "../support/api";
+import { createAiKey, createStorageKey } from "../support/keys";
+import { gatewayToken, signedS3Request } from "../verify/support";
+
+let t: Awaited<ReturnType<typeof team>>;
+
+beforeAll(async () => {
+  t = await team();
+});
+
+/** Minute rows written straight into D1: `ago` seconds back, n verifications of `code`. */
+async function seed(
+  keyId: string,
+  rows: { ago: number; code?: string; n: number; kind?: "storage" | "ai" }[],
+  repoId = t.repoId,
+) {
+  const now = Math.floor(Date.now() / 1000);
+  await env.DB.batch(
+    rows.map(({ ago, code = "VALID", n, kind = "storage" }) =>
+      env.DB.prepare(
+        `INSERT INTO key_usage (scale, key_id, t, kind, code, transport, caller, repo_id, n)
+         VALUES ('minute', ?1, ?2, ?3, ?4, 'http', '', ?5, ?6)
+         ON CONFLICT DO UPDATE SET n = n + excluded.n`,
+      ).bind(keyId, Math.floor((now - ago) / 60) * 60, kind, code, repoId, n),
+    ),
+  );
+}
+
+const usagePath = (keyId: string, query = "") =>
+  `/repo/${t.repoId}/apikey/${keyId}/usage${query ? `?${query}` : ""}`;
+
+describe("GET …/apikey/{id}/usage", () => {
+  it("answers the last 24 hours by hour by default, every hour a point, with totals", async () => {
+    const key = await createStorageKey(t.admin, t.repoId);
+    await seed(key.id, [
+      { ago: 120, n: 7 },
+      { ago: 120, code: "SIGNATURE_MISMATCH", n: 2 },
+      { ago: 240, n: 3 },
+      { ago: 30 * 3600, n: 100 }, // outside the last 24 hours
+    ]);
+    const response = await call("GET", usagePath(key.id), { as: t.reader });
+    expect(response.status, response.text).toBe(200);
+    const body = response.body;
+    expect(body.granularity).toBe("hour");
+    expect(body.series.length).toBeGreaterThanOrEqual(24);
+    expect(body.series.length).toBeLessThanOrEqual(25);
+    expect(body.totals).toEqual({ valid: 10, refused: { SIGNATURE_MISMATCH: 2 } });
+    const hours = body.series.map((p: { t: string }) => Date.parse(p.t));
+    expect(hours.every((h: number, i: number) => i === 0 || h - hours[i - 1] === 3_600_000)).toBe(
+      true,
+    );
+    expect(body.series.at(-1).valid + (body.series.at(-2)?.valid ?? 0)).toBeGreaterThanOrEqual(7);
+  });
+
+  it("answers by minute and by day when asked", async () => {
+    const key = await createStorageKey(t.admin, t.repoId);
+    await seed(key.id, [{ ago: 60, n: 4 }]);
+    const from = new Date(Date.now() - 600_000).toISOString();
+    const minutes = await call("GET", usagePath(key.id, `from=${from}&granularity=minute`), {
+      as: t.admin,
+    });
+    expect(minutes.status, minutes.text).toBe(200);
+    expect(minutes.body.series.length).toBeGreaterThanOrEqual(10);
+    expect(minutes.body.totals.valid).toBe(4);
+    const days = await call(
+      "GET",
+      usagePath(key.id, `from=${new Date(Date.now() - 30 * 86_400_000).toISOString()}`),
+      { as: t.admin },
+    );
+    expect(days.status, days.text).toBe(200);
+    expect(days.body.granularity).toBe("day");
+    expect(days.body.totals.valid).toBe(4);
+  });
+
+  it("refuses bad ranges and granularities with 400 JSON, saying why", async () => {
+    const key = await createStorageKey(t.admin, t.repoId);
+    expectError(
+      await call("GET", usagePath(key.id, "granularity=week"), { as: t.admin }),
+      400,
+      /granularity/,
+    );
+    expectError(
+      await call("GET", usagePath(key.id, "from=yesterday"), { as: t.admin }),
+      400,
+      /from/,
+    );
+    const now = Date.now();
+    expectError(
+      await call(
+        "GET",
+        usagePath(
+          key.id,
+          `from=${new Date(now).toISOString()}&to=${new Date(now - 1000).toISOString()}`,
+        ),
+        { as: t.admin },
+      ),
+      400,
+      "from must be before to",
+    );
+    expectError(
+      await call(
+        "GET",
+        usagePath(
+          key.id,
+          `from=${new Date(now - 3 * 86_400_000).toISOString()}&granularity=minute`,
+        ),
+        { as: t.admin },
+      ),
+      400,
+      /too large for granularity minute: at most 48 hours/,
+    );
+    expectError(
+      await call(
+        "GET",
+        usagePath(key.id, `from=${new Date(now - 500 * 86_400_000).toISOString()}&granularity=day`),
+        { as: t.admin },
+      ),
+      400,
+      /at most 400 days/,
+    );
+  });
+
+  it("is 404 for a key of another repo or kind, 403 for non-members", async () => {
+    const key = await createStorageKey(t.admin, t.repoId);
+    const ai = await createAiKey(t.admin, t.repoId);
+    expectError(await call("GET", usagePath(ai.id), { as: t.admin }), 404);
+    expectError(
+      await call("GET", `/repo/${t.repoId}/ai/apikey/${key.id}/usage`, { as: t.admin }),
+      404,
+    );
+    expectError(await call("GET", usagePath(key.id), { as: t.outsider }), 403);
+    const ok = await call("GET", `/repo/${t.repoId}/ai/apikey/${ai.id}/usage`, { as: t.reader });
+    expect(ok.status, ok.text).toBe(200);
+  });
+});
+
+describe("GET /repo/{id}/usage", () => {
+  it("lists the repo's keys busiest first, both kinds, paged", async () => {
+    const own = await team();
+    const quiet = await createStorageKey(own.admin, own.repoId, { name: "quiet" });
+    const busy = await createStorageKey(own.admin, own.repoId, { name: "busy" });
+    const ai = await createAiKey(own.admin, own.repoId, { name: "ai" });
+    await seed(quiet.id, [{ ago: 60, n: 1 }], own.repoId);
+    await seed(
+      busy.id,
+      [
+        { ago: 60, n: 9 },
+        { ago: 120, code: "EXPIRED", n: 1 },
+      ],
+      own.repoId,
+    );
+    await seed(ai.id, [{ ago: 60, n: 5, kind: "ai" }], own.repoId);
+    const first = await call("GET", `/repo/${own.repoId}/usage?limit=2`, { as: own.reader });
+    expect(first.status, first.text).toBe(200);
+    expect(first.body.keys).toEqual([
+      {
+        id: busy.id,
+        kind: "storage",
+        name: "busy",
+        key: busy.key,
+        deleted: false,
+        total: 10,
+        valid: 9,
+        refused: { EXPIRED: 1 },
+      },
+      {
+        id: ai.id,
+        kind: "ai",
+        name: "ai",
+        key: ai.key,
+        deleted: false,
+        total: 5,
+        valid: 5,
+        refused: {},
+      },
+    ]);
+    expect(first.body.nextCursor).toEqual(expect.any(String));
+    const second = await call(
+      "GET",
+      `/repo/${own.repoId}/usage?limit=2&cursor=${first.body.nextCursor}`,
+      { as: own.reader },
+    );
+    expect(second.body.keys.map((k: { id: string }) => k.id)).toEqual([quiet.id]);
+    expect(second.body.nextCursor).toBeNull();
+    expectError(await call("GET", `/repo/${own.repoId}/usage`, { as: t.admin }), 403);
+    expectError(await call("GET", `/repo/${own.repoId}/usage?cursor=nope`, { as: own.admin }), 400);
+  });
+});
+
+describe("key lists' usage24h", () => {
+  it("is each key's VALID verifications in the last 24 hours, for both kinds", async () => {
+    const own = await team();
+    const used = await createStorageKey(own.admin, own.repoId);
+    const unused = await createStorageKey(own.admin, own.repoId);
+    const ai = await createAiKey(own.admin, own.repoId);
+    await seed(
+      used.id,
+      [
+        { ago: 60, n: 3 },
+        { ago: 23 * 3600, n: 4 },
+        { ago: 60, code: "SIGNATURE_MISMATCH", n: 50 },
+        { ago: 25 * 3600, n: 1000 },
+      ],
+      own.repoId,
+    );
+    await seed(ai.id, [{ ago: 60, n: 2, kind: "ai" }], own.repoId);
+    const list = await call("GET", `/repo/${own.repoId}/apikey`, { as: own.reader });
+    expect(list.status, list.text).toBe(200);
+    const usage = Object.fromEntries(
+      list.body.keys.map((k: { id: string; usage24h: number }) => [k.id, k.usage24h]),
+    );
+    expect(usage).toEqual({ [used.id]: 7, [unused.id]: 0 });
+    const paged = await call("GET", `/repo/${own.repoId}/apikey?limit=1`, { as: own.reader });
+    expect(paged.status, paged.text).toBe(200);
+    expect(paged.body.keys[0].usage24h).toBe(0); // newest first: `unused`
+    const aiList = await call("GET", `/repo/${own.repoId}/ai/apikey`, { as: own.reader });
+    expect(aiList.body.apiKeys[0].usage24h).toBe(2);
+  });
+});
+
+describe("GET /workspace/{id}/usage/unattributed", () => {
+  it("is for workspace ADMINs only", async () => {
+    for (const who of [t.writer, t.reader, t.outsider]) {
+      expectError(
+        await call("GET", `/workspace/${t.workspaceId}/usage/unattributed`, { as: who }),
+        403,
+      );
+    }
+    const gateway = `gw-${crypto.randomUUID()}`;
+    const unknown = await signedS3Request(
+      { key: "FBAK0000000000000001", secret: "y".repeat(40) },
+      { path: `/${t.repoId}/x` },
+    );
+    await call("POST", "/verify/s3", {
+      authorization: `Bearer ${await gatewayToken(gateway)}`,
+      body: unknown,
+    });
+    await usageMemory.settled();
+    await flushUsage(env as Bindings);
+    const answer = await call("GET", `/workspace/${t.workspaceId}/usage/unattributed`, {
+      as: t.admin,
+    });
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.body.callers).toContainEqual({
+      caller: gateway,
+      kind: "storage",
+      transport: "http",
+      total: 1,
+      refused: { INVALID_ACCESS_KEY: 1 },
+    });
+  });
+});
