@@ -1,7 +1,9 @@
-// `npm run dev [-- wrangler dev options] [--gateway-port M]`: secrets on first run, local
-// migrations, then the API (wrangler dev, port 8787 unless --port) and the S3 gateway (its own
-// wrangler dev, gateway/wrangler.toml, port 8788 unless --gateway-port), sharing one local state.
-// Each devtools inspector gets a free port unless --inspector-port / --gateway-inspector-port.
+// `npm run dev [-- wrangler dev options] [--gateway-port M] [--ai-gateway-port A]`: secrets on
+// first run, local migrations, then the API (wrangler dev, port 8787 unless --port), the S3
+// gateway (its own wrangler dev, gateway/wrangler.toml, port 8788 unless --gateway-port) and the
+// AI gateway (ai-gateway/wrangler.toml, port 8789 unless --ai-gateway-port), sharing one local
+// state. Each devtools inspector gets a free port unless --inspector-port /
+// --gateway-inspector-port / --ai-gateway-inspector-port.
 import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
@@ -36,6 +38,9 @@ const gatewayPort = takeOption(apiArgs, "--gateway-port") ?? "8788";
 // together (this API and gateway, or another checkout's `npm run dev`) can both take it.
 const apiInspectorPort = takeOption(apiArgs, "--inspector-port") ?? (await freePort());
 const gatewayInspectorPort = takeOption(apiArgs, "--gateway-inspector-port") ?? (await freePort());
+const aiGatewayPort = takeOption(apiArgs, "--ai-gateway-port") ?? "8789";
+const aiGatewayInspectorPort =
+  takeOption(apiArgs, "--ai-gateway-inspector-port") ?? (await freePort());
 // Both Workers and the migrations use the same local state, so keys made through the API are
 // at once known to the gateway's verifier (the API itself).
 const persistAt = apiArgs.findIndex((a) => a === "--persist-to" || a.startsWith("--persist-to="));
@@ -109,7 +114,10 @@ console.log(
 );
 console.log(`S3 gateway: http://127.0.0.1:${gatewayPort} (bucket = repo id, path-style)`);
 console.log(
-  `Devtools: the API on port ${apiInspectorPort}, the gateway on ${gatewayInspectorPort}`,
+  `AI gateway: http://127.0.0.1:${aiGatewayPort}/v1 (OpenAI's and Anthropic's SDKs, fbai_sk_ secrets)`,
+);
+console.log(
+  `Devtools: the API on port ${apiInspectorPort}, the gateway on ${gatewayInspectorPort}, the AI gateway on ${aiGatewayInspectorPort}`,
 );
 const children = [
   spawn(
@@ -124,8 +132,17 @@ const children = [
       { stdio: "inherit" },
     ),
   ),
+  spawn(
+    ...wrangler(
+      [
+        ...["dev", "-c", "ai-gateway/wrangler.toml", "--port", aiGatewayPort],
+        ...["--inspector-port", aiGatewayInspectorPort, ...persist],
+      ],
+      { stdio: "inherit" },
+    ),
+  ),
 ];
-// One stops, both stop; Ctrl-C stops both.
+// One stops, all stop; Ctrl-C stops them all.
 let exiting = false;
 const stopAll = (code) => {
   if (exiting) return;

@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { MAX_BODY_BYTES } from "../src/index";
+import { MAX_BODY_BYTES } from "../src/body";
 
 // The gateway against a model of the API (support/api-model.mjs): secrets name their key.
 const gateway = (exports as unknown as { default: Fetcher }).default;
