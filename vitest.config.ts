@@ -4,7 +4,7 @@ import { TEST_BINDINGS } from "./test/support/bindings.ts";
 
 // Test files that sweep whole tables (every sealed secret in the database) and so need a
 // database of their own; every other file makes its own workspaces, repos and keys.
-const WHOLE_DATABASE = ["test/keys/reseal.test.ts"];
+const WHOLE_DATABASE = ["test/keys/reseal.test.ts", "test/providers/reseal.test.ts"];
 
 export default defineConfig(async () => ({
   plugins: [

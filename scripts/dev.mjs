@@ -121,7 +121,15 @@ console.log(
 );
 const children = [
   spawn(
-    ...wrangler(["dev", "--inspector-port", apiInspectorPort, ...apiArgs], { stdio: "inherit" }),
+    ...wrangler(
+      [
+        ...["dev", "--inspector-port", apiInspectorPort],
+        // Development only (never in wrangler.toml, so never deployed): AI provider base URLs
+        // may point at a mock provider on loopback (docs/ai-providers.md).
+        ...["--var", "AI_PROVIDER_ALLOW_LOOPBACK:true", ...apiArgs],
+      ],
+      { stdio: "inherit" },
+    ),
   ),
   spawn(
     ...wrangler(

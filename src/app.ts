@@ -16,6 +16,7 @@ import { privateResponses } from "./http/private-responses";
 import { requestId } from "./http/request-id";
 import { storageKeyRoutes } from "./keys/routes";
 import { leakRoutes } from "./leaks/routes";
+import { providerRoutes } from "./providers/routes";
 import { repoRoutes } from "./repos/routes";
 import { directVerifyRoutes, verifyRoutes } from "./verify/routes";
 import { workspaceRoutes } from "./workspaces/routes";
@@ -27,6 +28,7 @@ export const routes: Route[] = [
   ...storageKeyRoutes,
   ...temporaryCredentialRoutes,
   ...aiKeyRoutes,
+  ...providerRoutes,
   ...auditRoutes,
   ...leakRoutes,
   ...verifyRoutes,

@@ -34,6 +34,12 @@ export interface Bindings {
    * POST /secret-scanning/github answers 503 and accepts nothing.
    */
   SECRET_SCANNING_KEYS_URL?: string;
+  /**
+   * "true" only in development and tests (scripts/dev.mjs, test/support/bindings.ts): a provider
+   * base URL may then be http(s)://127.0.0.1:<port> or localhost, for a local mock provider.
+   * Never set in wrangler.toml: a deployed service refuses loopback and private addresses.
+   */
+  AI_PROVIDER_ALLOW_LOOPBACK?: string;
   /** Workers Rate Limiting binding counting failed authentications per client address. */
   AUTH_FAILURES?: RateLimit;
   /** Workers Rate Limiting binding counting failed verifications per key and per client. */

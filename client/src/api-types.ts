@@ -221,7 +221,7 @@ export interface paths {
       cookie?: never;
     };
     get?: never;
-    /** Rename an AI key, disable or enable it, set its expiry (its type cannot change) */
+    /** Rename an AI key, disable or enable it, set its expiry or model allow-list (its type cannot change) */
     put: operations["updateRepoAiApiKey"];
     post?: never;
     /** Delete an AI key (soft delete; the row stays for audit) */
@@ -243,6 +243,41 @@ export interface paths {
     /** Give an AI key a new secret (same FB_AI_ key); the old one may keep working for a grace period */
     post: operations["rollRepoAiApiKey"];
     delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/repo/{repoId}/ai/provider": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The AI provider keys set for a repository (never the keys: their last 4 characters) */
+    get: operations["getRepoAiProviders"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/repo/{repoId}/ai/provider/{aiType}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    /** Set or replace the repository's key at an AI provider (ADMIN); it is stored sealed */
+    put: operations["setRepoAiProvider"];
+    post?: never;
+    /** Remove the repository's key at an AI provider (ADMIN) */
+    delete: operations["deleteRepoAiProvider"];
     options?: never;
     head?: never;
     patch?: never;
@@ -393,7 +428,9 @@ export interface components {
         | "ai_apikey.updated"
         | "ai_apikey.deleted"
         | "ai_apikey.rolled"
-        | "ai_apikey.leaked";
+        | "ai_apikey.leaked"
+        | "ai_provider.set"
+        | "ai_provider.removed";
       /** Format: date-time */
       at: string;
       actorId: string;
@@ -575,6 +612,14 @@ export interface components {
      * @enum {string}
      */
     AiType: "OPENAI" | "GOOGLE" | "ANTHROPIC" | "AWS" | "OTHER";
+    /**
+     * @description The only models the key may ask for; null or absent: any model
+     * @example [
+     *       "gpt-4o-mini",
+     *       "text-embedding-3-small"
+     *     ]
+     */
+    AiKeyModels: string[];
     CreateAiKeyRequest: {
       /** @example Support assistant */
       name: string;
@@ -584,6 +629,7 @@ export interface components {
        * @example 2030-12-31T23:59:59Z
        */
       expiresAt?: string;
+      models?: components["schemas"]["AiKeyModels"] | null;
     };
     UpdateAiKeyRequest: {
       /** @example Support assistant */
@@ -591,6 +637,8 @@ export interface components {
       status?: components["schemas"]["KeyStatus"];
       /** @description null clears the expiry */
       expiresAt?: string | null;
+      /** @description null allows any model again */
+      models?: components["schemas"]["AiKeyModels"] | null;
     };
     CreatedAiKey: {
       /** @constant */
@@ -624,6 +672,13 @@ export interface components {
       /** @example FB_AI_3kTMd8Qx0pZr7LwV2nYc9bHs */
       key: string;
       aiType: components["schemas"]["AiType"];
+      /**
+       * @description The only models the key may ask for; null: any model
+       * @example [
+       *       "gpt-4o-mini"
+       *     ]
+       */
+      models: string[] | null;
       /**
        * Format: date-time
        * @example 2026-11-23T09:30:00.000Z
@@ -755,7 +810,9 @@ export interface components {
           | "ai_apikey.updated"
           | "ai_apikey.deleted"
           | "ai_apikey.rolled"
-          | "ai_apikey.leaked";
+          | "ai_apikey.leaked"
+          | "ai_provider.set"
+          | "ai_provider.removed";
         /** Format: date-time */
         at: string;
         actorId: string;
@@ -938,6 +995,65 @@ export interface components {
         repoId: string;
       };
       leakResponse?: components["schemas"]["LeakResponse"];
+    };
+    SetAiProviderRequest: {
+      /**
+       * @description The provider's API key. Stored sealed; never returned, only its last 4 characters
+       * @example sk-example-0000000000000000000000000000
+       */
+      apiKey: string;
+      /**
+       * @description Where the provider is called (https). Default per type: OPENAI https://api.openai.com/v1, ANTHROPIC https://api.anthropic.com, GOOGLE https://generativelanguage.googleapis.com/v1beta/openai; AWS none; OTHER requires one. Private, loopback and link-local addresses and the service's own host are refused
+       * @example https://llm.example.com/v1
+       */
+      baseUrl?: string;
+    };
+    AiProvider: {
+      aiType: components["schemas"]["AiType"];
+      /**
+       * @description The base URL the provider is called at (the type's default when none was set); null for AWS without one
+       * @example https://api.openai.com/v1
+       */
+      baseUrl: string | null;
+      /** @example 0000 */
+      apiKeyLast4: string;
+      /**
+       * Format: date-time
+       * @example 2026-11-23T09:30:00.000Z
+       */
+      setAt: string;
+      /**
+       * @description Who set the key (user id)
+       * @example alice
+       */
+      setBy: string;
+    };
+    SetAiProviderResponse: {
+      /** @constant */
+      success: true;
+      aiType: components["schemas"]["AiType"];
+      /**
+       * @description The base URL the provider is called at (the type's default when none was set); null for AWS without one
+       * @example https://api.openai.com/v1
+       */
+      baseUrl: string | null;
+      /** @example 0000 */
+      apiKeyLast4: string;
+      /**
+       * Format: date-time
+       * @example 2026-11-23T09:30:00.000Z
+       */
+      setAt: string;
+      /**
+       * @description Who set the key (user id)
+       * @example alice
+       */
+      setBy: string;
+    };
+    AiProviderList: {
+      /** @constant */
+      success: true;
+      providers: components["schemas"]["AiProvider"][];
     };
     CreateRepoRequest: {
       /** @example Product photos */
@@ -1173,6 +1289,13 @@ export interface components {
            */
           workspaceId: string;
           aiType: components["schemas"]["AiType"];
+          /**
+           * @description The only models the key may ask for (its allow-list); absent: any model. The gateway refuses others (403)
+           * @example [
+           *       "gpt-4o-mini"
+           *     ]
+           */
+          models?: string[];
         }
       | {
           /** @constant */
@@ -2114,6 +2237,103 @@ export interface operations {
       409: components["responses"]["Conflict"];
       413: components["responses"]["PayloadTooLarge"];
       415: components["responses"]["UnsupportedMediaType"];
+      429: components["responses"]["TooManyRequests"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  getRepoAiProviders: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        repoId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The configured providers, by type */
+      200: {
+        headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["AiProviderList"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      429: components["responses"]["TooManyRequests"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  setRepoAiProvider: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        repoId: string;
+        aiType: components["schemas"]["AiType"];
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["SetAiProviderRequest"];
+      };
+    };
+    responses: {
+      /** @description Set; the answer shows the key's last 4 characters only */
+      200: {
+        headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["SetAiProviderResponse"];
+        };
+      };
+      400: components["responses"]["BadRequest"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      413: components["responses"]["PayloadTooLarge"];
+      415: components["responses"]["UnsupportedMediaType"];
+      429: components["responses"]["TooManyRequests"];
+      500: components["responses"]["InternalError"];
+      503: components["responses"]["ServiceUnavailable"];
+    };
+  };
+  deleteRepoAiProvider: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        repoId: string;
+        aiType: components["schemas"]["AiType"];
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Removed */
+      204: {
+        headers: {
+          /** @description The database position reached; sent back, later reads are at least as fresh */
+          "X-D1-Bookmark"?: string;
+          [name: string]: unknown;
+        };
+        content?: never;
+      };
+      400: components["responses"]["BadRequest"];
+      401: components["responses"]["Unauthorized"];
+      403: components["responses"]["Forbidden"];
+      404: components["responses"]["NotFound"];
       429: components["responses"]["TooManyRequests"];
       500: components["responses"]["InternalError"];
       503: components["responses"]["ServiceUnavailable"];

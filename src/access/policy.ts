@@ -37,6 +37,11 @@ const RULES = {
   "aiApikey.create": (m: Member) => atLeast(m.role, "WRITE"),
   "aiApikey.update": (m: Member) => atLeast(m.role, "WRITE"),
   "aiApikey.delete": (m: Member) => atLeast(m.role, "WRITE"),
+  // A repo's provider keys (src/providers) pay for every AI key's calls: ADMIN sets and
+  // removes them. Anyone who may read the repo sees which are configured (last 4 characters
+  // only), so a key's owner can tell why the AI gateway refuses it.
+  "aiProvider.list": (m: Member) => atLeast(m.role, "READ"),
+  "aiProvider.manage": (m: Member) => m.role === "ADMIN",
 } satisfies Record<string, (member: Member, resource: never) => boolean>;
 
 export type Action = keyof typeof RULES;

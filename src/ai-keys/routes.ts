@@ -70,7 +70,8 @@ export const updateAiKey = defineOperation({
   method: "put",
   path: "/repo/{repoId}/ai/apikey/{apikeyId}",
   operationId: "updateRepoAiApiKey",
-  summary: "Rename an AI key, disable or enable it, set its expiry (its type cannot change)",
+  summary:
+    "Rename an AI key, disable or enable it, set its expiry or model allow-list (its type cannot change)",
   tags,
   params: RepoKeyParamsSchema,
   body: UpdateAiKeyBodySchema,
@@ -126,9 +127,17 @@ const listAiKeyRows = keyLister(
     leakedAt: aiKeys.leakedAt,
     leakSource: aiKeys.leakSource,
     leakUrl: aiKeys.leakUrl,
+    models: aiKeys.models,
   },
   "aiApikey.list",
 );
+
+/** The allow-list as stored: JSON text, null for any model. */
+const storedModels = (models: string[] | null | undefined) =>
+  models ? JSON.stringify(models) : null;
+/** The stored allow-list as the wire shows it. */
+const listedModels = (models: string | null): string[] | null =>
+  models ? (JSON.parse(models) as string[]) : null;
 
 const aiKeyKind = {
   sealedAs: "ai",
@@ -154,7 +163,11 @@ export const aiKeyRoutes = [
       { userId: c.var.userId, repoId: input.params.repoId },
       input.query,
     );
-    return { success: true as const, apiKeys, nextCursor };
+    return {
+      success: true as const,
+      apiKeys: apiKeys.map((key) => ({ ...key, models: listedModels(key.models) })),
+      nextCursor,
+    };
   }),
   route(createAiKey, async (c, input) => {
     const { repoId } = input.params;
@@ -163,7 +176,12 @@ export const aiKeyRoutes = [
     const { member, id, key, secret } = await issueKey(c.env, aiKeyKind, {
       repoId,
       userId,
-      fields: { name: body.name, aiType: body.aiType, expiresAt: body.expiresAt ?? null },
+      fields: {
+        name: body.name,
+        aiType: body.aiType,
+        expiresAt: body.expiresAt ?? null,
+        models: storedModels(body.models),
+      },
       permission: CREATE_AI_KEY,
     });
     publishAudit(c, {
@@ -176,6 +194,7 @@ export const aiKeyRoutes = [
         aiType: { after: body.aiType },
         key: { after: key },
         ...(body.expiresAt ? { expiresAt: { after: body.expiresAt } } : {}),
+        ...(body.models ? { models: { after: storedModels(body.models) } } : {}),
       },
     });
     return { success: true as const, id, key, secret };
@@ -191,6 +210,7 @@ export const aiKeyRoutes = [
       status: aiKeys.status,
       expiresAt: aiKeys.expiresAt,
       disabledReason: aiKeys.disabledReason,
+      models: aiKeys.models,
     };
     const { member, key } = await memberAndKey(db, aiKeys, fields, address);
     if (!key) throw keyNotFound();
@@ -198,7 +218,12 @@ export const aiKeyRoutes = [
     const enabling = body.status === "ACTIVE";
     if (enabling && key.disabledReason === "LEAKED") throw leakedKeyMustBeRolled();
 
-    const changed = { name: body.name, status: body.status, expiresAt: body.expiresAt };
+    const changed = {
+      name: body.name,
+      status: body.status,
+      expiresAt: body.expiresAt,
+      models: body.models === undefined ? undefined : storedModels(body.models),
+    };
     const updated = await db
       .update(aiKeys)
       .set({ ...changed, updatedAt: now() })

@@ -19,6 +19,8 @@ export const AUDIT_EVENT_TYPES = [
   "ai_apikey.deleted",
   "ai_apikey.rolled",
   "ai_apikey.leaked",
+  "ai_provider.set",
+  "ai_provider.removed",
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
@@ -45,6 +47,10 @@ export const AUDITED_FIELDS = [
   "leakSource",
   "leakUrl",
   "leakResponse",
+  // An AI key's model allow-list (JSON text); a provider key's base URL and last 4 characters.
+  "models",
+  "baseUrl",
+  "apiKeyLast4",
 ] as const;
 
 const ChangeSchema = z.object({

@@ -1,7 +1,10 @@
 import { base64ToBytes, bytesToBase64Url } from "./base64";
 
-/** Which table a sealed secret belongs to; part of the AAD so ciphertexts cannot swap kinds. */
-export type SecretKind = "storage" | "ai";
+/**
+ * Which table a sealed secret belongs to (provider: ai_providers, whose keyId is its type); part
+ * of the AAD so ciphertexts cannot swap kinds.
+ */
+export type SecretKind = "storage" | "ai" | "provider";
 
 /** The row a ciphertext is bound to. */
 export interface SealBinding {

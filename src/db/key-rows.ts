@@ -144,7 +144,12 @@ export const insertStorageKey = insertWithinQuota(storageKeys, [
   "accessType",
   "secretDigest",
 ]);
-export const insertAiKey = insertWithinQuota(aiKeys, [...NEW_KEY_FIELDS, "aiType", "secretDigest"]);
+export const insertAiKey = insertWithinQuota(aiKeys, [
+  ...NEW_KEY_FIELDS,
+  "aiType",
+  "secretDigest",
+  "models",
+]);
 
 /**
  * Soft delete: the row and its sealed secret stay for audit. `guard` is the deleter's role

@@ -147,6 +147,11 @@ export const aiKeys = sqliteTable(
     updatedAt: text("updated_at").notNull(),
     /** When a gateway last verified the key; written at most once a minute per key. */
     lastUsedAt: text("last_used_at"),
+    /**
+     * JSON array of the model names the key may ask for (src/ai-keys); null: any model. Read
+     * with the key by the verification plane, so the allow-list costs no extra read.
+     */
+    models: text("models"),
     deletedAt: text("deleted_at"),
     deletedBy: text("deleted_by"),
   },
@@ -164,6 +169,29 @@ export const aiKeys = sqliteTable(
       .on(t.previousSecretExpiresAt)
       .where(sql`${t.previousSecretExpiresAt} IS NOT NULL`),
   ],
+);
+
+/**
+ * A repo's own key at an AI provider (src/providers), one per provider type: what the API
+ * Worker calls the provider with on behalf of the repo's AI keys. The key is only ever stored
+ * sealed, bound to (repo, type); its last 4 characters are kept apart so lists never open it.
+ */
+export const aiProviders = sqliteTable(
+  "ai_providers",
+  {
+    repoId: text("repo_id")
+      .notNull()
+      .references(() => repos.id, { onDelete: "cascade" }),
+    aiType: text("ai_type", { enum: AI_TYPE_VALUES }).notNull(),
+    /** AES-GCM sealed (src/crypto/seal.ts, kind "provider"); never returned by the API. */
+    sealedApiKey: text("sealed_api_key").notNull(),
+    apiKeyLast4: text("api_key_last4").notNull(),
+    /** Null: the provider's default base URL (src/providers/schemas.ts). */
+    baseUrl: text("base_url"),
+    setAt: text("set_at").notNull(),
+    setBy: text("set_by").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.repoId, t.aiType] })],
 );
 
 export const auditEvents = sqliteTable(

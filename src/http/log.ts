@@ -35,7 +35,7 @@ export interface LogFields {
   storeError?: unknown;
 
   // Keys and their verification: a key's row id or an address, never its secret.
-  kind?: "storage" | "ai";
+  kind?: "storage" | "ai" | "provider";
   keyId?: string;
   /** How many keys. */
   keys?: number;

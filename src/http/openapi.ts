@@ -31,6 +31,8 @@ const TAGS: Record<string, string> = {
     "S3-style keys for a repository's storage: an access key id (`FBAK…`) and a secret, shown once at creation or roll. The S3 gateway verifies requests signed with them.",
   "AI API keys":
     "Keys for AI providers (`aiType`): an `FB_AI_…` key and an `fbai_sk_…` secret, shown once at creation or roll.",
+  "AI providers":
+    "A repository's own keys at AI providers, one per type, set by its ADMINs: what the AI gateway calls the provider with for the repository's AI keys. Stored sealed; answers show the last 4 characters only.",
   Audit:
     "Who changed what, newest first: workspaces, members, repositories and keys. For a workspace's ADMINs.",
   "Leaked secrets":
@@ -258,7 +260,9 @@ export function openApiDocument(operations: Operation[]) {
       [op.success.status]: {
         description: op.success.description,
         headers: bookmarkHeader,
-        content: json(schemaOf(op.success.schema, "output")),
+        ...(op.success.status === 204
+          ? {}
+          : { content: json(schemaOf(op.success.schema, "output")) }),
       },
     };
     for (const status of errorStatuses(op)) {

@@ -26,7 +26,8 @@ export interface Operation {
   body?: z.ZodType;
   /** The body may be left out entirely; it then reads as {} (e.g. a roll with the defaults). */
   bodyOptional?: true;
-  success: { status: 200 | 201; schema: z.ZodType; description: string };
+  /** 204 answers with no body: its schema is `z.void()` and the handler returns nothing. */
+  success: { status: 200 | 201 | 204; schema: z.ZodType; description: string };
   /** Error statuses beyond those every authenticated operation has (400, 401, 403). */
   errors?: ErrorStatus[];
   /** Any signed-in user may call it on their own data: it never answers 403. */
@@ -147,7 +148,8 @@ export function mount<O extends Operation>(
       query: operation.query ? req.valid("query") : {},
       body: operation.body ? req.valid("json") : {},
     } as OperationInput<O>;
-    return c.json(await handler(c, input), status);
+    const answer = await handler(c, input);
+    return operation.success.status === 204 ? c.body(null, 204) : c.json(answer, status);
   };
   app.on([operation.method.toUpperCase()], [honoPath], ...before, respond);
 }

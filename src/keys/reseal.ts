@@ -5,6 +5,7 @@ import type { KeyTable } from "../db/key-rows";
 import { aiKeys, storageKeys } from "../db/schema";
 import type { Bindings } from "../env";
 import { log } from "../http/log";
+import { resealProviderKeys } from "../providers/reseal";
 
 // Both kinds of key are found by their secret's digest (AI verification, leak reports), which
 // is keyed by the keyring too.
@@ -144,6 +145,11 @@ export async function resealSecrets(
       if (page === maxPages - 1) report.more = true;
     }
   }
+  // The repos' provider keys (src/providers) are sealed by the same ring and move with it.
+  const providers = await resealProviderKeys(env, { pageSize, maxPages });
+  report.resealed += providers.resealed;
+  report.unopenable += providers.unopenable;
+  report.more ||= providers.more;
   return report;
 }
 

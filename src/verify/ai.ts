@@ -23,6 +23,8 @@ interface AiKeyRecord {
   expiresAt: string | null;
   previousSecretExpiresAt: string | null;
   deletedAt: string | null;
+  /** The model allow-list: JSON text as D1 has it, parsed once when the row is read. */
+  models: string[] | null;
 }
 
 const remembered = keyMemory<AiKeyRecord>();
@@ -34,7 +36,7 @@ const lookupFor = (versions: number) => {
   return `SELECT k.id, k.key, k.repo_id AS repoId, r.workspace_id AS workspaceId,
   k.ai_type AS aiType, k.secret_digest AS secretDigest,
   k.previous_secret_digest AS previousSecretDigest, k.status, k.expires_at AS expiresAt,
-  k.previous_secret_expires_at AS previousSecretExpiresAt, k.deleted_at AS deletedAt
+  k.previous_secret_expires_at AS previousSecretExpiresAt, k.deleted_at AS deletedAt, k.models
   FROM ai_keys k JOIN repos r ON r.id = k.repo_id
   WHERE k.secret_digest IN (${digests}) OR k.previous_secret_digest IN (${digests})`;
 };
@@ -86,10 +88,12 @@ export async function verifyAiSecret(
   const lookup = digests[0] as string;
   let record = remembered.recall(lookup, now);
   if (record === undefined) {
-    record =
-      (await env.DB.prepare(lookupFor(digests.length))
-        .bind(...digests)
-        .first<AiKeyRecord>()) ?? null;
+    const row = await env.DB.prepare(lookupFor(digests.length))
+      .bind(...digests)
+      .first<Omit<AiKeyRecord, "models"> & { models: string | null }>();
+    record = row
+      ? { ...row, models: row.models ? (JSON.parse(row.models) as string[]) : null }
+      : null;
     const ttl = cacheTtlMs(env);
     if (record ? ttl.found > 0 : ttl.unknown > 0) {
       remembered.remember(lookup, record, now + (record ? ttl.found : ttl.unknown));
@@ -125,5 +129,7 @@ export async function verifyAiSecret(
     repoId: record.repoId,
     workspaceId: record.workspaceId,
     aiType: record.aiType,
+    // Absent: any model. The gateway refuses a request for a model not listed.
+    ...(record.models ? { models: record.models } : {}),
   };
 }

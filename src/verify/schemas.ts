@@ -182,6 +182,14 @@ export const VerifyAiResponseSchema = z
       repoId: RepoIdSchema,
       workspaceId: WorkspaceIdSchema,
       aiType: AiTypeSchema,
+      models: z
+        .array(z.string())
+        .optional()
+        .meta({
+          description:
+            "The only models the key may ask for (its allow-list); absent: any model. The gateway refuses others (403)",
+          examples: [["gpt-4o-mini"]],
+        }),
     }),
     z.object({
       success: z.literal(true),

@@ -43,6 +43,7 @@ describe("GET /repo/{repoId}/ai/apikey", () => {
         leakedAt: null,
         leakSource: null,
         leakUrl: null,
+        models: null,
       },
     ]);
     const { createdAt } = response.body.apiKeys[0];

@@ -8,4 +8,6 @@ export const TEST_BINDINGS = {
     "t2:nGVoHUQkKYKYxh5ziKL+0IzeBTjepn+LZeSjxGGmgMw=,t1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
   STORAGE_KEY_QUOTA: "100",
   AI_KEY_QUOTA: "100",
+  // As in development (scripts/dev.mjs): a provider base URL may be a local mock on loopback.
+  AI_PROVIDER_ALLOW_LOOPBACK: "true",
 };
