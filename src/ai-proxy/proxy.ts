@@ -1,8 +1,8 @@
 import type { Bindings } from "../env";
 import { log } from "../http/log";
-import { providerFor } from "../providers/store";
 import { verifyAiSecret } from "../verify/ai";
 import { metered } from "./meter";
+import { rememberedProvider } from "./providers";
 import type { AiProxyAnswer, AiProxyRefusal, AiProxyRequest } from "./schemas";
 import { reportTokens } from "./tokens";
 import { authHeaders, PATHS_OF_TYPE, returnedHeaders, upstreamUrl } from "./upstream";
@@ -85,7 +85,7 @@ export async function proxyAiRequest(
     );
   }
 
-  const provider = await providerFor(env, repoId, aiType);
+  const provider = await rememberedProvider(env, repoId, aiType);
   if (!provider) {
     return refuse(
       400,

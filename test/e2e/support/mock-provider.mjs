@@ -25,13 +25,19 @@ const wait = (ms) => (ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms))
 /**
  * Starts the mock. `apiKey` is the provider key it accepts (Bearer for OpenAI's paths, x-api-key
  * for Anthropic's); any other is answered 401 in the provider's format. A request whose model
- * is "mock-error-<status>" is answered that status with the provider's error body. `chunkDelayMs`
- * spaces a stream's chunks (the first is sent at once). `/openai` and `/anthropic` prefixes are
- * optional: OpenAI's base URL is <url>/v1, Anthropic's <url>.
+ * is "mock-error-<status>" is answered that status with the provider's error body. `latencyMs`
+ * delays every answer (a model's time to answer; the bench's), `chunkDelayMs` spaces a stream's
+ * chunks after the first. OpenAI's base URL is <url>/v1, Anthropic's <url>. `record: false`
+ * keeps nothing (the bench's load).
  *
- * @param {{ apiKey: string; chunkDelayMs?: number; record?: boolean }} options
+ * @param {{ apiKey: string; latencyMs?: number; chunkDelayMs?: number; record?: boolean }} options
  */
-export async function startMockProvider({ apiKey, chunkDelayMs = 0, record = true }) {
+export async function startMockProvider({
+  apiKey,
+  latencyMs = 0,
+  chunkDelayMs = 0,
+  record = true,
+}) {
   /** @type {Received[]} */
   const received = [];
   const server = createServer(async (req, res) => {
@@ -40,6 +46,7 @@ export async function startMockProvider({ apiKey, chunkDelayMs = 0, record = tru
     const path = (req.url ?? "").split("?")[0];
     if (record) received.push({ method: req.method ?? "", path, headers: req.headers, body });
     try {
+      await wait(latencyMs);
       await answer(req, res, path, body);
     } catch (error) {
       json(res, 500, { error: { message: String(error), type: "server_error", code: null } });
