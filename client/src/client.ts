@@ -1,6 +1,7 @@
 import { FlashgateError } from "./error.js";
 import { OPERATIONS } from "./operations.js";
 import type {
+  AiType,
   CreateStorageKeyInput,
   OperationId,
   PathParams,
@@ -117,6 +118,20 @@ export class FlashgateClient {
       this.#call("updateRepoAiApiKey", { path: { repoId, apikeyId }, body: input }),
     delete: (repoId: string, apikeyId: string) =>
       this.#call("deleteRepoAiApiKey", { path: { repoId, apikeyId } }),
+  };
+
+  /**
+   * A repository's keys at AI providers (ADMIN sets and removes them; any member lists them).
+   * Answers show a key's last 4 characters only; the key itself never comes back.
+   */
+  readonly aiProviders = {
+    list: (repoId: string) => this.#call("getRepoAiProviders", { path: { repoId } }),
+    set: (repoId: string, aiType: AiType, input: RequestBody<"setRepoAiProvider">) =>
+      this.#call("setRepoAiProvider", { path: { repoId, aiType }, body: input }),
+    /** Resolves with nothing (the API answers 204). */
+    remove: async (repoId: string, aiType: AiType): Promise<void> => {
+      await this.#call("deleteRepoAiProvider", { path: { repoId, aiType } });
+    },
   };
 
   /** Workspaces the caller belongs to, and their members. */

@@ -51,6 +51,8 @@ export type AiKey = Schemas["AiKey"];
 export type AiKeyList = Schemas["AiKeyList"];
 export type CreatedAiKey = Schemas["CreatedAiKey"];
 export type RolledKey = Schemas["RolledKey"];
+/** A repository's key at an AI provider, as answers show it: never the key, its last 4 characters. */
+export type AiProvider = Schemas["AiProvider"];
 export type KeyState = Schemas["KeyState"];
 export type MessageResponse = Schemas["MessageResponse"];
 export type Repo = Schemas["Repo"];

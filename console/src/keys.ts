@@ -44,8 +44,10 @@ interface KeyKind<K extends StorageKey | AiKey> {
   create(
     client: FlashgateClient,
     repoId: string,
-    input: { name: string; type: string; expiresAt?: string },
+    input: { name: string; type: string; expiresAt?: string; models?: string[] },
   ): Promise<{ id: string; key: string; secret: string }>;
+  /** AI keys only: the create form's model allow-list field. */
+  modelsField?(): HTMLElement & { control: HTMLTextAreaElement };
   update(
     client: FlashgateClient,
     repoId: string,
@@ -56,6 +58,8 @@ interface KeyKind<K extends StorageKey | AiKey> {
       access?: AccessType;
       /** null: never expires. */
       expiresAt?: string | null;
+      /** AI keys only; null: any model. */
+      models?: string[] | null;
     },
   ): Promise<unknown>;
   roll(
@@ -126,19 +130,84 @@ export const aiKeys: KeyKind<AiKey> = {
   typeColumn: "AI type",
   keyLabel: "Key",
   all: (client, repoId) => client.aiApiKeys.all(repoId),
-  typeCell: (key) => key.aiType,
+  typeCell(key, section) {
+    const edit = h(
+      "button",
+      {
+        type: "button",
+        class: "secondary small",
+        "data-action": "models",
+        "aria-label": `Change the models ${key.name} may use`,
+      },
+      "Models",
+    );
+    edit.addEventListener("click", () => {
+      const allowList = modelsField(key.models);
+      formDialog({
+        title: `Models “${key.name}” may use`,
+        fields: [allowList],
+        submitLabel: "Save models",
+        submit: async () => {
+          const models = modelsOf(allowList.control.value);
+          await aiKeys.update(api(), section.repoId, key.id, { models: models ?? null });
+          section.result.done(
+            models
+              ? `“${key.name}” may use ${models.join(", ")} only.`
+              : `“${key.name}” may use any model.`,
+          );
+          await section.reload();
+        },
+      });
+    });
+    return h(
+      "div",
+      { class: "type-cell" },
+      key.aiType,
+      h(
+        "small",
+        { class: "models" },
+        key.models ? `Models: ${key.models.join(", ")}` : "Any model",
+      ),
+      edit,
+    );
+  },
   typeField() {
     const control = select(AI_TYPES, "OPENAI", { name: "aiType" });
     return Object.assign(field("AI type", control), { control });
   },
-  create: (client, repoId, { name, type, expiresAt }) =>
-    client.aiApiKeys.create(repoId, { name, aiType: type as AiType, expiresAt }),
+  modelsField: () => modelsField(null),
+  create: (client, repoId, { name, type, expiresAt, models }) =>
+    client.aiApiKeys.create(repoId, { name, aiType: type as AiType, expiresAt, models }),
   update: (client, repoId, id, { access: _, ...changes }) =>
     client.aiApiKeys.update(repoId, id, changes),
   roll: (client, repoId, id, gracePeriodSeconds) =>
     client.aiApiKeys.roll(repoId, id, { gracePeriodSeconds }),
   remove: (client, repoId, id) => client.aiApiKeys.delete(repoId, id),
 };
+
+/** The allow-list field: one model per line; empty allows any model. */
+function modelsField(models: string[] | null): HTMLElement & { control: HTMLTextAreaElement } {
+  const control = h("textarea", {
+    name: "models",
+    rows: 3,
+    autocomplete: "off",
+    spellcheck: "false",
+  });
+  control.value = (models ?? []).join("\n");
+  return Object.assign(
+    field("Allowed models", control, "One per line, e.g. gpt-4o-mini. Empty: any model."),
+    { control },
+  );
+}
+
+/** The models listed in the field, or undefined when it lists none (any model). */
+function modelsOf(text: string): string[] | undefined {
+  const models = text
+    .split("\n")
+    .map((line) => line.trim())
+    .filter((line) => line !== "");
+  return models.length > 0 ? models : undefined;
+}
 
 /**
  * A repo's keys of one kind: every page of the list (the API pages it; a repo holds at most
@@ -419,6 +488,7 @@ export function keysSection<K extends StorageKey | AiKey>(
 
   const name = h("input", { type: "text", name: "name", required: true, autocomplete: "off" });
   const type = kind.typeField();
+  const models = kind.modelsField?.();
   const expires = h("input", { type: "datetime-local", name: "expiresAt" });
   const create = h("button", { type: "submit", class: "primary" }, `Create ${kind.noun}`);
   const form = h(
@@ -427,6 +497,7 @@ export function keysSection<K extends StorageKey | AiKey>(
     field("Name", name),
     type,
     field("Expires (optional)", expires),
+    models,
     create,
   );
   form.addEventListener("submit", (event) => {
@@ -436,10 +507,12 @@ export function keysSection<K extends StorageKey | AiKey>(
       try {
         const expiresAt = expires.value ? new Date(expires.value).toISOString() : undefined;
         const keyName = name.value.trim();
+        const allowed = models ? modelsOf(models.control.value) : undefined;
         const created = await kind.create(api(), repoId, {
           name: keyName,
           type: type.control.value,
           expiresAt,
+          ...(allowed ? { models: allowed } : {}),
         });
         form.reset();
         result.done(`The ${kind.noun} “${keyName}” was created.`);

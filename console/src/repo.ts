@@ -2,10 +2,11 @@ import { auditSection } from "./audit";
 import { fill, h, time } from "./dom";
 import { describeError } from "./feedback";
 import { aiKeys, keysSection, storageKeys } from "./keys";
+import { providersSection } from "./providers";
 import { api } from "./session";
 import { routes, type View } from "./view";
 
-/** One repo: its storage keys, its AI keys and its audit trail. */
+/** One repo: its storage keys, its AI keys, its AI provider keys and its audit trail. */
 export function repoPage(view: View, repoId: string): Node[] {
   view.setTitle("Repo");
   view.setCrumbs([{ label: "Workspaces", href: routes.workspaces() }, { label: "Repo" }]);
@@ -46,6 +47,7 @@ export function repoPage(view: View, repoId: string): Node[] {
     pageAlert,
     keysSection(storageKeys, repoId),
     keysSection(aiKeys, repoId),
+    providersSection(repoId),
     auditSection("Repo audit events", (query) => api().audit.repo(repoId, query)),
   ];
 }

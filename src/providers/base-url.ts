@@ -8,8 +8,9 @@ export interface BaseUrlContext {
   allowLoopback: boolean;
 }
 
+/** Worded as the body's other validation failures are (src/http/validation-error.ts). */
 const refused = (message: string) =>
-  new ApiError("VALIDATION_FAILED", "The request body is not valid", [
+  new ApiError("VALIDATION_FAILED", `Invalid request body. baseUrl: ${message}`, [
     { path: "baseUrl", message },
   ]);
 

@@ -1,7 +1,7 @@
 import { and, asc, eq, sql } from "drizzle-orm";
 import * as z from "zod";
 import { asMember, holdsRole, readableRepo, repoMembershipQuery } from "../access/membership";
-import { permissionTo, rolesThatMay } from "../access/policy";
+import { permissionTo } from "../access/policy";
 import { publishAudit } from "../audit/publish";
 import { keyringFrom } from "../crypto/seal";
 import { database, now } from "../db/client";
@@ -20,7 +20,7 @@ import {
 import { effectiveBaseUrl, providerBinding } from "./store";
 
 const tags = ["AI providers"];
-const LIST_PROVIDERS_ROLES = rolesThatMay("aiProvider.list");
+const LIST_PROVIDERS = permissionTo("aiProvider.list");
 const MANAGE_PROVIDERS = permissionTo("aiProvider.manage");
 const providerNotFound = () =>
   new ApiError("NOT_FOUND", "No provider key of this type is set for this repository");
@@ -90,11 +90,10 @@ export const providerRoutes = [
       db
         .select(listedColumns)
         .from(aiProviders)
-        .where(eq(aiProviders.repoId, readableRepo(repoId, userId, LIST_PROVIDERS_ROLES)))
+        .where(eq(aiProviders.repoId, readableRepo(repoId, userId, LIST_PROVIDERS.roles)))
         .orderBy(asc(aiProviders.aiType)),
     ]);
-    const member = asMember(userId, membership);
-    if (!member || !LIST_PROVIDERS_ROLES.includes(member.role)) throw insufficientPermissions();
+    LIST_PROVIDERS.check(asMember(userId, membership));
     return { success: true as const, providers: rows.map(asListed) };
   }),
   route(setProvider, async (c, input) => {
@@ -112,7 +111,7 @@ export const providerRoutes = [
     if (baseUrl === null && aiType === "OTHER") {
       throw new ApiError(
         "VALIDATION_FAILED",
-        "Invalid request body. baseUrl: is required for OTHER",
+        "Invalid request body. baseUrl: is required for OTHER (an OpenAI-compatible server)",
         [{ path: "baseUrl", message: "is required for OTHER (an OpenAI-compatible server)" }],
       );
     }

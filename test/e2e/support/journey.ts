@@ -155,11 +155,29 @@ export async function fullJourney(send: Send): Promise<void> {
     keyId: ai.id,
     aiType: "OPENAI",
   });
-  await call("PUT", "/repo/{repoId}/ai/apikey/{apikeyId}", { name: "Gateway 2" });
+  await call("PUT", "/repo/{repoId}/ai/apikey/{apikeyId}", {
+    name: "Gateway 2",
+    models: ["gpt-4o-mini"],
+  });
   const aiRolled = await call("POST", "/repo/{repoId}/ai/apikey/{apikeyId}/roll", {});
   expect(aiRolled.previousSecretExpiresAt).toBeNull();
   expect((await call("POST", "/verify/ai", { secret: ai.secret })).code).toBe("INVALID");
-  expect((await call("POST", "/verify/ai", { secret: aiRolled.secret })).code).toBe("VALID");
+  expect(await call("POST", "/verify/ai", { secret: aiRolled.secret })).toMatchObject({
+    code: "VALID",
+    models: ["gpt-4o-mini"],
+  });
+
+  // The repo's own key at an AI provider (docs/ai-providers.md): sealed, shown by its last 4.
+  ids.aiType = "OPENAI";
+  const provider = await call("PUT", "/repo/{repoId}/ai/provider/{aiType}", {
+    apiKey: "sk-journey-000000000000-1234",
+  });
+  expect(provider).toMatchObject({ aiType: "OPENAI", apiKeyLast4: "1234" });
+  expect((await call("GET", "/repo/{repoId}/ai/provider")).providers).toEqual([
+    expect.objectContaining({ aiType: "OPENAI", baseUrl: "https://api.openai.com/v1" }),
+  ]);
+  await call("DELETE", "/repo/{repoId}/ai/provider/{aiType}", undefined, 204);
+  await call("DELETE", "/repo/{repoId}/ai/provider/{aiType}", undefined, 404);
   expect(await call("DELETE", "/repo/{repoId}/ai/apikey/{apikeyId}")).toMatchObject({
     success: true,
   });
