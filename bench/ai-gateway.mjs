@@ -1,8 +1,8 @@
 // The AI gateway scenario of `npm run bench` (also alone: `node bench/ai-gateway.mjs [--quick]`):
 // OpenAI chat completions through the AI gateway (ai-gateway/, its production bundle) and the
-// API's KeyVerifier and AiProxy over service bindings, against the same requests sent straight
-// to the mock provider (test/e2e/support/mock-provider.mjs) with its key. Its own Miniflare, so
-// the API's load runs are untouched.
+// API's KeyVerifier (and the AiCall stub it answers) over a service binding, against the same
+// requests sent straight to the mock provider (test/e2e/support/mock-provider.mjs) with its key.
+// Its own Miniflare, so the API's load runs are untouched.
 //
 // The mock answers after LATENCY_MS, a fast model's time to answer (real ones take hundreds of
 // ms to seconds): the gateway's throughput against the direct calls' is then what its hops cost a
@@ -108,7 +108,6 @@ export async function benchAiGateway({ root, workDir, productionCode, quick, log
         compatibilityDateOf(root, "ai-gateway/wrangler.toml"),
         {
           KEY_VERIFIER: entrypoint("KeyVerifier"),
-          AI_PROXY: entrypoint("AiProxy"),
         },
       ),
     ],

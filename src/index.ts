@@ -4,8 +4,6 @@ import { scheduledAuditPurge } from "./audit/retention";
 import type { Bindings } from "./env";
 import { scheduledReseal } from "./keys/reseal";
 
-/** The AI gateway's upstream call, made here with the repository's provider key (src/ai-proxy/). */
-export { AiProxy } from "./ai-proxy/entrypoint";
 /** The verification plane for other Workers, over a service binding (src/verify/entrypoint.ts). */
 export { KeyVerifier } from "./verify/entrypoint";
 

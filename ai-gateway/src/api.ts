@@ -1,5 +1,5 @@
 /**
- * The API's two entrypoints as this gateway calls them over service bindings. The types are the
+ * The API's KeyVerifier entrypoint as this gateway calls it over its service binding. The types are the
  * entrypoints' answers (docs/ai-gateway.md), written here: the gateway shares no source with the
  * API.
  */
@@ -17,6 +17,8 @@ export interface VerifiedAiKey {
   aiType: AiType;
   /** The models the key may ask for; absent (or null), any. */
   models?: string[] | null;
+  /** RPC only: the way to the key's provider, through the API (absent: an API older than this). */
+  aiCall?: AiCall;
 }
 
 export interface RefusedAiKey {
@@ -44,15 +46,8 @@ export interface KeyVerifier {
   }): Promise<VerifiedAiKey | RefusedAiKey | ApiFailure>;
 }
 
-/** One request for the provider, as the API's AiProxy takes it. */
-export interface ProxyRequest {
-  /** The client's secret: the API verifies it again itself rather than trust this Worker. */
-  secret: string;
-  clientIp?: string;
-  /** What this gateway's verification answered; the API refuses a request whose key differs. */
-  keyId: string;
-  repoId: string;
-  aiType: AiType;
+/** One request for the provider, as a verified key's AiCall takes it. */
+export interface AiCallRequest {
   method: "GET" | "POST";
   /** The surface's path, as the client called it: /v1/chat/completions, /v1/messages… */
   path: string;
@@ -67,12 +62,16 @@ export type ProxyAnswer =
   | { success: true; response: Response }
   | {
       success: false;
-      /** NO_PROVIDER, UPSTREAM_UNREACHABLE, KEY_MISMATCH, MODEL_NOT_ALLOWED, … */
+      /** NO_PROVIDER, UPSTREAM_UNREACHABLE, MODEL_NOT_ALLOWED, … */
       code: string;
       message: string;
       status: number;
     };
 
-export interface AiProxy {
-  forward(input: ProxyRequest): Promise<ProxyAnswer>;
+/**
+ * The API's stub for calling a verified key's provider: made by the API for that key only, so
+ * this Worker names no key when it uses it, and never sees the provider key.
+ */
+export interface AiCall {
+  forward(request: AiCallRequest): Promise<ProxyAnswer>;
 }

@@ -1,9 +1,10 @@
-import type { AiProxy, KeyVerifier } from "./api";
+import type { KeyVerifier } from "./api";
 
 /** The AI gateway's bindings (wrangler.toml). */
 export interface Env {
-  /** The API's KeyVerifier entrypoint: who holds a secret, cached per API isolate. */
+  /**
+   * The API's KeyVerifier entrypoint: who holds a secret (cached per API isolate), and for a
+   * valid one the stub through which the API calls the key's provider.
+   */
   KEY_VERIFIER: KeyVerifier;
-  /** The API's AiProxy entrypoint: makes the upstream call with the repository's provider key. */
-  AI_PROXY: AiProxy;
 }

@@ -8,8 +8,9 @@ import { requireModelAllowed, verifiedKey } from "./verify";
 /**
  * The AI gateway: OpenAI's surface (/v1/chat/completions, /v1/embeddings, /v1/models) and
  * Anthropic's (/v1/messages) for fbai_sk_ secrets. Each request is verified through the API's
- * KeyVerifier, checked against the key's provider and model allow-list, then handed to the API's
- * AiProxy, which calls the provider with the repository's key and streams its answer back.
+ * KeyVerifier, checked against the key's provider and model allow-list, then handed to the
+ * verified key's AiCall (a stub into the API), which calls the provider with the repository's
+ * key and streams its answer back.
  */
 
 /** The only request headers the provider sees: the client's secret is never among them. */
@@ -49,19 +50,14 @@ async function serve(request: Request, env: Env, route: Route): Promise<Response
     const value = request.headers.get(name);
     if (value !== null) headers[name] = value;
   }
+  if (!key.aiCall) {
+    // An API older than this gateway (deploy the API first): nothing can call the provider.
+    console.error(JSON.stringify({ level: "error", message: "the key verifier sent no aiCall" }));
+    throw new AiError(503, "service_unavailable", "The AI proxy is unavailable; try again");
+  }
   let answer: ProxyAnswer;
   try {
-    answer = await env.AI_PROXY.forward({
-      secret,
-      clientIp,
-      keyId: key.keyId,
-      repoId: key.repoId,
-      aiType: key.aiType,
-      method: route.method,
-      path: route.path,
-      headers,
-      body,
-    });
+    answer = await key.aiCall.forward({ method: route.method, path: route.path, headers, body });
   } catch (error) {
     console.error(
       JSON.stringify({

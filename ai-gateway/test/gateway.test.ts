@@ -48,8 +48,8 @@ const anthropicError = async (response: Response) => {
   return [response.status, body.error.type, body.error.message] as const;
 };
 
-describe("what reaches the API's AiProxy", () => {
-  it("an OpenAI request: the verified key, its path and body, and only the safe headers", async () => {
+describe("what reaches the verified key's AiCall in the API", () => {
+  it("an OpenAI request: its path and body, and only the safe headers, never the secret", async () => {
     const response = await call("/v1/chat/completions", {
       headers: {
         authorization: "Bearer ok.OPENAI",
@@ -62,12 +62,11 @@ describe("what reaches the API's AiProxy", () => {
     });
     expect(response.status).toBe(200);
     const received = (await response.json()) as Record<string, unknown>;
-    expect(received).toMatchObject({
-      keyId: "c8e4f1a2-6d3b-4e9f-a7c5-1b0d2e8f9a63",
-      repoId: "0b5a7d2e-91c4-4f3a-8e6b-5c2d1a9f7e40",
-      aiType: "OPENAI",
+    expect(received).toEqual({
+      key: { keyId: "c8e4f1a2-6d3b-4e9f-a7c5-1b0d2e8f9a63", aiType: "OPENAI" },
       method: "POST",
       path: "/v1/chat/completions",
+      headers: { "content-type": "application/json", "openai-beta": "assistants=v2" },
       body: JSON.stringify(chat),
     });
     expect(received.headers).toEqual({
@@ -86,7 +85,7 @@ describe("what reaches the API's AiProxy", () => {
       const response = await anthropic({ ...headers, "anthropic-beta": "tools-2024" }, message);
       expect(response.status).toBe(200);
       const received = (await response.json()) as Record<string, unknown>;
-      expect(received).toMatchObject({ aiType: "ANTHROPIC", path: "/v1/messages" });
+      expect(received).toMatchObject({ key: { aiType: "ANTHROPIC" }, path: "/v1/messages" });
       expect(received.headers).toEqual({
         "content-type": "application/json",
         "anthropic-version": "2023-06-01",
@@ -152,6 +151,13 @@ describe("secrets the verifier refuses: 401 (429 when rate limited), in the surf
     const bare = await anthropic({ "x-api-key": "RATE_LIMITED" }, message);
     expect(bare.headers.get("retry-after")).toBe("60");
     expect((await anthropicError(bare)).slice(0, 2)).toEqual([429, "rate_limit_error"]);
+  });
+
+  it("an API that sends no aiCall (older than the gateway) is 503, never a 500", async () => {
+    expect((await openaiError(await openai("old.OPENAI", chat))).slice(0, 2)).toEqual([
+      503,
+      "service_unavailable",
+    ]);
   });
 
   it("an unreachable or failing verifier is 503 in the surface's format, never a 500", async () => {

@@ -1,9 +1,8 @@
 import type { Bindings } from "../env";
 import { log } from "../http/log";
-import { verifyAiSecret } from "../verify/ai";
 import { metered } from "./meter";
 import { rememberedProvider } from "./providers";
-import type { AiProxyAnswer, AiProxyRefusal, AiProxyRequest } from "./schemas";
+import type { AiCallRequest, AiProxyAnswer, AiProxyRefusal } from "./schemas";
 import { reportTokens } from "./tokens";
 import { authHeaders, PATHS_OF_TYPE, returnedHeaders, upstreamUrl } from "./upstream";
 
@@ -16,7 +15,7 @@ const refuse = (status: number, code: string, message: string): AiProxyRefusal =
 
 /** The request's JSON body, with OpenAI streams asked for their usage (the last event). */
 function upstreamBody(
-  input: AiProxyRequest,
+  input: AiCallRequest,
 ): { text: string; model: string; stream: boolean } | AiProxyRefusal {
   let body: Record<string, unknown>;
   try {
@@ -39,31 +38,26 @@ function upstreamBody(
   return { text: input.body ?? "", model: body.model, stream };
 }
 
+/** A key KeyVerifier just answered VALID for, as an AiCall holds it. */
+export interface VerifiedAiKey {
+  keyId: string;
+  repoId: string;
+  aiType: "OPENAI" | "GOOGLE" | "ANTHROPIC" | "AWS" | "OTHER";
+  models?: string[] | null;
+}
+
 /**
- * Makes one provider call for the AI gateway. The gateway's word is not taken for whose request
- * it is: the client's secret is verified again here (in this isolate's key memory, so normally
- * no D1 read), and the key it proves must be the one the gateway named, for a path its provider
- * serves and a model its allow-list has. Then the repository's provider key is loaded, set in
- * the provider's own auth header, and the answer streamed back, its token usage reported as it
- * passes. The provider key goes nowhere else; the fbai_sk_ secret never goes upstream.
+ * Makes one provider call for a verified key (src/ai-proxy/call.ts): for a path its provider
+ * serves and a model its allow-list has, with the repository's provider key loaded here, set
+ * in the provider's own auth header, and the answer streamed back, its token usage reported as
+ * it passes. The provider key goes nowhere else; the fbai_sk_ secret never reaches this far.
  */
 export async function proxyAiRequest(
   env: Bindings,
-  input: AiProxyRequest,
-  waitUntil: (promise: Promise<unknown>) => void,
+  key: VerifiedAiKey,
+  input: AiCallRequest,
 ): Promise<AiProxyAnswer> {
-  const verified = await verifyAiSecret(
-    env,
-    { secret: input.secret, clientIp: input.clientIp },
-    waitUntil,
-  );
-  if (!verified.valid) {
-    return refuse(verified.code === "RATE_LIMITED" ? 429 : 401, verified.code, verified.message);
-  }
-  const { keyId, repoId, aiType } = verified;
-  if (keyId !== input.keyId || repoId !== input.repoId || aiType !== input.aiType) {
-    return refuse(403, "KEY_MISMATCH", "The request names another key than its secret's");
-  }
+  const { keyId, repoId, aiType, models } = key;
   if (aiType === "AWS") {
     return refuse(501, "PROVIDER_NOT_SUPPORTED", "AWS Bedrock is not supported by the AI gateway");
   }
@@ -76,7 +70,6 @@ export async function proxyAiRequest(
   }
   const body = input.method === "POST" ? upstreamBody(input) : undefined;
   if (body && "success" in body) return body;
-  const { models } = verified;
   if (body && Array.isArray(models) && !models.includes(body.model)) {
     return refuse(
       403,

@@ -1,6 +1,4 @@
 import * as z from "zod";
-import { AiTypeSchema } from "../ai-keys/schemas";
-import { KeyIdSchema, RepoIdSchema } from "../http/schemas";
 
 /** The paths the AI gateway serves; nothing else is ever called upstream. */
 export const AI_PATHS = [
@@ -20,25 +18,18 @@ export const FORWARDED_HEADERS = [
   "openai-beta",
 ] as const;
 
-/** As the gateway's limit (ai-gateway/src/index.ts). */
+/** As the gateway's limit (ai-gateway/src/body.ts). */
 export const MAX_AI_BODY_CHARS = 8 * 1024 * 1024;
 
-/** One request for a provider, as the AI gateway hands it to AiProxy.forward. */
-export const AiProxyRequestSchema = z.strictObject({
-  /** The client's fbai_sk_ secret: verified again here, never forwarded upstream. */
-  secret: z.string().min(1).max(512),
-  clientIp: z.string().min(1).max(64).optional(),
-  /** What the gateway's verification answered: a request for another key is refused. */
-  keyId: KeyIdSchema,
-  repoId: RepoIdSchema,
-  aiType: AiTypeSchema,
+/** One request for the provider, as the AI gateway hands it to a verified key's AiCall. */
+export const AiCallRequestSchema = z.strictObject({
   method: z.enum(["GET", "POST"]),
   path: z.enum(AI_PATHS),
   headers: z.partialRecord(z.enum(FORWARDED_HEADERS), z.string().max(1024)),
   body: z.string().max(MAX_AI_BODY_CHARS).optional(),
 });
 
-export type AiProxyRequest = z.output<typeof AiProxyRequestSchema>;
+export type AiCallRequest = z.output<typeof AiCallRequestSchema>;
 
 /** Why no upstream call was made; the gateway answers it in its surface's error format. */
 export interface AiProxyRefusal {

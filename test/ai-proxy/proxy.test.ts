@@ -1,14 +1,25 @@
 import { exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { AiProxy } from "../../src/ai-proxy/entrypoint";
 import type { AiProxyAnswer } from "../../src/ai-proxy/schemas";
+import type { AiDecision, KeyVerifier } from "../../src/verify/entrypoint";
 import { providerKey, setProviderOk } from "../providers/support";
 import { team } from "../support/api";
 import { createAiKey } from "../support/keys";
 
-// The API's AiProxy entrypoint, called as the AI gateway calls it, with the provider's side
-// played by a spy on fetch: what went upstream, and what came back.
-const proxy = (exports as unknown as { AiProxy: Pick<AiProxy, "forward"> }).AiProxy;
+// A verified key's AiCall, reached as the AI gateway reaches it (KeyVerifier.verifyAiSecret over
+// RPC, then aiCall.forward), with the provider's side played by a spy on fetch: what went
+// upstream, and what came back.
+const verifier = (exports as unknown as { KeyVerifier: Pick<KeyVerifier, "verifyAiSecret"> })
+  .KeyVerifier;
+
+/** verifyAiSecret(secret), then its aiCall.forward(request) (the test fails if there is none). */
+const proxy = {
+  async forward({ secret, ...request }: Record<string, unknown>): Promise<AiProxyAnswer> {
+    const answer = (await verifier.verifyAiSecret({ secret })) as AiDecision;
+    if (!("aiCall" in answer) || !answer.aiCall) throw new Error(`not VALID: ${answer.code}`);
+    return answer.aiCall.forward(request);
+  },
+};
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -50,13 +61,9 @@ async function setUp(keyBody: { models?: string[] } = {}) {
 
 const chatRequest = (
   key: { id: string; secret: string },
-  repoId: string,
   body: object = { model: "gpt-x", messages: [] },
 ) => ({
   secret: key.secret,
-  keyId: key.id,
-  repoId,
-  aiType: "OPENAI",
   method: "POST",
   path: "/v1/chat/completions",
   headers: { "content-type": "application/json", "openai-beta": "x" },
@@ -69,16 +76,16 @@ const succeeded = (answer: AiProxyAnswer) => {
   return answer.response;
 };
 
-describe("AiProxy.forward: the upstream call", () => {
+describe("AiCall.forward: the upstream call", () => {
   it("calls <base>/chat/completions with the provider key as Bearer, never the fbai_sk_ secret", async () => {
-    const { repoId, apiKey, openai } = await setUp();
+    const { apiKey, openai } = await setUp();
     const sent = provider(() =>
       Response.json(
         { model: "gpt-x", usage: { prompt_tokens: 1, completion_tokens: 2 } },
         { status: 201, headers: { "set-cookie": "a=b", "x-request-id": "req_1" } },
       ),
     );
-    const response = succeeded(await proxy.forward(chatRequest(openai, repoId)));
+    const response = succeeded(await proxy.forward(chatRequest(openai)));
     expect(response.status).toBe(201);
     expect(response.headers.get("x-request-id")).toBe("req_1");
     expect(response.headers.get("set-cookie")).toBeNull();
@@ -102,13 +109,10 @@ describe("AiProxy.forward: the upstream call", () => {
   });
 
   it("Anthropic: the provider key in x-api-key, and a default anthropic-version when none came", async () => {
-    const { repoId, apiKey, anthropic } = await setUp();
+    const { apiKey, anthropic } = await setUp();
     const sent = provider(() => Response.json({ type: "message" }));
     const request = {
       secret: anthropic.secret,
-      keyId: anthropic.id,
-      repoId,
-      aiType: "ANTHROPIC",
       method: "POST",
       path: "/v1/messages",
       headers: {},
@@ -140,7 +144,7 @@ describe("AiProxy.forward: the upstream call", () => {
     );
     const logs = vi.spyOn(console, "log");
     const body = { model: "gpt-x", messages: [], stream: true, stream_options: { other: 1 } };
-    const response = succeeded(await proxy.forward(chatRequest(openai, repoId, body)));
+    const response = succeeded(await proxy.forward(chatRequest(openai, body)));
     expect(await response.text()).toBe(events.join(""));
     expect(JSON.parse(sent[0]?.body ?? "")).toEqual({
       ...body,
@@ -164,36 +168,42 @@ describe("AiProxy.forward: the upstream call", () => {
   });
 
   it("a body sent as is when it needs nothing added (non-streaming)", async () => {
-    const { repoId, openai } = await setUp();
+    const { openai } = await setUp();
     const sent = provider(() => Response.json({}));
     const text = '{"model":"gpt-x",  "messages":[]}';
-    succeeded(await proxy.forward({ ...chatRequest(openai, repoId), body: text }));
+    succeeded(await proxy.forward({ ...chatRequest(openai), body: text }));
     expect(sent[0]?.body).toBe(text);
   });
 });
 
-describe("AiProxy.forward refuses what the gateway should not have sent", () => {
-  it("a wrong secret, or a secret of another key than the one named: nothing goes upstream", async () => {
+describe("an AiCall refuses what the gateway should not have sent", () => {
+  it("only a VALID verification carries one; a call names no key, repo or type of its own", async () => {
     const { repoId, openai, anthropic } = await setUp();
     const sent = provider(() => Response.json({}));
-    const wrong = await proxy.forward({ ...chatRequest(openai, repoId), secret: "fbai_sk_nope" });
-    expect(wrong).toMatchObject({ success: false, status: 401, code: "INVALID" });
-    const other = await proxy.forward({ ...chatRequest(openai, repoId), secret: anthropic.secret });
-    expect(other).toMatchObject({ success: false, status: 403, code: "KEY_MISMATCH" });
+    expect(await verifier.verifyAiSecret({ secret: "fbai_sk_nope" })).not.toHaveProperty("aiCall");
+    // The call is the key's it was made for: another key's id or type is not a field it takes.
+    const answer = (await verifier.verifyAiSecret({ secret: openai.secret })) as AiDecision;
+    const { secret: _, ...request } = chatRequest(openai);
+    for (const claim of [{ keyId: anthropic.id }, { repoId }, { aiType: "ANTHROPIC" }]) {
+      expect(await answer.aiCall?.forward({ ...request, ...claim })).toMatchObject({
+        success: false,
+        status: 400,
+      });
+    }
     expect(sent).toEqual([]);
   });
 
   it("a model outside the key's allow-list, or a path its provider does not serve", async () => {
-    const { repoId, openai } = await setUp({ models: ["gpt-allowed"] });
+    const { openai } = await setUp({ models: ["gpt-allowed"] });
     const sent = provider(() => Response.json({}));
-    expect(await proxy.forward(chatRequest(openai, repoId))).toMatchObject({
+    expect(await proxy.forward(chatRequest(openai))).toMatchObject({
       status: 403,
       code: "MODEL_NOT_ALLOWED",
     });
-    const messages = { ...chatRequest(openai, repoId), path: "/v1/messages" };
+    const messages = { ...chatRequest(openai), path: "/v1/messages" };
     expect(await proxy.forward(messages)).toMatchObject({ status: 403, code: "WRONG_PROVIDER" });
     expect(sent).toEqual([]);
-    succeeded(await proxy.forward(chatRequest(openai, repoId, { model: "gpt-allowed" })));
+    succeeded(await proxy.forward(chatRequest(openai, { model: "gpt-allowed" })));
     expect(sent).toHaveLength(1);
   });
 
@@ -201,7 +211,7 @@ describe("AiProxy.forward refuses what the gateway should not have sent", () => 
     const { admin, repoId } = await team();
     const key = await createAiKey(admin, repoId, { aiType: "OPENAI" });
     const sent = provider(() => Response.json({}));
-    expect(await proxy.forward(chatRequest(key, repoId))).toEqual({
+    expect(await proxy.forward(chatRequest(key))).toEqual({
       success: false,
       status: 400,
       code: "NO_PROVIDER",
@@ -213,28 +223,34 @@ describe("AiProxy.forward refuses what the gateway should not have sent", () => 
   it("an AWS key: 501", async () => {
     const { admin, repoId } = await team();
     const key = await createAiKey(admin, repoId, { aiType: "AWS" });
-    expect(await proxy.forward({ ...chatRequest(key, repoId), aiType: "AWS" })).toMatchObject({
+    expect(await proxy.forward(chatRequest(key))).toMatchObject({
       status: 501,
       code: "PROVIDER_NOT_SUPPORTED",
     });
   });
 
   it("an input that is not a proxy request: 400", async () => {
-    expect(await proxy.forward({ path: "/admin" } as never)).toMatchObject({
-      success: false,
-      status: 400,
-    });
+    const { openai } = await setUp();
+    const sent = provider(() => Response.json({}));
+    const base = chatRequest(openai);
+    for (const wrong of [{ path: "/admin" }, { method: "DELETE" }, { headers: { cookie: "a" } }]) {
+      expect(await proxy.forward({ ...base, ...wrong })).toMatchObject({
+        success: false,
+        status: 400,
+      });
+    }
+    expect(sent).toEqual([]);
   });
 });
 
-describe("AiProxy.forward when the provider fails", () => {
+describe("AiCall.forward when the provider fails", () => {
   it("unreachable: 502, and the log line names neither the key nor the URL", async () => {
-    const { repoId, apiKey, openai } = await setUp();
+    const { apiKey, openai } = await setUp();
     provider(() => {
       throw new TypeError(`connect failed to http://127.0.0.1:9/v1 with ${apiKey}`);
     });
     const warn = vi.spyOn(console, "warn");
-    expect(await proxy.forward(chatRequest(openai, repoId))).toMatchObject({
+    expect(await proxy.forward(chatRequest(openai))).toMatchObject({
       success: false,
       status: 502,
       code: "UPSTREAM_UNREACHABLE",
@@ -246,12 +262,12 @@ describe("AiProxy.forward when the provider fails", () => {
   });
 
   it("a redirect is not followed (the provider key would go with it): 502", async () => {
-    const { repoId, openai } = await setUp();
+    const { openai } = await setUp();
     const sent = provider(
       () =>
         new Response(null, { status: 307, headers: { location: "https://elsewhere.example/" } }),
     );
-    expect(await proxy.forward(chatRequest(openai, repoId))).toMatchObject({
+    expect(await proxy.forward(chatRequest(openai))).toMatchObject({
       status: 502,
       code: "UPSTREAM_REDIRECT",
     });
@@ -259,9 +275,9 @@ describe("AiProxy.forward when the provider fails", () => {
   });
 
   it("the provider's own error passes through with its status and body", async () => {
-    const { repoId, openai } = await setUp();
+    const { openai } = await setUp();
     provider(() => Response.json({ error: { message: "quota" } }, { status: 429 }));
-    const response = succeeded(await proxy.forward(chatRequest(openai, repoId)));
+    const response = succeeded(await proxy.forward(chatRequest(openai)));
     expect(response.status).toBe(429);
     expect(await response.json()).toEqual({ error: { message: "quota" } });
   });

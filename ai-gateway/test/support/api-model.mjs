@@ -1,17 +1,18 @@
-import { WorkerEntrypoint } from "cloudflare:workers";
+import { RpcTarget, WorkerEntrypoint } from "cloudflare:workers";
 
 /**
- * A model of the API's KeyVerifier and AiProxy entrypoints for the AI gateway's in-process tests
- * (vitest.config.ts binds it as "flashgate-apikeys"). Secrets describe themselves, so tests need
- * no table:
+ * A model of the API's KeyVerifier entrypoint for the AI gateway's in-process tests
+ * (vitest.config.ts binds it as "flashgate-apikeys"), with the AiCall its VALID answers carry.
+ * Secrets describe themselves, so tests need no table:
  *   "ok.<AI type>[.<model>,<model>…]"  a VALID key of that type (with that allow-list)
  *   "REVOKED" | "DISABLED" | "EXPIRED" | "INVALID"   refused with that code
  *   "RATE_LIMITED[.<seconds to reset>]"  refused RATE_LIMITED (with a ratelimit state)
- *   "down"  the verifier throws (an unreachable API); "failure" answers success: false
- * AiProxy.forward answers, for a request's model:
+ *   "down"  the verifier throws (an unreachable API); "failure" answers success: false;
+ *   "old.<AI type>"  VALID without an aiCall (an API older than the gateway)
+ * aiCall.forward answers, for a request's model:
  *   "no-provider"  NO_PROVIDER (400); "unreachable"  UPSTREAM_UNREACHABLE (502);
  *   "upstream-429"  the provider's own 429 with its body; "sse"  a three-event stream;
- *   anything else  200 with the request it was given as JSON (the secret left out).
+ *   anything else  200 with the request it was given and the key it was made for, as JSON.
  */
 
 const KEY_ID = "c8e4f1a2-6d3b-4e9f-a7c5-1b0d2e8f9a63";
@@ -24,8 +25,8 @@ export class KeyVerifier extends WorkerEntrypoint {
       return { success: false, code: "INTERNAL", message: "failed", requestId: "r1" };
     }
     const [code, type, models] = secret.split(".");
-    if (code === "ok") {
-      return {
+    if (code === "ok" || code === "old") {
+      const key = {
         success: true,
         valid: true,
         code: "VALID",
@@ -36,6 +37,7 @@ export class KeyVerifier extends WorkerEntrypoint {
         aiType: type,
         ...(models === undefined ? {} : { models: models ? models.split(",") : [] }),
       };
+      return code === "ok" ? { ...key, aiCall: new AiCall(key) } : key;
     }
     return {
       success: true,
@@ -49,10 +51,15 @@ export class KeyVerifier extends WorkerEntrypoint {
   }
 }
 
-export class AiProxy extends WorkerEntrypoint {
+class AiCall extends RpcTarget {
+  #key;
+  constructor(key) {
+    super();
+    this.#key = key;
+  }
+
   async forward(input) {
-    const { secret, ...received } = input;
-    if (secret === undefined) throw new Error("the gateway must send the secret");
+    const received = { ...input, key: { keyId: this.#key.keyId, aiType: this.#key.aiType } };
     const model = input.body ? JSON.parse(input.body).model : undefined;
     if (model === "no-provider") {
       return { success: false, status: 400, code: "NO_PROVIDER", message: "No provider key set" };
