@@ -44,7 +44,7 @@ const MEMBERSHIP_SQL =
 const LIST_STORAGE_KEYS_SQL =
   'select "id" as "id", "name" as "name", "access_type" as "accessType", "key" as "key", "created_at" as "createdAt", "created_by" as "createdBy", "last_used_at" as "lastUsedAt", "status" as "status", "expires_at" as "expiresAt", "previous_secret_expires_at" as "previousSecretExpiresAt", "disabled_reason" as "disabledReason", "leaked_at" as "leakedAt", "leak_source" as "leakSource", "leak_url" as "leakUrl" from "storage_keys" where ("storage_keys"."repo_id" = (SELECT "repos"."id" FROM "repos" INNER JOIN "workspace_members" ON "workspace_members"."workspace_id" = "repos"."workspace_id" WHERE ("repos"."id" = ? and "workspace_members"."user_id" = ? and "workspace_members"."role" in (?, ?, ?))) and "storage_keys"."deleted_at" is null) order by "storage_keys"."created_at" desc, "storage_keys"."id" desc';
 const LIST_AI_KEYS_SQL =
-  'select "id" as "id", "name" as "name", "repo_id" as "repoId", "key" as "key", "ai_type" as "aiType", "created_at" as "createdAt", "deleted_at" as "deletedAt", "status" as "status", "expires_at" as "expiresAt", "last_used_at" as "lastUsedAt", "previous_secret_expires_at" as "previousSecretExpiresAt", "disabled_reason" as "disabledReason", "leaked_at" as "leakedAt", "leak_source" as "leakSource", "leak_url" as "leakUrl" from "ai_keys" where ("ai_keys"."repo_id" = (SELECT "repos"."id" FROM "repos" INNER JOIN "workspace_members" ON "workspace_members"."workspace_id" = "repos"."workspace_id" WHERE ("repos"."id" = ? and "workspace_members"."user_id" = ? and "workspace_members"."role" in (?, ?, ?))) and "ai_keys"."deleted_at" is null) order by "ai_keys"."created_at" desc, "ai_keys"."id" desc';
+  'select "id" as "id", "name" as "name", "repo_id" as "repoId", "key" as "key", "ai_type" as "aiType", "created_at" as "createdAt", "deleted_at" as "deletedAt", "status" as "status", "expires_at" as "expiresAt", "last_used_at" as "lastUsedAt", "previous_secret_expires_at" as "previousSecretExpiresAt", "disabled_reason" as "disabledReason", "leaked_at" as "leakedAt", "leak_source" as "leakSource", "leak_url" as "leakUrl", "models" as "models" from "ai_keys" where ("ai_keys"."repo_id" = (SELECT "repos"."id" FROM "repos" INNER JOIN "workspace_members" ON "workspace_members"."workspace_id" = "repos"."workspace_id" WHERE ("repos"."id" = ? and "workspace_members"."user_id" = ? and "workspace_members"."role" in (?, ?, ?))) and "ai_keys"."deleted_at" is null) order by "ai_keys"."created_at" desc, "ai_keys"."id" desc';
 // The lists read rows only for a caller who may list them (src/access/policy.ts: READ and up):
 // repo_id is compared to a membership subquery that is NULL for anyone else.
 const READERS = ["READ", "WRITE", "ADMIN"];
@@ -222,13 +222,16 @@ async function listStorageKeys(env: Env, userId: string, repoId: string): Promis
 }
 
 async function listAiKeys(env: Env, userId: string, repoId: string): Promise<Response> {
-  const [membership, keys] = await env.DB.batch<ListedRow>([
+  const [membership, keys] = await env.DB.batch<ListedRow & { models?: unknown }>([
     env.DB.prepare(MEMBERSHIP_SQL).bind(userId, repoId, 1),
     env.DB.prepare(LIST_AI_KEYS_SQL).bind(repoId, userId, ...READERS),
   ]);
   const role = (membership?.results[0] as MembershipRow | undefined)?.role;
   if (rankOf(role) < rankOf("READ")) throw new Refusal(403, "Insufficient permissions");
-  return json({ success: true, apiKeys: asListed(keys?.results ?? []), nextCursor: null });
+  const rows = keys?.results ?? [];
+  // The model allow-list is stored as JSON text (src/ai-keys/routes.ts).
+  for (const row of rows) if (typeof row.models === "string") row.models = JSON.parse(row.models);
+  return json({ success: true, apiKeys: asListed(rows), nextCursor: null });
 }
 
 const MAX_LIFETIME_MS = 10 * 366 * 24 * 3600 * 1000;
@@ -381,7 +384,7 @@ const aiLookupSql = (versions: number) => {
   return `SELECT k.id, k.key, k.repo_id AS repoId, r.workspace_id AS workspaceId,
   k.ai_type AS aiType, k.secret_digest AS secretDigest,
   k.previous_secret_digest AS previousSecretDigest, k.status, k.expires_at AS expiresAt,
-  k.previous_secret_expires_at AS previousSecretExpiresAt, k.deleted_at AS deletedAt
+  k.previous_secret_expires_at AS previousSecretExpiresAt, k.deleted_at AS deletedAt, k.models
   FROM ai_keys k JOIN repos r ON r.id = k.repo_id
   WHERE k.secret_digest IN (${digests}) OR k.previous_secret_digest IN (${digests})`;
 };
@@ -422,6 +425,8 @@ interface AiKeyRow extends Lifecycle {
   aiType: string;
   secretDigest: string;
   previousSecretDigest: string | null;
+  /** The model allow-list, parsed once when the row is read. */
+  models: string[] | null;
 }
 
 /** Per-isolate memory of looked-up rows (null: known not to exist) until a deadline. */
@@ -1361,9 +1366,10 @@ async function verifyAi(
   const lookup = digests[0] as string;
   let row = aiRows.recall(lookup, now);
   if (row === undefined) {
-    row = await env.DB.prepare(aiLookupSql(digests.length))
+    const read = await env.DB.prepare(aiLookupSql(digests.length))
       .bind(...digests)
-      .first<AiKeyRow>();
+      .first<Omit<AiKeyRow, "models"> & { models: string | null }>();
+    row = read ? { ...read, models: read.models ? JSON.parse(read.models) : null } : null;
     const ttl = cacheTtlMs(env);
     if (row ? ttl.found > 0 : ttl.unknown > 0) {
       aiRows.remember(lookup, row, now + (row ? ttl.found : ttl.unknown));
@@ -1402,6 +1408,7 @@ async function verifyAi(
     repoId: row.repoId,
     workspaceId: row.workspaceId,
     aiType: row.aiType,
+    ...(row.models ? { models: row.models } : {}),
   });
 }
 

@@ -144,12 +144,15 @@ export const insertStorageKey = insertWithinQuota(storageKeys, [
   "accessType",
   "secretDigest",
 ]);
-export const insertAiKey = insertWithinQuota(aiKeys, [
+const insertAiKeyRow = insertWithinQuota(aiKeys, [
   ...NEW_KEY_FIELDS,
   "aiType",
   "secretDigest",
   "models",
 ]);
+/** An AI key's insert; `models` (its allow-list as JSON text) left out is null: any model. */
+export const insertAiKey: typeof insertAiKeyRow = (d1, values) =>
+  insertAiKeyRow(d1, { ...values, models: values.models ?? null });
 
 /**
  * Soft delete: the row and its sealed secret stay for audit. `guard` is the deleter's role
