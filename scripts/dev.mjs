@@ -6,6 +6,7 @@
 // --gateway-inspector-port / --ai-gateway-inspector-port.
 import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:net";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildAssets } from "./build-assets.mjs";
 import { ensureDevVars } from "./dev-vars.mjs";
@@ -50,6 +51,15 @@ const persist =
     : apiArgs[persistAt].includes("=")
       ? [apiArgs[persistAt]]
       : apiArgs.slice(persistAt, persistAt + 2);
+// The AI gateway keeps nothing, so it gets a state directory of its own inside: three workerd
+// starting at once on the same SQLite files (each Worker's Cache API store) can meet SQLITE_BUSY.
+const aiGatewayPersist = [
+  "--persist-to",
+  join(
+    persist.length === 0 ? ".wrangler/state" : persist.at(-1).replace(/^--persist-to=/, ""),
+    "ai-gateway",
+  ),
+];
 
 // wrangler's own entry, run by this Node: a signal sent to a child reaches wrangler itself
 // (through npx it would not), so stopping `npm run dev` stops both servers and their workerd.
@@ -144,7 +154,7 @@ const children = [
     ...wrangler(
       [
         ...["dev", "-c", "ai-gateway/wrangler.toml", "--port", aiGatewayPort],
-        ...["--inspector-port", aiGatewayInspectorPort, ...persist],
+        ...["--inspector-port", aiGatewayInspectorPort, ...aiGatewayPersist],
       ],
       { stdio: "inherit" },
     ),
