@@ -24,9 +24,10 @@ function freePort() {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * `npm run dev -- --port <free> --gateway-port <free> --persist-to <temp dir>` (its devtools ports
- * are free ones by default), ready when the API's GET /health and the S3 gateway answer. Resolves
- * to `{ baseUrl, gatewayUrl, statePath, output(), stop() }`: `output()` is everything it printed
+ * `npm run dev -- --port <free> --gateway-port <free> --ai-gateway-port <free> --persist-to <temp
+ * dir>` (its devtools ports are free ones by default), ready when the API's GET /health, the S3
+ * gateway and the AI gateway answer. Resolves to
+ * `{ baseUrl, gatewayUrl, aiGatewayUrl, statePath, output(), stop() }`: `output()` is everything it printed
  * (stdout and stderr, the Workers' logs among it); `statePath` its local state, which stop()
  * removes unless `keepState` (then the caller reads it and removes it). `env` adds to or, with
  * undefined, removes from the environment it runs in.
@@ -34,9 +35,10 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * @param {{ extraArgs?: string[]; keepState?: boolean; env?: Record<string, string | undefined> }} [options]
  */
 export async function startDevServer({ extraArgs = [], keepState = false, env = {} } = {}) {
-  const [port, gatewayPort] = [await freePort(), await freePort()];
+  const [port, gatewayPort, aiGatewayPort] = [await freePort(), await freePort(), await freePort()];
   const state = await mkdtemp(join(tmpdir(), "flashgate-dev-state-"));
   const args = ["run", "dev", "--", "--port", String(port), "--gateway-port", String(gatewayPort)];
+  args.push("--ai-gateway-port", String(aiGatewayPort));
   args.push("--persist-to", state, ...extraArgs);
   // Its own process group, so stop() ends npm, wrangler and workerd together.
   const child = spawn("npm", args, {
@@ -70,6 +72,7 @@ export async function startDevServer({ extraArgs = [], keepState = false, env = 
 
   const baseUrl = `http://127.0.0.1:${port}`;
   const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+  const aiGatewayUrl = `http://127.0.0.1:${aiGatewayPort}`;
   const stop = async () => {
     if (exited === null) {
       try {
@@ -98,7 +101,12 @@ export async function startDevServer({ extraArgs = [], keepState = false, env = 
       // Any answer from the gateway (an S3 error for "/") means it is up.
       const gateway = await fetch(`${gatewayUrl}/`);
       await gateway.arrayBuffer();
-      if (api.ok) return { baseUrl, gatewayUrl, statePath: state, output: () => log, stop };
+      // The AI gateway answers an unknown path with its own 404 once it is up.
+      const aiGateway = await fetch(`${aiGatewayUrl}/`);
+      await aiGateway.arrayBuffer();
+      if (api.ok) {
+        return { baseUrl, gatewayUrl, aiGatewayUrl, statePath: state, output: () => log, stop };
+      }
     } catch {}
     await sleep(250);
   }

@@ -1,9 +1,12 @@
-// `npm run dev [-- wrangler dev options] [--gateway-port M]`: secrets on first run, local
-// migrations, then the API (wrangler dev, port 8787 unless --port) and the S3 gateway (its own
-// wrangler dev, gateway/wrangler.toml, port 8788 unless --gateway-port), sharing one local state.
-// Each devtools inspector gets a free port unless --inspector-port / --gateway-inspector-port.
+// `npm run dev [-- wrangler dev options] [--gateway-port M] [--ai-gateway-port A]`: secrets on
+// first run, local migrations, then the API (wrangler dev, port 8787 unless --port), the S3
+// gateway (its own wrangler dev, gateway/wrangler.toml, port 8788 unless --gateway-port) and the
+// AI gateway (ai-gateway/wrangler.toml, port 8789 unless --ai-gateway-port), sharing one local
+// state. Each devtools inspector gets a free port unless --inspector-port /
+// --gateway-inspector-port / --ai-gateway-inspector-port.
 import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:net";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildAssets } from "./build-assets.mjs";
 import { ensureDevVars } from "./dev-vars.mjs";
@@ -36,6 +39,9 @@ const gatewayPort = takeOption(apiArgs, "--gateway-port") ?? "8788";
 // together (this API and gateway, or another checkout's `npm run dev`) can both take it.
 const apiInspectorPort = takeOption(apiArgs, "--inspector-port") ?? (await freePort());
 const gatewayInspectorPort = takeOption(apiArgs, "--gateway-inspector-port") ?? (await freePort());
+const aiGatewayPort = takeOption(apiArgs, "--ai-gateway-port") ?? "8789";
+const aiGatewayInspectorPort =
+  takeOption(apiArgs, "--ai-gateway-inspector-port") ?? (await freePort());
 // Both Workers and the migrations use the same local state, so keys made through the API are
 // at once known to the gateway's verifier (the API itself).
 const persistAt = apiArgs.findIndex((a) => a === "--persist-to" || a.startsWith("--persist-to="));
@@ -45,6 +51,15 @@ const persist =
     : apiArgs[persistAt].includes("=")
       ? [apiArgs[persistAt]]
       : apiArgs.slice(persistAt, persistAt + 2);
+// The AI gateway keeps nothing, so it gets a state directory of its own inside: three workerd
+// starting at once on the same SQLite files (each Worker's Cache API store) can meet SQLITE_BUSY.
+const aiGatewayPersist = [
+  "--persist-to",
+  join(
+    persist.length === 0 ? ".wrangler/state" : persist.at(-1).replace(/^--persist-to=/, ""),
+    "ai-gateway",
+  ),
+];
 
 // wrangler's own entry, run by this Node: a signal sent to a child reaches wrangler itself
 // (through npx it would not), so stopping `npm run dev` stops both servers and their workerd.
@@ -109,7 +124,10 @@ console.log(
 );
 console.log(`S3 gateway: http://127.0.0.1:${gatewayPort} (bucket = repo id, path-style)`);
 console.log(
-  `Devtools: the API on port ${apiInspectorPort}, the gateway on ${gatewayInspectorPort}`,
+  `AI gateway: http://127.0.0.1:${aiGatewayPort}/v1 (OpenAI's and Anthropic's SDKs, fbai_sk_ secrets)`,
+);
+console.log(
+  `Devtools: the API on port ${apiInspectorPort}, the gateway on ${gatewayInspectorPort}, the AI gateway on ${aiGatewayInspectorPort}`,
 );
 const children = [
   spawn(
@@ -132,8 +150,17 @@ const children = [
       { stdio: "inherit" },
     ),
   ),
+  spawn(
+    ...wrangler(
+      [
+        ...["dev", "-c", "ai-gateway/wrangler.toml", "--port", aiGatewayPort],
+        ...["--inspector-port", aiGatewayInspectorPort, ...aiGatewayPersist],
+      ],
+      { stdio: "inherit" },
+    ),
+  ),
 ];
-// One stops, both stop; Ctrl-C stops both.
+// One stops, all stop; Ctrl-C stops them all.
 let exiting = false;
 const stopAll = (code) => {
   if (exiting) return;

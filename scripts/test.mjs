@@ -21,10 +21,11 @@ import { stripVTControlCharacters } from "node:util";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
-/** The three Vitest suites: their config and where their files are. */
+/** The Vitest suites: their config and where their files are. */
 const SUITES = [
   { name: "in-process (workerd)", config: "vitest.config.ts", dir: "test", skip: "test/e2e/" },
   { name: "S3 gateway (workerd)", config: "gateway/vitest.config.ts", dir: "gateway/test" },
+  { name: "AI gateway (workerd)", config: "ai-gateway/vitest.config.ts", dir: "ai-gateway/test" },
   { name: "end to end (npm run dev)", config: "test/e2e/vitest.config.ts", dir: "test/e2e" },
 ];
 
@@ -139,7 +140,7 @@ async function runLane(laneStages, { held = false } = {}) {
 }
 
 const started = Date.now();
-const e2e = stages.find((stage) => stage.name === SUITES[2].name);
+const e2e = stages.find((stage) => stage.name === SUITES.at(-1).name);
 const serial = pattern || process.env.FLASHGATE_TEST_SERIAL === "1" || !e2e;
 if (serial) await runLane(stages);
 else {

@@ -45,6 +45,13 @@ export interface LogFields {
   /** The configured JSON Web Key Set's URL (a setting, not something a caller sent). */
   jwksUrl?: string;
 
+  // AI gateway calls (src/ai-proxy/): ids, the provider type, the model name and token counts.
+  repoId?: string;
+  aiType?: string;
+  model?: string;
+  inputTokens?: number;
+  outputTokens?: number;
+
   // The re-seal sweep (src/keys/reseal.ts).
   version?: string;
   resealed?: number;

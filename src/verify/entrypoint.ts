@@ -1,5 +1,6 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import type * as z from "zod";
+import { AiCall } from "../ai-proxy/call";
 import { KeyringError, keyringFrom } from "../crypto/seal";
 import { inLazySession } from "../db/session";
 import type { Bindings } from "../env";
@@ -23,6 +24,10 @@ const OVER_RPC = { transport: "rpc" as const, caller: RPC_CALLER };
 
 /** What the binding answers about an S3 request: the endpoint's answer, and a chunk signer. */
 export type S3Decision = VerifyS3Response & { chunkSigner?: ChunkSigner };
+
+/** What the binding answers about an AI secret: the endpoint's answer, and for a VALID one the
+ * AI gateway's way to call the key's provider (src/ai-proxy/call.ts). */
+export type AiDecision = VerifyAiResponse & { aiCall?: AiCall };
 
 /** What the HTTP endpoints answer with a non-2xx status, as a value (RPC has no status). */
 export interface VerifyFailure {
@@ -57,11 +62,12 @@ export class KeyVerifier extends WorkerEntrypoint<Bindings> {
     });
   }
 
-  verifyAiSecret(input: unknown): Promise<VerifyAiResponse | VerifyFailure> {
+  /** A VALID answer also has `aiCall`: a stub whose `forward(request)` calls the key's provider. */
+  verifyAiSecret(input: unknown): Promise<AiDecision | VerifyFailure> {
     return this.#run(VerifyAiRequestSchema, input, async (env, valid, waitUntil) => {
       const answer = await verifyAiSecret(env, valid, waitUntil);
       recordVerification(env, waitUntil, "ai", OVER_RPC, answer);
-      return answer;
+      return answer.valid ? { ...answer, aiCall: new AiCall(this.env, answer) } : answer;
     });
   }
 

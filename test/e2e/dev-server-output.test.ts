@@ -26,8 +26,11 @@ beforeAll(async () => {
   // does not.
   const server = await startDevServer({ env: { NODE_ENV: undefined } });
   try {
-    const devtools = /Devtools: the API on port (\d+), the gateway on (\d+)/.exec(server.output());
-    inspectorPorts = devtools ? [Number(devtools[1]), Number(devtools[2])] : [];
+    const devtools =
+      /Devtools: the API on port (\d+), the gateway on (\d+), the AI gateway on (\d+)/.exec(
+        server.output(),
+      );
+    inspectorPorts = devtools ? devtools.slice(1).map(Number) : [];
     inspectorsListened = await Promise.all(inspectorPorts.map(listening));
     expect((await fetch(`${server.baseUrl}/health`)).status).toBe(200);
     expect((await fetch(`${baseUrl}/health`)).status).toBe(200);
@@ -39,9 +42,9 @@ beforeAll(async () => {
 
 describe("npm run dev beside another one", () => {
   it("gives each Worker's devtools a free port of its own, and says which", () => {
-    expect(inspectorPorts).toHaveLength(2);
-    expect(new Set(inspectorPorts).size).toBe(2);
-    expect(inspectorsListened).toEqual([true, true]);
+    expect(inspectorPorts).toHaveLength(3);
+    expect(new Set(inspectorPorts).size).toBe(3);
+    expect(inspectorsListened).toEqual([true, true, true]);
   });
 
   it("prints the migrations table once, as applied", () => {

@@ -47,11 +47,13 @@ describe("an AI secret", () => {
     expect((await verify({ secret: `Bearer ${key.secret}` })).code).toBe("VALID");
   });
 
-  it("answers the same through the KeyVerifier service binding (RPC)", async () => {
+  it("answers the same through the KeyVerifier service binding (RPC), with the AI gateway's aiCall", async () => {
     const key = await createAiKey(admin, repoId);
-    expect(await keyVerifier.verifyAiSecret({ secret: key.secret })).toEqual(
-      await verify({ secret: key.secret }),
-    );
+    const { aiCall, ...answer } = (await keyVerifier.verifyAiSecret({
+      secret: key.secret,
+    })) as Record<string, unknown>;
+    expect(answer).toEqual(await verify({ secret: key.secret }));
+    expect(typeof (aiCall as { forward?: unknown }).forward).toBe("function");
   });
 
   it("is INVALID when mistyped, and that is answered without touching D1", async () => {

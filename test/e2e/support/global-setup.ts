@@ -9,6 +9,8 @@ declare module "vitest" {
     baseUrl: string;
     /** The S3 gateway (gateway/), started by the same `npm run dev`. */
     gatewayUrl: string;
+    /** The AI gateway (ai-gateway/), started by the same `npm run dev`. */
+    aiGatewayUrl: string;
     /** Its local state (`--persist-to`): `wrangler d1 execute --local --persist-to` reaches D1. */
     statePath: string;
   }
@@ -19,6 +21,7 @@ export default async function setup(project: TestProject) {
   const server = await startDevServer();
   project.provide("baseUrl", server.baseUrl);
   project.provide("gatewayUrl", server.gatewayUrl);
+  project.provide("aiGatewayUrl", server.aiGatewayUrl);
   project.provide("statePath", server.statePath);
   return async () => {
     await server.stop();
