@@ -115,6 +115,11 @@ describe("Flashback's own client, unchanged, through wrangler dev", () => {
         leakedAt: null,
         leakSource: null,
         leakUrl: null,
+        // …its own rate limit, model allow-list and use (docs/rate-limits.md, ai-providers.md,
+        // usage.md).
+        ratelimit: null,
+        models: null,
+        usage24h: 0,
       },
     ]);
     expect((await client.updateRepoAiApiKey(repoId, created.id, "Renamed")).success).toBe(true);

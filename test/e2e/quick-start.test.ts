@@ -99,6 +99,7 @@ describe("the README, as a newcomer pastes it", () => {
           leakedAt: null,
           leakSource: null,
           leakUrl: null,
+          ratelimit: null,
         },
       ],
       nextCursor: null,
