@@ -44,13 +44,16 @@ export class KeyMemory<Row extends { id: string }> {
 const memories = new Set<KeyMemory<{ id: string }>>();
 
 /** A memory that `forgetKey` reaches; one per kind of key. */
-export function keyMemory<Row extends { id: string }>(): KeyMemory<Row> {
-  const memory = new KeyMemory<Row>();
+export function keyMemory<Row extends { id: string }>(maxEntries?: number): KeyMemory<Row> {
+  const memory = new KeyMemory<Row>(maxEntries);
   memories.add(memory as unknown as KeyMemory<{ id: string }>);
   return memory;
 }
 
-/** Called by every write that changes what verifying `keyId` answers (src/keys, src/ai-keys). */
+/**
+ * Called by every write that changes what verifying `keyId` answers (src/keys, src/ai-keys), and
+ * by a provider key's change (src/providers: its id is `<repoId>:<aiType>`).
+ */
 export function forgetKey(keyId: string): void {
   for (const memory of memories) memory.forget(keyId);
 }

@@ -5,6 +5,7 @@ import { permissionTo } from "../access/policy";
 import { publishAudit } from "../audit/publish";
 import { keyringFrom } from "../crypto/seal";
 import { database, now } from "../db/client";
+import { forgetKey } from "../db/key-memory";
 import { aiProviders } from "../db/schema";
 import { ApiError, insufficientPermissions } from "../http/error";
 import { defineOperation, route } from "../http/operation";
@@ -17,7 +18,7 @@ import {
   SetProviderBodySchema,
   SetProviderResponseSchema,
 } from "./schemas";
-import { effectiveBaseUrl, providerBinding } from "./store";
+import { effectiveBaseUrl, providerBinding, providerMemoryId } from "./store";
 
 const tags = ["AI providers"];
 const LIST_PROVIDERS = permissionTo("aiProvider.list");
@@ -157,6 +158,7 @@ export const providerRoutes = [
         },
       });
     if (written.meta.changes === 0) throw insufficientPermissions();
+    forgetKey(providerMemoryId(repoId, aiType));
 
     const shown = effectiveBaseUrl(aiType, baseUrl);
     const shownBefore = previous ? effectiveBaseUrl(aiType, previous.baseUrl) : null;
@@ -202,6 +204,7 @@ export const providerRoutes = [
       )
       .returning({ apiKeyLast4: aiProviders.apiKeyLast4, baseUrl: aiProviders.baseUrl });
     const gone = removed[0];
+    forgetKey(providerMemoryId(repoId, aiType));
     if (!gone) {
       // Nothing deleted: no such provider, or the caller lost ADMIN meanwhile.
       const [latest] = await db.batch([repoMembershipQuery(db, userId, repoId)]);

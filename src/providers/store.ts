@@ -46,3 +46,9 @@ export async function providerFor(
   );
   return { aiType, apiKey, baseUrl: effectiveBaseUrl(aiType, row.baseUrl) ?? "" };
 }
+
+/**
+ * The id a provider key is remembered under where it is used (src/ai-proxy/providers.ts), and
+ * what a change to it passes to forgetKey so the isolate that made the change never uses the old.
+ */
+export const providerMemoryId = (repoId: string, aiType: AiType) => `${repoId}:${aiType}`;

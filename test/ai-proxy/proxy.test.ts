@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { AiProxyAnswer } from "../../src/ai-proxy/schemas";
 import type { AiDecision, KeyVerifier } from "../../src/verify/entrypoint";
 import { providerKey, setProviderOk } from "../providers/support";
-import { team } from "../support/api";
+import { call, team } from "../support/api";
 import { createAiKey } from "../support/keys";
 
 // A verified key's AiCall, reached as the AI gateway reaches it (KeyVerifier.verifyAiSecret over
@@ -165,6 +165,31 @@ describe("AiCall.forward: the upstream call", () => {
         outputTokens: 3,
       },
     ]);
+  });
+
+  it("a provider key replaced or removed is never used again by the isolate that changed it", async () => {
+    const { admin, repoId, apiKey, openai } = await setUp();
+    const sent = provider(() => Response.json({ model: "gpt-x" }));
+    // The first call opens the key and remembers it (src/ai-proxy/providers.ts).
+    succeeded(await proxy.forward(chatRequest(openai)));
+    const replacement = providerKey("replacement");
+    await setProviderOk(admin, repoId, "OPENAI", {
+      apiKey: replacement,
+      baseUrl: "http://127.0.0.1:9/v1",
+    });
+    succeeded(await proxy.forward(chatRequest(openai)));
+    expect(sent.map((call) => call.headers.authorization)).toEqual([
+      `Bearer ${apiKey}`,
+      `Bearer ${replacement}`,
+    ]);
+    const removed = await call("DELETE", `/repo/${repoId}/ai/provider/OPENAI`, { as: admin });
+    expect(removed.status).toBe(204);
+    expect(await proxy.forward(chatRequest(openai))).toMatchObject({
+      success: false,
+      status: 400,
+      code: "NO_PROVIDER",
+    });
+    expect(sent).toHaveLength(2);
   });
 
   it("a body sent as is when it needs nothing added (non-streaming)", async () => {
