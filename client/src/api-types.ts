@@ -1239,6 +1239,13 @@ export interface components {
     UsageRefused: {
       [key: string]: number;
     };
+    /** @description Tokens of the provider answers the AI gateway passed for the key (always 0 for storage keys) */
+    UsageTokens: {
+      /** @description Prompt (input) tokens, as the provider counted them */
+      input: number;
+      /** @description Completion (output) tokens, as the provider counted them */
+      output: number;
+    };
     UsagePoint: {
       /**
        * Format: date-time
@@ -1249,6 +1256,7 @@ export interface components {
       /** @description VALID verifications */
       valid: number;
       refused: components["schemas"]["UsageRefused"];
+      tokens: components["schemas"]["UsageTokens"];
     };
     KeyUsage: {
       /** @constant */
@@ -1274,6 +1282,7 @@ export interface components {
         /** @description VALID verifications */
         valid: number;
         refused: components["schemas"]["UsageRefused"];
+        tokens: components["schemas"]["UsageTokens"];
       };
     };
     KeyUsageTotals: {
@@ -1294,6 +1303,7 @@ export interface components {
       /** @description VALID verifications */
       valid: number;
       refused: components["schemas"]["UsageRefused"];
+      tokens: components["schemas"]["UsageTokens"];
     };
     RepoUsage: {
       /** @constant */

@@ -17,8 +17,8 @@ export interface UsedKey {
 }
 
 /**
- * A panel under a repo's keys: one key's usage chart (valid vs refused), the last 24 hours by
- * hour or the last 30 days by day. `show(key)` opens it on a key and moves focus to its heading.
+ * A panel under a repo's keys: one key's usage chart (valid vs refused) and, for an AI key, its
+ * provider tokens, the last 24 hours by hour or the last 30 days by day. `show(key)` opens it on a key and moves focus to its heading.
  */
 export function keyUsagePanel(repoId: string): {
   element: HTMLElement;
@@ -78,6 +78,20 @@ export function keyUsagePanel(repoId: string): {
           h("strong", { "data-total": "refused" }, String(refused)),
           " refused.",
         ),
+        // An AI key's provider tokens through the AI gateway: not verifications, said apart.
+        ...(key.kind === "ai"
+          ? [
+              h(
+                "p",
+                { class: "usage-tokens" },
+                "Tokens: ",
+                h("strong", { "data-total": "input-tokens" }, String(usage.totals.tokens.input)),
+                " input, ",
+                h("strong", { "data-total": "output-tokens" }, String(usage.totals.tokens.output)),
+                " output.",
+              ),
+            ]
+          : []),
         usageChart(
           `Verifications of “${key.name}”, ${label.toLowerCase()}`,
           usage.series as UsagePoint[],

@@ -16,11 +16,13 @@ import { AiCallRequestSchema, type AiProxyAnswer } from "./schemas";
 export class AiCall extends RpcTarget {
   readonly #env: Bindings;
   readonly #key: VerifiedAiKey;
+  readonly #waitUntil: (promise: Promise<unknown>) => void;
 
-  constructor(env: Bindings, key: VerifiedAiKey) {
+  constructor(env: Bindings, key: VerifiedAiKey, waitUntil: (promise: Promise<unknown>) => void) {
     super();
     this.#env = env;
     this.#key = key;
+    this.#waitUntil = waitUntil;
   }
 
   /** The provider's Response for one request (its body a stream), or why none was asked for. */
@@ -37,7 +39,7 @@ export class AiCall extends RpcTarget {
     try {
       // As KeyVerifier: the nearest replica; a remembered provider key reads nothing.
       const { env } = inLazySession(this.#env, "first-unconstrained");
-      return await proxyAiRequest(env, this.#key, parsed.data);
+      return await proxyAiRequest(env, this.#key, parsed.data, this.#waitUntil);
     } catch (error) {
       if (!(error instanceof KeyringError)) {
         log.error("unhandled error in AiCall", { keyId: this.#key.keyId, error });

@@ -56,6 +56,8 @@ export async function proxyAiRequest(
   env: Bindings,
   key: VerifiedAiKey,
   input: AiCallRequest,
+  /** Where the token usage's write goes: the verifying KeyVerifier call's waitUntil. */
+  waitUntil: (promise: Promise<unknown>) => void,
 ): Promise<AiProxyAnswer> {
   const { keyId, repoId, aiType, models } = key;
   if (aiType === "AWS") {
@@ -117,7 +119,7 @@ export async function proxyAiRequest(
   if (stream && upstream.ok && input.path !== "/v1/models") {
     const sse = returned.get("content-type")?.startsWith("text/event-stream") ?? false;
     stream = metered(stream, sse ? "sse" : "json", (counted) =>
-      reportTokens({
+      reportTokens(env, waitUntil, {
         keyId,
         repoId,
         aiType,

@@ -1,4 +1,6 @@
+import type { Bindings } from "../env";
 import { log } from "../http/log";
+import { recordTokens } from "../usage/recorder";
 
 /** Tokens one provider answer used, as the provider counted them. */
 export interface TokenUsage {
@@ -12,9 +14,15 @@ export interface TokenUsage {
 }
 
 /**
- * Records one answer's token usage against its key. For now a JSON log line ("ai usage"); this
- * is the one place to connect the usage analytics store to.
+ * Records one answer's token usage against its key: a JSON log line ("ai usage"), and the counts
+ * in the usage analytics beside the key's verifications (src/usage/recorder.ts: gathered in this
+ * isolate and written with its next batched flush, never a D1 write per answer).
  */
-export function reportTokens(usage: TokenUsage): void {
+export function reportTokens(
+  env: Pick<Bindings, "DB" | "USAGE_RECORDING">,
+  waitUntil: (promise: Promise<unknown>) => void,
+  usage: TokenUsage,
+): void {
   log.info("ai usage", usage);
+  recordTokens(env, waitUntil, usage);
 }

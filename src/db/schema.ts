@@ -255,6 +255,12 @@ export const keyUsage = sqliteTable(
     /** The key's repo ('' when unattributed): a repo's busiest keys without a join. */
     repoId: text("repo_id").notNull(),
     n: integer("n").notNull(),
+    /**
+     * An AI key's provider tokens (src/ai-proxy/tokens.ts), on rows of their own under code
+     * TOKENS with n = 0: never a verification, never a refusal; summed by the rollup like n.
+     */
+    inputTokens: integer("input_tokens").notNull().default(0),
+    outputTokens: integer("output_tokens").notNull().default(0),
   },
   (t) => [
     primaryKey({ columns: [t.scale, t.keyId, t.t, t.kind, t.code, t.transport, t.caller] }),

@@ -1,5 +1,6 @@
 import { ApiError } from "../http/error";
 import { floorTo, KEPT_SECONDS, type Scale, SECONDS } from "./buckets";
+import { TOKENS_CODE } from "./recorder";
 
 /** A usage query's range, in Unix seconds, aligned to its granularity. */
 export interface Range {
@@ -56,12 +57,13 @@ export const isoOf = (seconds: number) => new Date(seconds * 1000).toISOString()
  * below the day's from day rows, above them from the finer rows not yet rolled
  * (src/usage/rollup.ts). `?2` is from, `?3` to; `filter` narrows each scale's rows alike.
  * Every row comes out as (b: its bucket at the granularity, key_id, kind, code, transport,
- * caller, n).
+ * caller, n, input_tokens, output_tokens).
  */
 export function rowsSql(granularity: Scale, filter: string): string {
   const size = SECONDS[granularity];
   const from = (scale: Scale, lo: string, hi: string) =>
-    `SELECT t - t % ${size} AS b, key_id, kind, code, transport, caller, n FROM key_usage, w
+    `SELECT t - t % ${size} AS b, key_id, kind, code, transport, caller, n, input_tokens,
+       output_tokens FROM key_usage, w
      WHERE scale = '${scale}' AND ${filter} AND t >= ${lo} AND t < ${hi}`;
   const parts =
     granularity === "minute"
@@ -87,10 +89,26 @@ export function countsOf(rows: { code: string; n: number }[]): {
   let valid = 0;
   const refused: Record<string, number> = {};
   for (const { code, n } of rows) {
+    // Token rows count no verification (src/usage/recorder.ts): never a refusal.
+    if (code === TOKENS_CODE) continue;
     if (code === "VALID") valid += n;
     else refused[code] = (refused[code] ?? 0) + n;
   }
   return { valid, refused };
+}
+
+/** An AI key's provider tokens in rows summed as countsOf's (0s for storage keys). */
+export function tokensOf(rows: { input?: number | null; output?: number | null }[]): {
+  input: number;
+  output: number;
+} {
+  let input = 0;
+  let output = 0;
+  for (const row of rows) {
+    input += row.input ?? 0;
+    output += row.output ?? 0;
+  }
+  return { input, output };
 }
 
 /** Every bucket of the range, oldest first (empty ones too: a chart draws them as zero). */

@@ -50,14 +50,18 @@ const saveWatermark = (
     )
     .bind(scale, through);
 
-// The bucket's source rows summed into one row per (key or caller, kind, code, transport).
-// (WHERE before the upsert: SQLite's rule for INSERT … SELECT … ON CONFLICT.)
+// The bucket's source rows summed into one row per (key or caller, kind, code, transport), the
+// AI keys' tokens with them. (WHERE before the upsert: SQLite's rule for INSERT … SELECT … ON
+// CONFLICT.)
 const roll = (tables: UsageTables) => `INSERT INTO ${tables.usage}
-  (scale, key_id, t, kind, code, transport, caller, repo_id, n)
-  SELECT ?1, key_id, ?3, kind, code, transport, caller, max(repo_id), sum(n) FROM ${tables.usage}
+  (scale, key_id, t, kind, code, transport, caller, repo_id, n, input_tokens, output_tokens)
+  SELECT ?1, key_id, ?3, kind, code, transport, caller, max(repo_id), sum(n), sum(input_tokens),
+    sum(output_tokens) FROM ${tables.usage}
   WHERE scale = ?2 AND t >= ?3 AND t < ?4
   GROUP BY key_id, kind, code, transport, caller
-  ON CONFLICT (scale, key_id, t, kind, code, transport, caller) DO UPDATE SET n = n + excluded.n`;
+  ON CONFLICT (scale, key_id, t, kind, code, transport, caller) DO UPDATE SET n = n + excluded.n,
+    input_tokens = input_tokens + excluded.input_tokens,
+    output_tokens = output_tokens + excluded.output_tokens`;
 
 /**
  * Rolls finished `from` buckets into `to` buckets, oldest first, at most `steps` of them. Each

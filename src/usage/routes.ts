@@ -7,7 +7,7 @@ import { ApiError } from "../http/error";
 import { defineOperation, route } from "../http/operation";
 import { RepoKeyParamsSchema, RepoParamsSchema } from "../keys/schemas";
 import { WorkspaceParamsSchema } from "../workspaces/schemas";
-import { bucketsOf, countsOf, isoOf, type Range, rangeOf, rowsSql } from "./read";
+import { bucketsOf, countsOf, isoOf, type Range, rangeOf, rowsSql, tokensOf } from "./read";
 import {
   KeyUsageSchema,
   RepoUsageQuerySchema,
@@ -76,7 +76,7 @@ const REPO_MEMBERSHIP = `SELECT m.role AS role, r.workspace_id AS workspaceId FR
   WHERE r.id = ?2 LIMIT 1`;
 
 type MembershipRow = { role: Role; workspaceId: string };
-type CountRow = { b: number; code: string; n: number };
+type CountRow = { b: number; code: string; n: number; input?: number; output?: number };
 
 const rangeAnswer = (range: Range) => ({
   from: isoOf(range.from),
@@ -96,7 +96,8 @@ function keyUsageRoute(op: typeof storageKeyUsage | typeof aiKeyUsage, kind: "st
       d1.prepare(`SELECT id FROM ${table} WHERE id = ?1 AND repo_id = ?2`).bind(apikeyId, repoId),
       d1
         .prepare(
-          `SELECT b, code, sum(n) AS n FROM (${rowsSql(range.granularity, "key_id = ?1 AND kind = ?4 AND caller = ''")}) GROUP BY b, code`,
+          `SELECT b, code, sum(n) AS n, sum(input_tokens) AS input, sum(output_tokens) AS output
+           FROM (${rowsSql(range.granularity, "key_id = ?1 AND kind = ?4 AND caller = ''")}) GROUP BY b, code`,
         )
         .bind(apikeyId, range.from, range.to, kind),
     ]);
@@ -115,8 +116,11 @@ function keyUsageRoute(op: typeof storageKeyUsage | typeof aiKeyUsage, kind: "st
       success: true as const,
       ...rangeAnswer(range),
       granularity: range.granularity,
-      series: bucketsOf(range).map((b) => ({ t: isoOf(b), ...countsOf(byBucket.get(b) ?? []) })),
-      totals: countsOf(rows),
+      series: bucketsOf(range).map((b) => {
+        const bucket = byBucket.get(b) ?? [];
+        return { t: isoOf(b), ...countsOf(bucket), tokens: tokensOf(bucket) };
+      }),
+      totals: { ...countsOf(rows), tokens: tokensOf(rows) },
     };
   });
 }
@@ -164,7 +168,9 @@ export const usageRoutes = [
         .bind(repoId),
       d1
         .prepare(
-          `SELECT key_id AS keyId, kind, code, sum(n) AS n FROM (${rowsSql(range.granularity, "repo_id = ?1 AND caller = ''")}) GROUP BY key_id, kind, code`,
+          `SELECT key_id AS keyId, kind, code, sum(n) AS n, sum(input_tokens) AS input,
+             sum(output_tokens) AS output
+           FROM (${rowsSql(range.granularity, "repo_id = ?1 AND caller = ''")}) GROUP BY key_id, kind, code`,
         )
         .bind(repoId, range.from, range.to),
     ]);
@@ -191,6 +197,7 @@ export const usageRoutes = [
           deleted: key ? key.deleted === 1 : true,
           total: rows.reduce((sum, row) => sum + row.n, 0),
           ...counts,
+          tokens: tokensOf(rows),
         };
       })
       .sort((a, b) => b.total - a.total || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))

@@ -32,9 +32,28 @@ export const RefusedSchema = z
   .record(z.string(), z.int().nonnegative())
   .meta({ id: "UsageRefused", description: "Refused verifications per outcome code" });
 
+/** An AI key's provider tokens; never verifications, never refusals. */
+export const TokensSchema = z
+  .object({
+    input: z
+      .int()
+      .nonnegative()
+      .meta({ description: "Prompt (input) tokens, as the provider counted them" }),
+    output: z
+      .int()
+      .nonnegative()
+      .meta({ description: "Completion (output) tokens, as the provider counted them" }),
+  })
+  .meta({
+    id: "UsageTokens",
+    description:
+      "Tokens of the provider answers the AI gateway passed for the key (always 0 for storage keys)",
+  });
+
 const UsageCountsFields = {
   valid: z.int().nonnegative().meta({ description: "VALID verifications" }),
   refused: RefusedSchema,
+  tokens: TokensSchema,
 };
 
 export const UsagePointSchema = z

@@ -67,7 +67,9 @@ export class KeyVerifier extends WorkerEntrypoint<Bindings> {
     return this.#run(VerifyAiRequestSchema, input, async (env, valid, waitUntil) => {
       const answer = await verifyAiSecret(env, valid, waitUntil);
       recordVerification(env, waitUntil, "ai", OVER_RPC, answer);
-      return answer.valid ? { ...answer, aiCall: new AiCall(this.env, answer) } : answer;
+      return answer.valid
+        ? { ...answer, aiCall: new AiCall(this.env, answer, this.#waitUntil) }
+        : answer;
     });
   }
 

@@ -1,6 +1,8 @@
-import { exports } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { AiProxyAnswer } from "../../src/ai-proxy/schemas";
+import type { Bindings } from "../../src/env";
+import { flushUsage, usageMemory } from "../../src/usage/recorder";
 import type { AiDecision, KeyVerifier } from "../../src/verify/entrypoint";
 import { providerKey, setProviderOk } from "../providers/support";
 import { call, team } from "../support/api";
@@ -132,8 +134,8 @@ describe("AiCall.forward: the upstream call", () => {
     expect(sent[1]?.headers["anthropic-version"]).toBe("2024-01-01");
   });
 
-  it("asks an OpenAI stream for its usage, keeping the client's other stream options, and logs it", async () => {
-    const { repoId, openai } = await setUp();
+  it("asks an OpenAI stream for its usage, keeping the client's other stream options, logs and records it", async () => {
+    const { admin, repoId, openai } = await setUp();
     const events = [
       'data: {"model":"gpt-x-1","choices":[{"delta":{"content":"Hi"}}]}\n\n',
       'data: {"model":"gpt-x-1","choices":[],"usage":{"prompt_tokens":7,"completion_tokens":3}}\n\n',
@@ -165,6 +167,21 @@ describe("AiCall.forward: the upstream call", () => {
         outputTokens: 3,
       },
     ]);
+    // And in the key's usage analytics, beside its one verification.
+    await usageMemory.settled();
+    await flushUsage(env as Bindings);
+    const from = new Date(Date.now() - 3_600_000).toISOString();
+    const counted = await call(
+      "GET",
+      `/repo/${repoId}/ai/apikey/${openai.id}/usage?from=${from}&granularity=minute`,
+      { as: admin },
+    );
+    expect(counted.status, counted.text).toBe(200);
+    expect(counted.body.totals).toEqual({
+      valid: 1,
+      refused: {},
+      tokens: { input: 7, output: 3 },
+    });
   });
 
   it("a provider key replaced or removed is never used again by the isolate that changed it", async () => {

@@ -10,7 +10,7 @@ describe("client.usage", () => {
     const { client } = await clientFor(t.reader);
     const series = await client.usage.storageKey(t.repoId, key.id, { granularity: "hour" });
     expect(series.granularity).toBe("hour");
-    expect(series.totals).toEqual({ valid: 0, refused: {} });
+    expect(series.totals).toEqual({ valid: 0, refused: {}, tokens: { input: 0, output: 0 } });
     expect((await client.usage.repo(t.repoId)).keys).toEqual([]);
     const { client: admin } = await clientFor(t.admin);
     expect((await admin.usage.unattributed(t.workspaceId)).success).toBe(true);

@@ -100,6 +100,8 @@ describe.skipIf(!browserAvailable)("the console's usage chart", () => {
     await expect
       .poll(() => panel.locator(".usage-totals").textContent())
       .toBe(`Last 24 hours: ${valid} valid, 2 refused.`);
+    // An AI key's provider tokens, apart from its verifications (none went through the AI gateway).
+    expect(await panel.locator(".usage-tokens").textContent()).toBe("Tokens: 0 input, 0 output.");
     // The current hour's bar is the last; focusing it reads out its exact numbers.
     const bar = panel.locator("svg .bar").last();
     await bar.focus();

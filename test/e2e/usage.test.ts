@@ -65,7 +65,11 @@ describe("usage over npm run dev", () => {
       minutesOf(`/repo/${repoId}/apikey/${key.id}/usage`),
       (u) => u.totals.valid >= 8 && (u.totals.refused.SIGNATURE_MISMATCH ?? 0) >= attempts,
     );
-    expect(usage.totals).toEqual({ valid: 8, refused: { SIGNATURE_MISMATCH: attempts } });
+    expect(usage.totals).toEqual({
+      valid: 8,
+      refused: { SIGNATURE_MISMATCH: attempts },
+      tokens: { input: 0, output: 0 },
+    });
 
     const listed = await callApi(token, "GET", `/repo/${repoId}/apikey`);
     expect(listed.keys.find((k: { id: string }) => k.id === key.id).usage24h).toBe(8);
@@ -85,7 +89,7 @@ describe("usage over npm run dev", () => {
       minutesOf(`/repo/${repoId}/ai/apikey/${key.id}/usage`),
       (u) => u.totals.valid >= 12,
     );
-    expect(usage.totals).toEqual({ valid: 12, refused: {} });
+    expect(usage.totals).toEqual({ valid: 12, refused: {}, tokens: { input: 0, output: 0 } });
     const repo = await callApi(token, "GET", `/repo/${repoId}/usage`);
     expect(repo.keys[0]).toMatchObject({ id: key.id, kind: "ai", valid: 12, total: 12 });
   });

@@ -48,7 +48,11 @@ describe("GET …/apikey/{id}/usage", () => {
     expect(body.granularity).toBe("hour");
     expect(body.series.length).toBeGreaterThanOrEqual(24);
     expect(body.series.length).toBeLessThanOrEqual(25);
-    expect(body.totals).toEqual({ valid: 10, refused: { SIGNATURE_MISMATCH: 2 } });
+    expect(body.totals).toEqual({
+      valid: 10,
+      refused: { SIGNATURE_MISMATCH: 2 },
+      tokens: { input: 0, output: 0 },
+    });
     const hours = body.series.map((p: { t: string }) => Date.parse(p.t));
     expect(hours.every((h: number, i: number) => i === 0 || h - hours[i - 1] === 3_600_000)).toBe(
       true,
@@ -166,6 +170,7 @@ describe("GET /repo/{id}/usage", () => {
         total: 10,
         valid: 9,
         refused: { EXPIRED: 1 },
+        tokens: { input: 0, output: 0 },
       },
       {
         id: ai.id,
@@ -176,6 +181,7 @@ describe("GET /repo/{id}/usage", () => {
         total: 5,
         valid: 5,
         refused: {},
+        tokens: { input: 0, output: 0 },
       },
     ]);
     expect(first.body.nextCursor).toEqual(expect.any(String));

@@ -73,11 +73,19 @@ describe("recording verification outcomes", () => {
     );
 
     const usage = await usageOf(`/repo/${t.repoId}/apikey/${key.id}/usage`);
-    expect(usage.totals).toEqual({ valid: 8, refused: { SIGNATURE_MISMATCH: 2 } });
+    expect(usage.totals).toEqual({
+      valid: 8,
+      refused: { SIGNATURE_MISMATCH: 2 },
+      tokens: { input: 0, output: 0 },
+    });
     const points = usage.series.filter((p: { valid: number }) => p.valid > 0);
     expect(points.reduce((sum: number, p: { valid: number }) => sum + p.valid, 0)).toBe(8);
     const other = await usageOf(`/repo/${t.repoId}/apikey/${read.id}/usage`);
-    expect(other.totals).toEqual({ valid: 0, refused: { INSUFFICIENT_ACCESS: 1 } });
+    expect(other.totals).toEqual({
+      valid: 0,
+      refused: { INSUFFICIENT_ACCESS: 1 },
+      tokens: { input: 0, output: 0 },
+    });
   });
 
   it("counts an AI key's outcomes, a disabled key's refusals under that key", async () => {
@@ -103,7 +111,11 @@ describe("recording verification outcomes", () => {
     }
     expect(code).toBe("DISABLED");
     const usage = await usageOf(`/repo/${t.repoId}/ai/apikey/${key.id}/usage`);
-    expect(usage.totals).toEqual({ valid: 5 + stillValid, refused: { DISABLED: 1 } });
+    expect(usage.totals).toEqual({
+      valid: 5 + stillValid,
+      refused: { DISABLED: 1 },
+      tokens: { input: 0, output: 0 },
+    });
   });
 
   it("counts whatever code the verification answers: RATE_LIMITED under the key it names", async () => {
@@ -131,7 +143,11 @@ describe("recording verification outcomes", () => {
     }
     clearBlocks();
     const usage = await usageOf(`/repo/${t.repoId}/apikey/${key.id}/usage`);
-    expect(usage.totals).toEqual({ valid: 0, refused: { RATE_LIMITED: 3 } });
+    expect(usage.totals).toEqual({
+      valid: 0,
+      refused: { RATE_LIMITED: 3 },
+      tokens: { input: 0, output: 0 },
+    });
   });
 
   it("counts a temporary credential's verifications under its parent key", async () => {
@@ -141,7 +157,7 @@ describe("recording verification outcomes", () => {
     for (let i = 0; i < 3; i++) expect((await verifyAs("gw-a", "s3", input)).code).toBe("VALID");
     expect((await keyVerifier.verifyS3Request(input)).code).toBe("VALID");
     const usage = await usageOf(`/repo/${t.repoId}/apikey/${parent.id}/usage`);
-    expect(usage.totals).toEqual({ valid: 4, refused: {} });
+    expect(usage.totals).toEqual({ valid: 4, refused: {}, tokens: { input: 0, output: 0 } });
   });
 
   it("counts refusals that name no key per caller: the gateway's subject, or rpc", async () => {

@@ -1,9 +1,11 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { Bindings } from "../../src/env";
 import { KEPT_SECONDS } from "../../src/usage/buckets";
+import { flushUsage, recordTokens, TOKENS_CODE } from "../../src/usage/recorder";
 import { rollUpUsage } from "../../src/usage/rollup";
 import { call, team } from "../support/api";
-import { createStorageKey } from "../support/keys";
+import { createAiKey, createStorageKey } from "../support/keys";
 
 // Real time only: the rollup's watermarks and the purge act on the whole (shared) test
 // database, so these tests put their rows in the past and run the cron as it runs in production.
@@ -47,8 +49,8 @@ async function rollUntilDone(limits?: Parameters<typeof rollUpUsage>[1]) {
   throw new Error("the rollup never finished");
 }
 
-async function series(keyId: string, query: string) {
-  const response = await call("GET", `/repo/${t.repoId}/apikey/${keyId}/usage?${query}`, {
+async function series(keyId: string, query: string, kind: "" | "ai/" = "") {
+  const response = await call("GET", `/repo/${t.repoId}/${kind}apikey/${keyId}/usage?${query}`, {
     as: t.admin,
   });
   expect(response.status, response.text).toBe(200);
@@ -67,6 +69,20 @@ describe("the usage rollup", () => {
       { scale: "minute", t: hourAgo3 + 180, n: 1, code: "SIGNATURE_MISMATCH" },
       { scale: "minute", t: recent, n: 5 },
     ]);
+    // An AI key's tokens, recorded as the AI gateway's answers report them, in the same minutes.
+    const ai = await createAiKey(t.admin, t.repoId);
+    const tokensAt = (at: number, inputTokens: number, outputTokens: number) =>
+      recordTokens(
+        env as Bindings,
+        () => {},
+        { keyId: ai.id, repoId: t.repoId, inputTokens, outputTokens },
+        at * 1000,
+      );
+    tokensAt(hourAgo3 + 60, 100, 10);
+    tokensAt(hourAgo3 + 60, 20, 2);
+    tokensAt(hourAgo3 + 1800, 3, 1);
+    tokensAt(recent, 7, 5);
+    await flushUsage(env as Bindings);
     await rollUntilDone();
     const rows = await rowsOf(key.id);
     expect(rows.filter((r) => r.scale === "hour")).toEqual([
@@ -82,8 +98,29 @@ describe("the usage rollup", () => {
     const from = new Date((now - 6 * 3600) * 1000).toISOString();
     for (const granularity of ["minute", "hour", "day"]) {
       const body = await series(key.id, `from=${from}&granularity=${granularity}`);
-      expect(body.totals, granularity).toEqual({ valid: 10, refused: { SIGNATURE_MISMATCH: 1 } });
+      expect(body.totals, granularity).toEqual({
+        valid: 10,
+        refused: { SIGNATURE_MISMATCH: 1 },
+        tokens: { input: 0, output: 0 },
+      });
+      // Tokens add up alike, and are never a verification.
+      const tokens = await series(ai.id, `from=${from}&granularity=${granularity}`, "ai/");
+      expect(tokens.totals, granularity).toEqual({
+        valid: 0,
+        refused: {},
+        tokens: { input: 130, output: 18 },
+      });
     }
+    // The finished hour's tokens in one hour row, n = 0; the current hour's still in minutes.
+    const tokenRows = await env.DB.prepare(
+      `SELECT scale, t, code, n, input_tokens AS input, output_tokens AS output FROM key_usage
+       WHERE key_id = ?1 AND scale = 'hour'`,
+    )
+      .bind(ai.id)
+      .all();
+    expect(tokenRows.results).toEqual([
+      { scale: "hour", t: hourAgo3, code: TOKENS_CODE, n: 0, input: 123, output: 13 },
+    ]);
     // A second run rolls nothing twice.
     await rollUntilDone();
     expect((await rowsOf(key.id)).filter((r) => r.scale === "hour")).toEqual(
@@ -156,6 +193,42 @@ describe("the usage rollup's boundaries (a fixed clock)", () => {
     await rollUpUsage(env, { now: (tomorrow + 300) * 1000, tables: db.tables });
     expect((await db.rows()).filter((r) => r.scale === "day")).toEqual([
       { scale: "day", t: tomorrow - D, n: 3 },
+    ]);
+  });
+
+  it("sums the AI keys' tokens into hours and days exactly, their n staying 0", async () => {
+    const db = await privateTables();
+    const hour = NOW - (NOW % H);
+    const insert = (t: number, input: number, output: number) =>
+      env.DB.prepare(
+        `INSERT INTO ${db.tables.usage}
+         (scale, key_id, t, kind, code, transport, caller, repo_id, n, input_tokens, output_tokens)
+         VALUES ('minute', 'k', ?1, 'ai', ?2, 'rpc', '', 'r', 0, ?3, ?4)`,
+      ).bind(t, TOKENS_CODE, input, output);
+    await env.DB.batch([
+      insert(hour - 2 * H, 5, 1), // 10:00
+      insert(hour - 2 * H + 60, 6, 2), // 10:01
+      insert(hour - H + 59 * 60, 7, 3), // 11:59
+      insert(hour, 8, 4), // 12:00
+    ]);
+    const tokenRows = async (scale: string) =>
+      (
+        await env.DB.prepare(
+          `SELECT t, code, n, input_tokens AS input, output_tokens AS output
+           FROM ${db.tables.usage} WHERE scale = ?1 ORDER BY t`,
+        )
+          .bind(scale)
+          .all()
+      ).results;
+    await rollUpUsage(env, { now: (hour + 300) * 1000, tables: db.tables });
+    expect(await tokenRows("hour")).toEqual([
+      { t: hour - 2 * H, code: TOKENS_CODE, n: 0, input: 11, output: 3 },
+      { t: hour - H, code: TOKENS_CODE, n: 0, input: 7, output: 3 },
+    ]);
+    const tomorrow = hour - (hour % D) + D;
+    await rollUpUsage(env, { now: (tomorrow + 300) * 1000, tables: db.tables });
+    expect(await tokenRows("day")).toEqual([
+      { t: tomorrow - D, code: TOKENS_CODE, n: 0, input: 26, output: 10 },
     ]);
   });
 
