@@ -199,27 +199,6 @@ interface ListedRow {
   ratelimit?: { limit: number; periodSeconds: number } | null;
 }
 
-/**
- * Each key as a client sees it now (src/db/key-state.ts): EXPIRED once expiresAt has passed,
- * the previous secret's end only while its grace lasts. In place, so the fields keep the
- * order the SELECT gave them (the Worker's spread keeps it too).
- */
-function asListed(rows: ListedRow[]): ListedRow[] {
-  const now = new Date().toISOString();
-  for (const row of rows) {
-    if (row.expiresAt !== null && row.expiresAt <= now) row.status = "EXPIRED";
-    const previous = row.previousSecretExpiresAt;
-    if (previous !== null && previous <= now) row.previousSecretExpiresAt = null;
-    // The two rate limit columns as the wire's one field (src/limits/setting.ts), last.
-    const limit = row.ratelimitLimit ?? null;
-    const periodSeconds = row.ratelimitPeriodSeconds ?? null;
-    delete row.ratelimitLimit;
-    delete row.ratelimitPeriodSeconds;
-    row.ratelimit = limit !== null && periodSeconds !== null ? { limit, periodSeconds } : null;
-  }
-  return rows;
-}
-
 // Each key's VALID verifications in the last 24 hours (src/usage/recent.ts), in the list's batch.
 const USAGE_24H_SQL = `SELECT key_id AS keyId, sum(n) AS n FROM key_usage
   WHERE scale = 'minute' AND repo_id = ?1 AND t >= ?2 AND code = 'VALID' AND caller = ''
@@ -228,11 +207,26 @@ const USAGE_24H_SQL = `SELECT key_id AS keyId, sum(n) AS n FROM key_usage
 const usage24hRead = (env: Env, repoId: string) =>
   env.DB.prepare(USAGE_24H_SQL).bind(repoId, Math.floor((Date.now() / 1000 - 86_400) / 60) * 60);
 
-/** `usage24h` last on each listed key, as the Worker's list answers it. */
-function withUsage(rows: ListedRow[], usage: { keyId: string; n: number }[]): ListedRow[] {
+/**
+ * Each key as a client sees it now (src/db/key-state.ts): EXPIRED once expiresAt has passed,
+ * the previous secret's end only while its grace lasts; then its `usage24h` and its rate limit,
+ * in the order the Worker's answer has them (src/keys/list.ts adds usage24h to each row, then
+ * src/limits/setting.ts's withRateLimit turns the two columns into `ratelimit`, last). In place,
+ * so the other fields keep the order the SELECT gave them (the Worker's spread keeps it too).
+ */
+function asListed(rows: ListedRow[], usage: { keyId: string; n: number }[]): ListedRow[] {
+  const now = new Date().toISOString();
   const counts = new Map(usage.map(({ keyId, n }) => [keyId, n]));
   for (const row of rows as (ListedRow & { id: string; usage24h?: number })[]) {
+    if (row.expiresAt !== null && row.expiresAt <= now) row.status = "EXPIRED";
+    const previous = row.previousSecretExpiresAt;
+    if (previous !== null && previous <= now) row.previousSecretExpiresAt = null;
     row.usage24h = counts.get(row.id) ?? 0;
+    const limit = row.ratelimitLimit ?? null;
+    const periodSeconds = row.ratelimitPeriodSeconds ?? null;
+    delete row.ratelimitLimit;
+    delete row.ratelimitPeriodSeconds;
+    row.ratelimit = limit !== null && periodSeconds !== null ? { limit, periodSeconds } : null;
   }
   return rows;
 }
@@ -245,9 +239,8 @@ async function listStorageKeys(env: Env, userId: string, repoId: string): Promis
   ]);
   const role = (membership?.results[0] as MembershipRow | undefined)?.role;
   if (rankOf(role) < rankOf("READ")) throw new Refusal(403, "Insufficient permissions");
-  const listed = asListed(keys?.results ?? []);
   const counts = (usage?.results ?? []) as unknown as { keyId: string; n: number }[];
-  return json({ success: true, keys: withUsage(listed, counts), nextCursor: null });
+  return json({ success: true, keys: asListed(keys?.results ?? [], counts), nextCursor: null });
 }
 
 async function listAiKeys(env: Env, userId: string, repoId: string): Promise<Response> {
@@ -262,7 +255,7 @@ async function listAiKeys(env: Env, userId: string, repoId: string): Promise<Res
   // The model allow-list is stored as JSON text (src/ai-keys/routes.ts).
   for (const row of rows) if (typeof row.models === "string") row.models = JSON.parse(row.models);
   const counts = (usage?.results ?? []) as unknown as { keyId: string; n: number }[];
-  return json({ success: true, apiKeys: withUsage(asListed(rows), counts), nextCursor: null });
+  return json({ success: true, apiKeys: asListed(rows, counts), nextCursor: null });
 }
 
 const MAX_LIFETIME_MS = 10 * 366 * 24 * 3600 * 1000;
