@@ -200,12 +200,20 @@ interface ListedRow {
 }
 
 // Each key's VALID verifications in the last 24 hours (src/usage/recent.ts), in the list's batch.
+// Only a reader's: the membership's answer is the repo id searched by (NULL: nothing is read).
 const USAGE_24H_SQL = `SELECT key_id AS keyId, sum(n) AS n FROM key_usage
-  WHERE scale = 'minute' AND repo_id = ?1 AND t >= ?2 AND code = 'VALID' AND caller = ''
+  WHERE scale = 'minute' AND t >= ?2 AND code = 'VALID' AND caller = ''
+  AND repo_id = (SELECT r.id FROM repos r JOIN workspace_members m ON m.workspace_id = r.workspace_id
+    WHERE r.id = ?1 AND m.user_id = ?3 AND m.role IN (SELECT value FROM json_each(?4)))
   GROUP BY key_id`;
 
-const usage24hRead = (env: Env, repoId: string) =>
-  env.DB.prepare(USAGE_24H_SQL).bind(repoId, Math.floor((Date.now() / 1000 - 86_400) / 60) * 60);
+const usage24hRead = (env: Env, repoId: string, userId: string) =>
+  env.DB.prepare(USAGE_24H_SQL).bind(
+    repoId,
+    Math.floor((Date.now() / 1000 - 86_400) / 60) * 60,
+    userId,
+    JSON.stringify(READERS),
+  );
 
 /**
  * Each key as a client sees it now (src/db/key-state.ts): EXPIRED once expiresAt has passed,
@@ -235,7 +243,7 @@ async function listStorageKeys(env: Env, userId: string, repoId: string): Promis
   const [membership, keys, usage] = await env.DB.batch<ListedRow>([
     env.DB.prepare(MEMBERSHIP_SQL).bind(userId, repoId, 1),
     env.DB.prepare(LIST_STORAGE_KEYS_SQL).bind(repoId, userId, ...READERS),
-    usage24hRead(env, repoId),
+    usage24hRead(env, repoId, userId),
   ]);
   const role = (membership?.results[0] as MembershipRow | undefined)?.role;
   if (rankOf(role) < rankOf("READ")) throw new Refusal(403, "Insufficient permissions");
@@ -247,7 +255,7 @@ async function listAiKeys(env: Env, userId: string, repoId: string): Promise<Res
   const [membership, keys, usage] = await env.DB.batch<ListedRow & { models?: unknown }>([
     env.DB.prepare(MEMBERSHIP_SQL).bind(userId, repoId, 1),
     env.DB.prepare(LIST_AI_KEYS_SQL).bind(repoId, userId, ...READERS),
-    usage24hRead(env, repoId),
+    usage24hRead(env, repoId, userId),
   ]);
   const role = (membership?.results[0] as MembershipRow | undefined)?.role;
   if (rankOf(role) < rankOf("READ")) throw new Refusal(403, "Insufficient permissions");

@@ -18,9 +18,11 @@ export function recentValidRead(
   const since = Math.floor((now / 1000 - WINDOW_SECONDS) / 60) * 60;
   const statement = d1
     .prepare(
+      // The repo id the index is searched by is the membership's own answer: NULL for anyone
+      // else, so their read seeks nothing (an EXISTS beside it walked the repo's rows first).
       `SELECT key_id AS keyId, sum(n) AS n FROM key_usage
-       WHERE scale = 'minute' AND repo_id = ?1 AND t >= ?2 AND code = 'VALID' AND caller = ''
-       AND EXISTS (SELECT 1 FROM repos r JOIN workspace_members m ON m.workspace_id = r.workspace_id
+       WHERE scale = 'minute' AND t >= ?2 AND code = 'VALID' AND caller = ''
+       AND repo_id = (SELECT r.id FROM repos r JOIN workspace_members m ON m.workspace_id = r.workspace_id
          WHERE r.id = ?1 AND m.user_id = ?3 AND m.role IN (SELECT value FROM json_each(?4)))
        GROUP BY key_id`,
     )
