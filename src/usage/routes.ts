@@ -83,6 +83,20 @@ const rangeAnswer = (range: Range) => ({
   to: isoOf(range.to),
 });
 
+/**
+ * Authorizes the caller before anything else is read, in a round trip of its own: a refused
+ * caller reads none of the keys or counts (a guard beside them in one batch still walked their
+ * rows, so a refusal's cost told an existing repo's usage apart). Off the hot path.
+ */
+async function authorizeFirst(
+  membership: D1PreparedStatement,
+  userId: string,
+  action: "usage.read" | "workspace.readUnattributedUsage",
+): Promise<void> {
+  const { results } = await membership.all();
+  authorize(asMember(userId, results as unknown as MembershipRow[]), action);
+}
+
 function keyUsageRoute(op: typeof storageKeyUsage | typeof aiKeyUsage, kind: "storage" | "ai") {
   const table = kind === "storage" ? "storage_keys" : "ai_keys";
   return route(op, async (c, input) => {
@@ -90,8 +104,8 @@ function keyUsageRoute(op: typeof storageKeyUsage | typeof aiKeyUsage, kind: "st
     const userId = c.var.userId;
     const range = rangeOf(input.query);
     const d1 = c.env.DB;
-    const [membership, key, counts] = await d1.batch<Record<string, unknown>>([
-      d1.prepare(REPO_MEMBERSHIP).bind(userId, repoId),
+    await authorizeFirst(d1.prepare(REPO_MEMBERSHIP).bind(userId, repoId), userId, "usage.read");
+    const [key, counts] = await d1.batch<Record<string, unknown>>([
       // Deleted keys too: their history stays readable.
       d1.prepare(`SELECT id FROM ${table} WHERE id = ?1 AND repo_id = ?2`).bind(apikeyId, repoId),
       d1
@@ -101,7 +115,6 @@ function keyUsageRoute(op: typeof storageKeyUsage | typeof aiKeyUsage, kind: "st
         )
         .bind(apikeyId, range.from, range.to, kind),
     ]);
-    authorize(asMember(userId, membership?.results as MembershipRow[]), "usage.read");
     if (!key?.results.length) {
       throw new ApiError("NOT_FOUND", "API key not found in this repository");
     }
@@ -156,8 +169,8 @@ export const usageRoutes = [
     const after = input.query.cursor ? decodeCursor(input.query.cursor) : undefined;
     const d1 = c.env.DB;
     // A repo holds at most its quotas' worth of live keys: all of them are summed, then paged.
-    const [membership, keys, counts] = await d1.batch<Record<string, unknown>>([
-      d1.prepare(REPO_MEMBERSHIP).bind(userId, repoId),
+    await authorizeFirst(d1.prepare(REPO_MEMBERSHIP).bind(userId, repoId), userId, "usage.read");
+    const [keys, counts] = await d1.batch<Record<string, unknown>>([
       d1
         .prepare(
           `SELECT id, 'storage' AS kind, name, key, deleted_at IS NOT NULL AS deleted
@@ -174,7 +187,6 @@ export const usageRoutes = [
         )
         .bind(repoId, range.from, range.to),
     ]);
-    authorize(asMember(userId, membership?.results as MembershipRow[]), "usage.read");
     const known = new Map(((keys?.results ?? []) as KeyRow[]).map((k) => [k.id, k]));
     const perKey = new Map<string, { kind: "storage" | "ai"; rows: CountRow[] }>();
     for (const row of (counts?.results ?? []) as (CountRow & {
@@ -216,22 +228,22 @@ export const usageRoutes = [
     const userId = c.var.userId;
     const range = rangeOf(input.query);
     const d1 = c.env.DB;
-    const [membership, counts] = await d1.batch<Record<string, unknown>>([
+    await authorizeFirst(
       d1
         .prepare(
           "SELECT role, workspace_id AS workspaceId FROM workspace_members WHERE workspace_id = ?1 AND user_id = ?2",
         )
         .bind(workspaceId, userId),
+      userId,
+      "workspace.readUnattributedUsage",
+    );
+    const [counts] = await d1.batch<Record<string, unknown>>([
       d1
         .prepare(
           `SELECT b, caller, kind, transport, code, sum(n) AS n FROM (${rowsSql(range.granularity, "key_id = ?1")}) GROUP BY b, caller, kind, transport, code`,
         )
         .bind("", range.from, range.to),
     ]);
-    authorize(
-      asMember(userId, membership?.results as MembershipRow[]),
-      "workspace.readUnattributedUsage",
-    );
     type Row = CountRow & { caller: string; kind: "storage" | "ai"; transport: "http" | "rpc" };
     const rows = (counts?.results ?? []) as Row[];
     const callers = new Map<string, { head: Row; rows: Row[] }>();

@@ -30,15 +30,17 @@ function rowsReadDb(): { db: D1Database; rowsRead: () => number } {
 const KEYS = 30;
 const EVENTS = 60;
 
-let world: Awaited<ReturnType<typeof quietWorkspace>> & { reader: string };
+let world: Awaited<ReturnType<typeof quietWorkspace>> & { reader: string; storageKeyId: string };
 
 beforeAll(async () => {
   const base = await quietWorkspace();
   const reader = newUser("reader");
   await addMember(base.admin, base.workspaceId, reader, "READ");
   const minute = Math.floor(Date.now() / 60_000) * 60;
+  let storageKeyId = "";
   for (let i = 0; i < KEYS; i++) {
     const storage = await createStorageKey(base.admin, base.repoId, { name: `key ${i}` });
+    storageKeyId ||= storage.id;
     await createAiKey(base.admin, base.repoId, { name: `ai ${i}` });
     // Verifications counted this minute (src/usage), which a key list reads for its usage24h.
     await env.DB.prepare(
@@ -53,7 +55,16 @@ beforeAll(async () => {
       auditEvent({ workspaceId: base.workspaceId, repoId: base.repoId }),
     ),
   );
-  world = { ...base, reader };
+  // A busier key: its last ten minutes counted too.
+  for (let back = 1; back <= 10; back++) {
+    await env.DB.prepare(
+      `INSERT INTO key_usage (scale, key_id, t, kind, code, transport, caller, repo_id, n)
+       VALUES ('minute', ?1, ?2, 'storage', 'VALID', 'http', '', ?3, 5)`,
+    )
+      .bind(storageKeyId, minute - back * 60, base.repoId)
+      .run();
+  }
+  world = { ...base, reader, storageKeyId };
 });
 
 /** The rows one refused request read, and its answer. */
@@ -70,6 +81,12 @@ const READS: [string, (id: string) => string, "repo" | "workspace"][] = [
   ["a repo's AI keys", (id) => `/repo/${id}/ai/apikey`, "repo"],
   ["a repo's AI keys, paged", (id) => `/repo/${id}/ai/apikey?limit=10`, "repo"],
   ["a repo's audit trail", (id) => `/repo/${id}/audit`, "repo"],
+  ["a repo's usage", (id) => `/repo/${id}/usage`, "repo"],
+  [
+    "a key's usage",
+    (id) => `/repo/${id}/apikey/${id === world.repoId ? world.storageKeyId : unknownId()}/usage`,
+    "repo",
+  ],
   ["a workspace's audit trail", (id) => `/workspace/${id}/audit`, "workspace"],
 ];
 
