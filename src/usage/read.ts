@@ -63,17 +63,20 @@ export function rowsSql(granularity: Scale, filter: string): string {
   const size = SECONDS[granularity];
   const from = (scale: Scale, lo: string, hi: string) =>
     `SELECT t - t % ${size} AS b, key_id, kind, code, transport, caller, n, input_tokens,
-       output_tokens FROM key_usage, w
+       output_tokens FROM key_usage
      WHERE scale = '${scale}' AND ${filter} AND t >= ${lo} AND t < ${hi}`;
+  // The watermarks as scalar subqueries, not a joined table: a bound from a table joined after
+  // key_usage cannot narrow its index search, and each part read its scale's whole history.
+  const [h, d] = ["(SELECT h FROM w)", "(SELECT d FROM w)"];
   const parts =
     granularity === "minute"
       ? [from("minute", "?2", "?3")]
       : granularity === "hour"
-        ? [from("minute", "max(?2, w.h)", "?3"), from("hour", "?2", "min(?3, w.h)")]
+        ? [from("minute", `max(?2, ${h})`, "?3"), from("hour", "?2", `min(?3, ${h})`)]
         : [
-            from("minute", "max(?2, w.h)", "?3"),
-            from("hour", "max(?2, w.d)", "min(?3, w.h)"),
-            from("day", "?2", "min(?3, w.d)"),
+            from("minute", `max(?2, ${h})`, "?3"),
+            from("hour", `max(?2, ${d})`, `min(?3, ${h})`),
+            from("day", "?2", `min(?3, ${d})`),
           ];
   return `WITH w AS (SELECT
       coalesce((SELECT through FROM usage_rollups WHERE scale = 'hour'), 0) AS h,

@@ -171,14 +171,17 @@ export const usageRoutes = [
     // A repo holds at most its quotas' worth of live keys: all of them are summed, then paged.
     await authorizeFirst(d1.prepare(REPO_MEMBERSHIP).bind(userId, repoId), userId, "usage.read");
     const [keys, counts] = await d1.batch<Record<string, unknown>>([
+      // Only the keys the counts name, each by its id: the key tables' repo index holds live
+      // keys only, so a read of the repo's keys with the deleted ones walked the whole table.
       d1
         .prepare(
-          `SELECT id, 'storage' AS kind, name, key, deleted_at IS NOT NULL AS deleted
-           FROM storage_keys WHERE repo_id = ?1
+          `WITH named AS (SELECT DISTINCT key_id FROM (${rowsSql(range.granularity, "repo_id = ?1 AND caller = ''")}))
+           SELECT id, 'storage' AS kind, name, key, deleted_at IS NOT NULL AS deleted
+           FROM storage_keys WHERE id IN (SELECT key_id FROM named) AND repo_id = ?1
            UNION ALL SELECT id, 'ai' AS kind, name, key, deleted_at IS NOT NULL AS deleted
-           FROM ai_keys WHERE repo_id = ?1`,
+           FROM ai_keys WHERE id IN (SELECT key_id FROM named) AND repo_id = ?1`,
         )
-        .bind(repoId),
+        .bind(repoId, range.from, range.to),
       d1
         .prepare(
           `SELECT key_id AS keyId, kind, code, sum(n) AS n, sum(input_tokens) AS input,
