@@ -1,8 +1,9 @@
 // `npm run bench -- --scale [--sizes=1000,100000,1000000]`: the scaling curve (issue 15, item 2).
 // One local D1 grown from 1k to 100k to 1M storage keys, as many AI keys and as many audit
-// events (bench/scale-seed.mjs); at each size the production bundle (`wrangler deploy
-// --dry-run`, on workerd through Miniflare) is loaded the same way on: one repo's key list, both
-// verifications and a page of a workspace's audit trail. Cost should follow the indexes, not the
+// events (bench/scale-seed.mjs), with 30 days of usage analytics for 1 key in 200; at each size
+// the production bundle (`wrangler deploy --dry-run`, on workerd through Miniflare) is loaded
+// the same way on: one repo's key list, both verifications, a page of a workspace's audit trail,
+// a key's usage (30 days by day, 24 hours by hour) and a busy repo's busiest keys. Cost should follow the indexes, not the
 // tables: each series at the largest size must keep 0.8 of its throughput at the smallest. The
 // machine may be shared, so a reference copy of the API on a twin database that stays at the
 // smallest size is loaded interleaved with it (A B B A), and the verdict compares the two in the
@@ -323,7 +324,7 @@ async function seriesRequests(measured, token, gatewayToken) {
   };
 }
 
-/** The usage series, by the request each loads (the key ones cycling through the listed keys). */
+/** The usage series, by the request each loads (the key ones cycling through the used keys). */
 const USAGE_SERIES = {
   "key usage 30 d": "usage_key_30d",
   "ai key usage 24 h": "usage_key_24h",
@@ -332,7 +333,8 @@ const USAGE_SERIES = {
 
 /**
  * Each series' requests answered as they must be before they are timed: the lists with every
- * listed key, every verification VALID for its own key, the audit page full with a next cursor.
+ * listed key, every verification VALID for its own key, the audit page full with a next cursor,
+ * every usage answer whole and the busy repo's first page full.
  */
 async function checkAnswers(app, series, measured) {
   const answer = async ({ method, path, headers, body }) => {
@@ -665,7 +667,7 @@ function report({ steps, apiSeedSeconds, weights, atIndexes, seconds }) {
     `${USAGE_DENSITY[scale].active}% of ${scale}s active, ${USAGE_DENSITY[scale].refused}% with a refusal`;
   print(
     `Usage (key_usage): ${USAGE_DAYS} days for 1 key in ${USAGE_ACTIVE_EVERY} of each kind (${density("day")}; ${density("hour")}), ` +
-      `minute rows for the last 48 h of 1 in ${USAGE_MINUTE_EVERY} (${density("minute")}); a VALID row per active bucket, AI keys a TOKENS row too; ` +
+      `minute rows for the last 47 h of 1 in ${USAGE_MINUTE_EVERY} (${density("minute")}); a VALID row per active bucket, AI keys a TOKENS row too; ` +
       `day rows below the day rollup's watermark, hour rows below the hour's; plus the same for the ${2 * USED_KEYS} keys of the used repo (the usage series read them; all of them with minute rows). "(usage)" is the part of the seeding that wrote them.`,
   );
   print(
@@ -837,7 +839,9 @@ function report({ steps, apiSeedSeconds, weights, atIndexes, seconds }) {
     `(${BULK_SHAPE.keysPerRepo} keys of each kind per repo). A 10 GB D1 database holds ~${Math.floor(D1_LIMIT_BYTES / bytesPerRow.storage_keys / 1e6)}M storage keys, ` +
     `or ~${Math.floor(D1_LIMIT_BYTES / bytesPerRow.ai_keys / 1e6)}M AI keys, or ~${Math.floor(D1_LIMIT_BYTES / bytesPerRow.audit_events / 1e6)}M audit events alone; ` +
     `with as many AI keys and audit events as storage keys (this bench's mix), ~${(D1_LIMIT_BYTES / mix / 1e6).toFixed(1)}M of each. ` +
-    "Audit events are the part that grows with time: plan them as events per day x AUDIT_RETENTION_DAYS (default 400).";
+    "Audit events are the part that grows with time: plan them as events per day x AUDIT_RETENTION_DAYS (default 400). " +
+    `A usage row takes ~${bytesPerRow.key_usage} B (${last.bytes.tables.key_usage.rows} rows here, ~${Math.round((last.bytes.tables.key_usage.rows * bytesPerRow.key_usage) / 1024 ** 2)} MiB): ` +
+    "plan usage as active keys x rows per key (hour rows for 90 days and day rows for 400 per key and outcome code).";
   print(capacity);
 
   print();
