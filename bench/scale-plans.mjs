@@ -11,7 +11,8 @@
 //   B-TREE FOR ORDER BY`, reading all of audit_events on every run. No gated statement needs a
 //   walk today; one that ever does shows up here and can be argued for then.
 // Not scans: SEARCH lines (an index probed by key or range), `SCAN … VIRTUAL TABLE` (json_each
-// over a bound array), `SCAN (subquery…)` and `SCAN CONSTANT ROW`. A `USE TEMP B-TREE` (rows
+// over a bound array), `SCAN (subquery…)`, `SCAN CONSTANT ROW` and the SCAN of a WITH table the
+// plan materializes itself (see explain). A `USE TEMP B-TREE` (rows
 // sorted after they are read) is named, not failed: what it sorts is bounded by the SEARCH above.
 
 /** The retention purge as the brief of issue 15 wrote it; checked besides the Worker's own. */
@@ -99,16 +100,27 @@ export function lineKind(detail) {
   return /USING (COVERING )?INDEX/.test(rest) ? "walk" : "scan";
 }
 
-/** EXPLAIN QUERY PLAN of `sql` with its recorded values: its lines in tree order, indented. */
+/**
+ * EXPLAIN QUERY PLAN of `sql` with its recorded values: its lines in tree order, indented. A
+ * SCAN of a WITH table the plan itself builds (`MATERIALIZE w`, `CO-ROUTINE w`: the usage
+ * reads' one-row watermarks) reads those rows, not a stored table: "ok".
+ */
 export async function explain(db, sql, params) {
   const { results } = await db
     .prepare(`EXPLAIN QUERY PLAN ${sql}`)
     .bind(...params)
     .all();
+  const built = new Set(
+    results
+      .map((row) => /^(?:MATERIALIZE|CO-ROUTINE) (\S+)$/.exec(row.detail)?.[1])
+      .filter(Boolean),
+  );
   const depth = new Map([[0, -1]]);
   return results.map((row) => {
     depth.set(row.id, (depth.get(row.parent) ?? -1) + 1);
-    return { detail: row.detail, depth: depth.get(row.id), kind: lineKind(row.detail) };
+    const scanned = /^SCAN (\S+)( AS \S+)?$/.exec(row.detail)?.[1];
+    const kind = scanned && built.has(scanned) ? "ok" : lineKind(row.detail);
+    return { detail: row.detail, depth: depth.get(row.id), kind };
   });
 }
 

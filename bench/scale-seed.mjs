@@ -110,6 +110,119 @@ SELECT ${uuid},
   0, ${iso("e.at + 1.5 / 86400")}
 FROM e`;
 
+// Usage analytics (key_usage, src/usage): the rows of 30 days of verifications for 1 key in
+// USAGE_ACTIVE_EVERY of each kind (10k of 2M keys at 1M of each), as the rollups leave them:
+// day rows below the day watermark, hour rows below the hour watermark, minute rows for the
+// last 47 hours (of the 48 kept) of 1 active key in 10. Per bucket a key is active or not (dice);
+// an active bucket has a VALID row, sometimes a refusal, and for AI keys a TOKENS row (over
+// rpc, as the AI gateway reports them); a third of the verifications came over http.
+export const USAGE_ACTIVE_EVERY = 200;
+export const USAGE_MINUTE_EVERY = 10 * USAGE_ACTIVE_EVERY;
+export const USAGE_DAYS = 30;
+/** Per scale: the share of buckets (percent) a key has traffic in, and the share with a refusal. */
+export const USAGE_DENSITY = {
+  day: { active: 90, refused: 50 },
+  hour: { active: 20, refused: 10 },
+  minute: { active: 10, refused: 5 },
+};
+const USAGE_SECONDS = { minute: 60, hour: 3_600, day: 86_400 };
+// Minute rows start an hour inside the 48 h kept: the cron (run at each size, its statements run
+// again for their rows read) then has none to purge while the bench runs.
+const MINUTE_SPAN_SECONDS = 47 * 3_600;
+// Keys (of the rowids they are drawn from) per usage statement: ~5,000 rowids, 25 active keys.
+const USAGE_ROWIDS_PER_STATEMENT = 25 * USAGE_ACTIVE_EVERY;
+const ROLLUP_GRACE_SECONDS = 5 * 60;
+
+/** Rows of one scale for the keys of `table` that `filter` picks (its own ?8…). */
+const usageSql = (table, kind, filter) => `INSERT INTO key_usage
+  (scale, key_id, t, kind, code, transport, caller, repo_id, n, input_tokens, output_tokens)
+WITH RECURSIVE b(t) AS (SELECT ?2 UNION ALL SELECT t + ?4 FROM b WHERE t + ?4 < ?3),
+${numbers("slot", 3)},
+kb AS MATERIALIZED (
+  SELECT k.id AS id, k.repo_id AS repo_id, b.t AS t, abs(random()) % 100 AS dice
+  FROM ${table} k, b WHERE ${filter})
+SELECT ?1, kb.id, kb.t, '${kind}',
+  CASE slot.n WHEN 1 THEN 'VALID' WHEN 2 THEN ${oneOf("abs(random())", ["SIGNATURE_MISMATCH", "RATE_LIMITED", "DISABLED", "EXPIRED"])} ELSE 'TOKENS' END,
+  CASE WHEN kb.dice % 3 = 0 AND slot.n < 3 THEN 'http' ELSE 'rpc' END, '', kb.repo_id,
+  CASE slot.n WHEN 1 THEN 1 + abs(random()) % ?7 WHEN 2 THEN 1 + abs(random()) % 20 ELSE 0 END,
+  CASE slot.n WHEN 3 THEN abs(random()) % (500 * ?7) ELSE 0 END,
+  CASE slot.n WHEN 3 THEN abs(random()) % (200 * ?7) ELSE 0 END
+FROM kb, slot
+WHERE kb.dice < ?5 AND (slot.n = 1 OR (slot.n = 2 AND kb.dice < ?6) OR (slot.n = 3 AND '${kind}' = 'ai'))`;
+const USAGE_TABLES = [
+  ["storage_keys", "storage"],
+  ["ai_keys", "ai"],
+];
+const BULK_USAGE_SQL = Object.fromEntries(
+  USAGE_TABLES.map(([table, kind]) => [
+    table,
+    usageSql(table, kind, "k.rowid > ?8 AND k.rowid <= ?9 AND k.rowid % ?10 = 0"),
+  ]),
+);
+const REPO_USAGE_SQL = Object.fromEntries(
+  USAGE_TABLES.map(([table, kind]) => [table, usageSql(table, kind, "k.repo_id = ?8")]),
+);
+// Counts per bucket up to this (a verification's n, tokens ×500 and ×200 of it), per scale.
+const USAGE_MAX_N = { minute: 20, hour: 400, day: 4_000 };
+
+/**
+ * The rollups' watermarks as a service running for a while has them (hours up to the last
+ * final one, days up to the hour's day), set once on an empty usage_rollups: every bulk usage
+ * row is then where src/usage/read.ts looks for it. Answers them, in Unix seconds.
+ */
+export async function usageWatermarks(db, now) {
+  const seconds = Math.floor(Date.parse(now) / 1000);
+  const floor = (t, scale) => t - (t % USAGE_SECONDS[scale]);
+  const hour = floor(seconds - ROLLUP_GRACE_SECONDS, "hour");
+  const set = (scale, through) =>
+    db
+      .prepare(
+        "INSERT INTO usage_rollups (scale, through) VALUES (?1, ?2) ON CONFLICT (scale) DO NOTHING",
+      )
+      .bind(scale, through);
+  await db.batch([set("hour", hour), set("day", floor(hour, "day"))]);
+  const { results } = await db.prepare("SELECT scale, through FROM usage_rollups").all();
+  const mark = Object.fromEntries(results.map((row) => [row.scale, row.through]));
+  return { seconds, hour: mark.hour, day: mark.day };
+}
+
+/** Each scale's bucket range [lo, hi) of the seeded usage, and its rows' statement values. */
+function usageRanges({ seconds, hour, day }) {
+  const floor = (t, scale) => t - (t % USAGE_SECONDS[scale]);
+  const since = seconds - USAGE_DAYS * 86_400;
+  return {
+    day: [floor(since, "day"), day],
+    hour: [floor(since, "hour"), hour],
+    minute: [floor(seconds - MINUTE_SPAN_SECONDS, "minute"), floor(seconds, "minute") + 60],
+  };
+}
+const usageValues = (scale, [lo, hi]) => [
+  scale,
+  lo,
+  hi,
+  USAGE_SECONDS[scale],
+  USAGE_DENSITY[scale].active,
+  USAGE_DENSITY[scale].refused,
+  USAGE_MAX_N[scale],
+];
+
+/**
+ * 30 days of usage for every key of repo `repoId` (the measured usage series read them), at the
+ * bulk keys' density, all of them with minute rows.
+ */
+export async function seedRepoUsage(db, repoId, marks) {
+  const ranges = usageRanges(marks);
+  const statements = [];
+  for (const [table] of USAGE_TABLES) {
+    for (const scale of ["day", "hour", "minute"]) {
+      statements.push(
+        db.prepare(REPO_USAGE_SQL[table]).bind(...usageValues(scale, ranges[scale]), repoId),
+      );
+    }
+  }
+  await db.batch(statements);
+}
+
 /** The number of rows in `table`. */
 export async function countRows(db, table) {
   return (await db.prepare(`SELECT count(*) AS n FROM ${table}`).first()).n;
@@ -176,10 +289,19 @@ async function appended(db, table, write, log) {
  */
 export async function growTo(
   db,
-  { size, eventsTarget, repoFloor, now, log = (line) => process.stderr.write(`${line}\n`) },
+  {
+    size,
+    eventsTarget,
+    repoFloor,
+    now,
+    usageMarks,
+    log = (line) => process.stderr.write(`${line}\n`),
+  },
 ) {
   const started = Date.now();
   const keys = await reading(() => countRows(db, "storage_keys"));
+  const keysBefore = {};
+  for (const [table] of USAGE_TABLES) keysBefore[table] = await maxRowid(db, table);
   const workspaces = Math.max(0, Math.ceil((size - keys) / KEYS_PER_WORKSPACE));
   const progress = (what, done, total) => {
     const percent = Math.round((100 * done) / Math.max(1, total));
@@ -219,7 +341,53 @@ export async function growTo(
       progress("audit events", to, size);
     }
   }
-  return { seconds: (Date.now() - started) / 1000, workspaces };
+  const usageStarted = Date.now();
+  if (usageMarks) await growUsage(db, keysBefore, usageMarks, log);
+  const ended = Date.now();
+  return {
+    seconds: (ended - started) / 1000,
+    usageSeconds: (ended - usageStarted) / 1000,
+    workspaces,
+  };
+}
+
+/**
+ * Usage rows (see USAGE_DENSITY) for the active keys among those added since `keysBefore`
+ * (rowid per table): 1 in USAGE_ACTIVE_EVERY, so the active keys grow with the table, and for
+ * 1 in USAGE_MINUTE_EVERY minute rows too. A statement per scale and ~25 active keys.
+ */
+async function growUsage(db, keysBefore, marks, log) {
+  const started = Date.now();
+  const ranges = usageRanges(marks);
+  const before = await reading(() => countRows(db, "key_usage"));
+  for (const [table] of USAGE_TABLES) {
+    const high = await maxRowid(db, table);
+    const low = keysBefore[table];
+    for (let from = low; from < high; from += USAGE_ROWIDS_PER_STATEMENT) {
+      const to = Math.min(from + USAGE_ROWIDS_PER_STATEMENT, high);
+      for (const scale of ["day", "hour", "minute"]) {
+        const every = scale === "minute" ? USAGE_MINUTE_EVERY : USAGE_ACTIVE_EVERY;
+        // A span without a key of that rowid sends nothing.
+        if (Math.floor(to / every) === Math.floor(from / every)) continue;
+        const insert = () =>
+          db
+            .prepare(BULK_USAGE_SQL[table])
+            .bind(...usageValues(scale, ranges[scale]), from, to, every)
+            .run();
+        await appended(db, "key_usage", insert, log);
+      }
+      const done = to - low;
+      const step = 20 * USAGE_ROWIDS_PER_STATEMENT;
+      if (done % step === 0 || to === high) {
+        const seconds = ((Date.now() - started) / 1000).toFixed(0);
+        log(
+          `  usage of ${table}: keys ${done}/${high - low} (${Math.round((100 * done) / Math.max(1, high - low))}%), ${seconds} s`,
+        );
+      }
+    }
+  }
+  const rows = (await reading(() => countRows(db, "key_usage"))) - before;
+  log(`  usage: ${rows} rows in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
 async function call(baseUrl, token, method, path, body) {
@@ -256,16 +424,18 @@ async function concurrently(count, inFlight, make) {
 
 /**
  * The measured rows, through the API on the empty database: a workspace owned by the bench user
- * with a "listed" repo of `listed` storage and `listed` AI keys (the list reads), and a
- * "verified" repo with `verified` keys of each kind (the verifications cycle through them).
+ * with a "listed" repo of `listed` storage and `listed` AI keys (the list reads), a "verified"
+ * repo with `verified` keys of each kind (the verifications cycle through them) and a "used"
+ * repo with `used` keys of each kind (their usage is read).
  * Their audit events reach D1 through the Queue and its consumer, as in service: they are the
  * measured workspace's trail.
  */
-export async function seedMeasured(baseUrl, token, { listed, verified }) {
+export async function seedMeasured(baseUrl, token, { listed, verified, used }) {
   const workspace = await call(baseUrl, token, "POST", "/workspace", { name: "scale" });
   const repo = (name) => call(baseUrl, token, "POST", "/repo", { name, workspaceId: workspace.id });
   const listedRepo = await repo("listed");
   const verifiedRepo = await repo("verified");
+  const usedRepo = await repo("used");
   const access = ["READ", "WRITE", "ADMIN"];
   const aiTypes = ["OPENAI", "GOOGLE", "ANTHROPIC", "AWS", "OTHER"];
   const storageKey = (repoId, i) =>
@@ -285,14 +455,20 @@ export async function seedMeasured(baseUrl, token, { listed, verified }) {
   }
   const storage = await concurrently(verified, 8, (i) => storageKey(verifiedRepo.id, i));
   const ai = await concurrently(verified, 8, (i) => aiKey(verifiedRepo.id, i));
+  const usedStorage = await concurrently(used, 8, (i) => storageKey(usedRepo.id, i));
+  const usedAi = await concurrently(used, 8, (i) => aiKey(usedRepo.id, i));
   return {
     workspaceId: workspace.id,
     listedRepoId: listedRepo.id,
     verifiedRepoId: verifiedRepo.id,
+    // A repo of `used` keys of each kind with 30 days of usage (seedRepoUsage): the usage series.
+    usedRepoId: usedRepo.id,
+    usedStorageKeyIds: usedStorage.map(({ id }) => id),
+    usedAiKeyIds: usedAi.map(({ id }) => id),
     storageKeys: storage.map(({ id, key, secret }) => ({ id, key, secret })),
     aiKeys: ai.map(({ id, key, secret }) => ({ id, key, secret })),
-    // The API's own events: the workspace, its two repos and every key created.
-    events: 3 + 2 * listed + 2 * verified,
+    // The API's own events: the workspace, its three repos and every key created.
+    events: 4 + 2 * listed + 2 * verified + 2 * used,
   };
 }
 

@@ -1,8 +1,9 @@
 // `npm run bench -- --scale [--sizes=1000,100000,1000000]`: the scaling curve (issue 15, item 2).
 // One local D1 grown from 1k to 100k to 1M storage keys, as many AI keys and as many audit
-// events (bench/scale-seed.mjs); at each size the production bundle (`wrangler deploy
-// --dry-run`, on workerd through Miniflare) is loaded the same way on: one repo's key list, both
-// verifications and a page of a workspace's audit trail. Cost should follow the indexes, not the
+// events (bench/scale-seed.mjs), with 30 days of usage analytics for 1 key in 200; at each size
+// the production bundle (`wrangler deploy --dry-run`, on workerd through Miniflare) is loaded
+// the same way on: one repo's key list, both verifications, a page of a workspace's audit trail,
+// a key's usage (30 days by day, 24 hours by hour) and a busy repo's busiest keys. Cost should follow the indexes, not the
 // tables: each series at the largest size must keep 0.8 of its throughput at the smallest. The
 // machine may be shared, so a reference copy of the API on a twin database that stays at the
 // smallest size is loaded interleaved with it (A B B A), and the verdict compares the two in the
@@ -36,7 +37,19 @@ import {
   rowsRead,
   shortSql,
 } from "./scale-plans.mjs";
-import { awaitEvents, BULK_SHAPE, growTo, rowWeights, seedMeasured } from "./scale-seed.mjs";
+import {
+  awaitEvents,
+  BULK_SHAPE,
+  growTo,
+  rowWeights,
+  seedMeasured,
+  seedRepoUsage,
+  USAGE_ACTIVE_EVERY,
+  USAGE_DAYS,
+  USAGE_DENSITY,
+  USAGE_MINUTE_EVERY,
+  usageWatermarks,
+} from "./scale-seed.mjs";
 import { applyMigrations, signedS3Body } from "./seed.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -55,6 +68,10 @@ const TARGET_RATIO = 0.8;
 const LISTED_KEYS = 50;
 const VERIFIED_KEYS = 200;
 const AUDIT_PAGE = 50;
+// The repo usage list's default page (of the used repo's 2 x USED_KEYS active keys).
+const USAGE_PAGE = 50;
+// The keys of each kind in the repo whose usage is read (all active: 30 days of usage each).
+const USED_KEYS = 50;
 // D1's largest database.
 const D1_LIMIT_BYTES = 10 * 1000 ** 3;
 const TABLES = [
@@ -64,6 +81,7 @@ const TABLES = [
   "storage_keys",
   "ai_keys",
   "audit_events",
+  "key_usage",
 ];
 
 // Fixed bench configuration (credentials shared with bench/run.mjs); nothing is a real secret.
@@ -145,6 +163,11 @@ function hotRequests(measured, token, gatewayToken, s3Body) {
       path: (answers) => `/workspace/${workspaceId}/audit?cursor=${answers.audit.nextCursor}`,
     },
     { name: "repo audit", path: `/repo/${verifiedRepoId}/audit` },
+    ...usageRequests(measured).map(({ name, path, kind }) => ({
+      name,
+      path,
+      check: (a) => (kind === "repo" ? a.keys.length > 0 : a.series.length >= 24),
+    })),
     {
       name: "create key",
       method: "POST",
@@ -156,9 +179,46 @@ function hotRequests(measured, token, gatewayToken, s3Body) {
       name: "cron",
       method: "POST",
       path: "/__scale/scheduled",
-      gate: (sql) => /\baudit_events\b/i.test(sql),
+      // The retention purge, and the usage rollup's and purge's reads of key_usage.
+      gate: (sql) => /\b(audit_events|key_usage)\b/i.test(sql),
     },
   ].map((request) => ({ token, ...request }));
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The usage reads, as the console asks them (console/src/usage.ts): a key's last 30 days by day
+ * and last 24 hours by hour (storage and AI keys of the used repo, every one with 30 days of
+ * usage), the repo's busiest keys over the last 24 hours (by hour) and the last 30 days (by day).
+ * Ranges end now: each size asks its own.
+ */
+function usageRequests(measured, now = Date.now()) {
+  const since = (ms) => encodeURIComponent(new Date(now - ms).toISOString());
+  const month = `from=${since(30 * DAY_MS)}&granularity=day`;
+  const day = `from=${since(DAY_MS)}&granularity=hour`;
+  const repo = `/repo/${measured.usedRepoId}`;
+  const keys = (range) =>
+    measured.usedStorageKeyIds.flatMap((id, i) => [
+      `${repo}/apikey/${id}/usage?${range}`,
+      `${repo}/ai/apikey/${measured.usedAiKeyIds[i]}/usage?${range}`,
+    ]);
+  return [
+    { name: "key usage 30 d", kind: "key", paths: keys(month), path: keys(month)[0] },
+    { name: "ai key usage 24 h", kind: "key", paths: keys(day), path: keys(day)[1] },
+    {
+      name: "repo usage 24 h",
+      kind: "repo",
+      paths: [`${repo}/usage?${day}`],
+      path: `${repo}/usage?${day}`,
+    },
+    {
+      name: "repo usage 30 d",
+      kind: "repo",
+      paths: [`${repo}/usage?${month}`],
+      path: `${repo}/usage?${month}`,
+    },
+  ];
 }
 
 /** One autocannon run: `requests` cycled by each connection. Throws on any error or non-2xx. */
@@ -253,12 +313,28 @@ async function seriesRequests(measured, token, gatewayToken) {
       measured.aiKeys.map(({ secret }) => ({ secret })),
     ),
     audit: get(`/workspace/${measured.workspaceId}/audit`),
+    ...Object.fromEntries(
+      usageRequests(measured)
+        .filter(({ name }) => USAGE_SERIES[name])
+        .map(({ name, paths }) => [
+          USAGE_SERIES[name],
+          paths.map((path) => ({ method: "GET", path, headers: auth(token) })),
+        ]),
+    ),
   };
 }
 
+/** The usage series, by the request each loads (the key ones cycling through the used keys). */
+const USAGE_SERIES = {
+  "key usage 30 d": "usage_key_30d",
+  "ai key usage 24 h": "usage_key_24h",
+  "repo usage 24 h": "usage_repo_24h",
+};
+
 /**
  * Each series' requests answered as they must be before they are timed: the lists with every
- * listed key, every verification VALID for its own key, the audit page full with a next cursor.
+ * listed key, every verification VALID for its own key, the audit page full with a next cursor,
+ * every usage answer whole and the busy repo's first page full.
  */
 async function checkAnswers(app, series, measured) {
   const answer = async ({ method, path, headers, body }) => {
@@ -283,6 +359,27 @@ async function checkAnswers(app, series, measured) {
   if (page.events.length !== AUDIT_PAGE || !page.nextCursor) {
     throw new Error(`audit: ${page.events.length} events, next cursor ${page.nextCursor}`);
   }
+  // Every key's usage answers its whole range, and the keys have verifications in it (a key may
+  // have none in a given 24 hours: the series as a whole must).
+  for (const name of ["usage_key_30d", "usage_key_24h"]) {
+    const answers = await Promise.all(series[name].map(answer));
+    const short = answers.findIndex(
+      (usage) => usage.series.length < (name === "usage_key_30d" ? 30 : 24),
+    );
+    if (short >= 0) {
+      throw new Error(
+        `${name} ${series[name][short].path}: ${answers[short].series.length} points`,
+      );
+    }
+    const valid = answers.reduce((sum, usage) => sum + usage.totals.valid, 0);
+    if (!(valid > 0)) throw new Error(`${name}: no verifications in any key's usage`);
+  }
+  const busiest = await answer(series.usage_repo_24h[0]);
+  if (busiest.keys.length !== USAGE_PAGE || !busiest.nextCursor) {
+    throw new Error(
+      `usage_repo_24h: ${busiest.keys.length} keys, next cursor ${busiest.nextCursor}`,
+    );
+  }
 }
 
 /** Wall time of one cron run (re-seal sweep and retention purge), on the recording Worker. */
@@ -298,7 +395,15 @@ const GROWN_DB = "flashgate-scale";
 /** The audit consumer, as deployed: the measured rows' events reach D1 through it. */
 const auditConsumer = (name) => ({ type: "queue", name, maxBatchSize: 100, maxBatchTimeout: 1 });
 
-const SERIES = ["list", "verify_s3", "verify_ai", "audit"];
+const SERIES = [
+  "list",
+  "verify_s3",
+  "verify_ai",
+  "audit",
+  "usage_key_30d",
+  "usage_key_24h",
+  "usage_repo_24h",
+];
 
 export async function runScale(argv = process.argv) {
   const sizesArg = argv.find((arg) => arg.startsWith("--sizes="));
@@ -309,8 +414,12 @@ export async function runScale(argv = process.argv) {
         .map(Number)
         .sort((a, b) => a - b)
     : DEFAULT_SIZES;
-  if (sizes.some((n) => !Number.isInteger(n) || n < 2 * (LISTED_KEYS + VERIFIED_KEYS))) {
-    throw new Error(`--sizes: whole numbers of at least ${2 * (LISTED_KEYS + VERIFIED_KEYS)}`);
+  if (
+    sizes.some((n) => !Number.isInteger(n) || n < 2 * (LISTED_KEYS + VERIFIED_KEYS + USED_KEYS))
+  ) {
+    throw new Error(
+      `--sizes: whole numbers of at least ${2 * (LISTED_KEYS + VERIFIED_KEYS + USED_KEYS)}`,
+    );
   }
   const started = Date.now();
   rmSync(workDir, { recursive: true, force: true });
@@ -368,19 +477,26 @@ export async function runScale(argv = process.argv) {
     const gatewayToken = await benchToken("bench-gateway", { scope: "keys:verify" });
 
     log(
-      `seeding the measured rows through the API: ${LISTED_KEYS} + ${LISTED_KEYS} listed keys, ${VERIFIED_KEYS} + ${VERIFIED_KEYS} verified keys`,
+      `seeding the measured rows through the API: ${LISTED_KEYS} + ${LISTED_KEYS} listed keys, ${VERIFIED_KEYS} + ${VERIFIED_KEYS} verified keys, ${USED_KEYS} + ${USED_KEYS} used keys`,
     );
     let at = Date.now();
-    const counts = { listed: LISTED_KEYS, verified: VERIFIED_KEYS };
+    const counts = { listed: LISTED_KEYS, verified: VERIFIED_KEYS, used: USED_KEYS };
     const measured = await seedMeasured(app, token, counts);
     await awaitEvents(db, measured.workspaceId, measured.events);
     const apiSeedSeconds = (Date.now() - at) / 1000;
     const repoFloor = (await db.prepare("SELECT max(rowid) AS n FROM repos").first()).n;
+    // Usage: the rollups' watermarks as in service, then 30 days of it for the listed keys.
+    const usageNow = new Date().toISOString();
+    const usageMarks = await usageWatermarks(db, usageNow);
+    await seedRepoUsage(db, measured.usedRepoId, usageMarks);
     log(`the reference database: the same through its own API, then ${sizeName(sizes[0])} in bulk`);
     const referenceMeasured = await seedMeasured(referenceApp, token, counts);
     await awaitEvents(referenceDb, referenceMeasured.workspaceId, referenceMeasured.events);
+    const referenceMarks = await usageWatermarks(referenceDb, usageNow);
+    await seedRepoUsage(referenceDb, referenceMeasured.usedRepoId, referenceMarks);
     await growTo(referenceDb, {
       size: sizes[0],
+      usageMarks: referenceMarks,
       eventsTarget: sizes.at(-1),
       repoFloor: (await referenceDb.prepare("SELECT max(rowid) AS n FROM repos").first()).n,
       now: new Date().toISOString(),
@@ -414,7 +530,13 @@ export async function runScale(argv = process.argv) {
     const steps = [];
     for (const size of sizes) {
       log(`growing to ${sizeName(size)} keys of each kind and ${sizeName(size)} audit events`);
-      const grown = await growTo(db, { size, eventsTarget: sizes.at(-1), repoFloor, now });
+      const grown = await growTo(db, {
+        size,
+        eventsTarget: sizes.at(-1),
+        repoFloor,
+        now,
+        usageMarks,
+      });
       log(`  ${grown.seconds.toFixed(1)} s; weighing the database (dbstat)`);
       at = Date.now();
       const bytes = await databaseBytes(file, TABLES);
@@ -437,6 +559,7 @@ export async function runScale(argv = process.argv) {
       steps.push({
         size,
         seedSeconds: grown.seconds,
+        usageSeedSeconds: grown.usageSeconds,
         weighSeconds,
         bytes,
         plans,
@@ -514,7 +637,8 @@ function report({ steps, apiSeedSeconds, weights, atIndexes, seconds }) {
       "workspaces",
       "repos",
       "members",
-      "seed s",
+      "key_usage",
+      "seed s (usage)",
       "database MiB",
     ],
   ];
@@ -528,7 +652,8 @@ function report({ steps, apiSeedSeconds, weights, atIndexes, seconds }) {
       String(t.workspaces.rows),
       String(t.repos.rows),
       String(t.workspace_members.rows),
-      step.seedSeconds.toFixed(1),
+      String(t.key_usage.rows),
+      `${step.seedSeconds.toFixed(1)} (${step.usageSeedSeconds.toFixed(1)})`,
       mib(step.bytes.databaseBytes),
     ]);
   }
@@ -536,7 +661,14 @@ function report({ steps, apiSeedSeconds, weights, atIndexes, seconds }) {
   print(
     `Seeded in bulk SQL (INSERT … SELECT over recursive CTEs; each bulk workspace ${BULK_SHAPE.members} members, ` +
       `${BULK_SHAPE.repos} repos of ${BULK_SHAPE.keysPerRepo} storage + ${BULK_SHAPE.keysPerRepo} AI keys), each size on top of the last; ` +
-      `before that ${LISTED_KEYS * 2 + VERIFIED_KEYS * 2} measured keys through the API (${apiSeedSeconds.toFixed(1)} s, their events through the Queue).`,
+      `before that ${2 * (LISTED_KEYS + VERIFIED_KEYS + USED_KEYS)} measured keys through the API (${apiSeedSeconds.toFixed(1)} s, their events through the Queue).`,
+  );
+  const density = (scale) =>
+    `${USAGE_DENSITY[scale].active}% of ${scale}s active, ${USAGE_DENSITY[scale].refused}% with a refusal`;
+  print(
+    `Usage (key_usage): ${USAGE_DAYS} days for 1 key in ${USAGE_ACTIVE_EVERY} of each kind (${density("day")}; ${density("hour")}), ` +
+      `minute rows for the last 47 h of 1 in ${USAGE_MINUTE_EVERY} (${density("minute")}); a VALID row per active bucket, AI keys a TOKENS row too; ` +
+      `day rows below the day rollup's watermark, hour rows below the hour's; plus the same for the ${2 * USED_KEYS} keys of the used repo (the usage series read them; all of them with minute rows). "(usage)" is the part of the seeding that wrote them.`,
   );
   print(
     `Characters per row, API-written vs bulk: ${Object.entries(weights)
@@ -588,6 +720,8 @@ function report({ steps, apiSeedSeconds, weights, atIndexes, seconds }) {
       "grown/reference is the median of the rounds' ratios. " +
       `"${names.at(-1)}/${names[0]} in turn" compares runs minutes apart and moves with whatever else the machine runs; ` +
       `the verdict reads grown/reference at ${names.at(-1)}: ${names.at(-1)} against ${names[0]} in the same seconds (at ${names[0]} that ratio is the noise floor). ` +
+      `usage_key_30d/usage_key_24h: GET a key's usage, 30 days by day / 24 hours by hour, cycling through the used repo's ${2 * USED_KEYS} keys (storage and AI); ` +
+      `usage_repo_24h: GET the used repo's busiest keys over 24 hours (a page of ${USAGE_PAGE} of its ${2 * USED_KEYS} active keys). ` +
       "verify_rps in the JSON is verify_s3; verify_ai_rps is the AI one.",
   );
   const throughputOk = SERIES.every((name) => sideBySide[name].at(-1) >= TARGET_RATIO);
@@ -664,7 +798,7 @@ function report({ steps, apiSeedSeconds, weights, atIndexes, seconds }) {
     ],
   ];
   const bytesPerRow = {};
-  for (const name of ["storage_keys", "ai_keys", "audit_events"]) {
+  for (const name of ["storage_keys", "ai_keys", "audit_events", "key_usage"]) {
     const r = perRow(last, name);
     const added = marginal(previous, last, name);
     bytesPerRow[name] = Math.round(r.total);
@@ -685,7 +819,7 @@ function report({ steps, apiSeedSeconds, weights, atIndexes, seconds }) {
     return sum + t.tableBytes + t.indexBytes;
   }, 0);
   const aroundPerKey = around / last.bytes.tables.storage_keys.rows;
-  const indexLines = ["storage_keys", "ai_keys", "audit_events"].map(
+  const indexLines = ["storage_keys", "ai_keys", "audit_events", "key_usage"].map(
     (name) =>
       `${name}: ${Object.entries(last.bytes.tables[name].indexes)
         .map(([index, bytes]) => `${index} ${(bytes / last.bytes.tables[name].rows).toFixed(0)}`)
@@ -705,7 +839,9 @@ function report({ steps, apiSeedSeconds, weights, atIndexes, seconds }) {
     `(${BULK_SHAPE.keysPerRepo} keys of each kind per repo). A 10 GB D1 database holds ~${Math.floor(D1_LIMIT_BYTES / bytesPerRow.storage_keys / 1e6)}M storage keys, ` +
     `or ~${Math.floor(D1_LIMIT_BYTES / bytesPerRow.ai_keys / 1e6)}M AI keys, or ~${Math.floor(D1_LIMIT_BYTES / bytesPerRow.audit_events / 1e6)}M audit events alone; ` +
     `with as many AI keys and audit events as storage keys (this bench's mix), ~${(D1_LIMIT_BYTES / mix / 1e6).toFixed(1)}M of each. ` +
-    "Audit events are the part that grows with time: plan them as events per day x AUDIT_RETENTION_DAYS (default 400).";
+    "Audit events are the part that grows with time: plan them as events per day x AUDIT_RETENTION_DAYS (default 400). " +
+    `A usage row takes ~${bytesPerRow.key_usage} B (${last.bytes.tables.key_usage.rows} rows here, ~${Math.round((last.bytes.tables.key_usage.rows * bytesPerRow.key_usage) / 1024 ** 2)} MiB): ` +
+    "plan usage as active keys x rows per key (hour rows for 90 days and day rows for 400 per key and outcome code).";
   print(capacity);
 
   print();
@@ -723,6 +859,11 @@ function report({ steps, apiSeedSeconds, weights, atIndexes, seconds }) {
         verify_rps: rpsOf("verify_s3"),
         audit_rps: rpsOf("audit"),
         verify_ai_rps: rpsOf("verify_ai"),
+        usage_key_30d_rps: rpsOf("usage_key_30d"),
+        usage_key_24h_rps: rpsOf("usage_key_24h"),
+        usage_repo_24h_rps: rpsOf("usage_repo_24h"),
+        usage_rows: steps.map((step) => step.bytes.tables.key_usage.rows),
+        usage_seed_seconds: steps.map((step) => Number(step.usageSeedSeconds.toFixed(1))),
         verify_rps_is: "verify_s3",
         reference_rps: Object.fromEntries(SERIES.map((name) => [name, rpsOf(name, "reference")])),
         ratios,
