@@ -200,20 +200,34 @@ interface ListedRow {
 }
 
 // Each key's VALID verifications in the last 24 hours (src/usage/recent.ts), in the list's batch.
-// Only a reader's: the membership's answer is the repo id searched by (NULL: nothing is read).
-const USAGE_24H_SQL = `SELECT key_id AS keyId, sum(n) AS n FROM key_usage
-  WHERE scale = 'minute' AND t >= ?2 AND code = 'VALID' AND caller = ''
-  AND repo_id = (SELECT r.id FROM repos r JOIN workspace_members m ON m.workspace_id = r.workspace_id
-    WHERE r.id = ?1 AND m.user_id = ?3 AND m.role IN (SELECT value FROM json_each(?4)))
-  GROUP BY key_id`;
+// As src/usage/recent.ts: only a reader's (the membership's answer is the repo id searched by),
+// rolled hours from hour rows, the minutes before the first whole hour and after the watermark.
+const USAGE_24H_SQL = `WITH g AS MATERIALIZED (SELECT r.id AS id FROM repos r
+    JOIN workspace_members m ON m.workspace_id = r.workspace_id
+    WHERE r.id = ?1 AND m.user_id = ?3 AND m.role IN (SELECT value FROM json_each(?4))),
+  w AS MATERIALIZED (SELECT max(?5,
+    coalesce((SELECT through FROM usage_rollups WHERE scale = 'hour'), 0)) AS h)
+  SELECT key_id AS keyId, sum(n) AS n FROM (
+    SELECT key_id, n FROM key_usage WHERE scale = 'minute' AND repo_id = (SELECT id FROM g)
+      AND t >= ?2 AND t < ?5 AND code = 'VALID' AND caller = ''
+    UNION ALL
+    SELECT key_id, n FROM key_usage WHERE scale = 'hour' AND repo_id = (SELECT id FROM g)
+      AND t >= ?5 AND t < (SELECT h FROM w) AND code = 'VALID' AND caller = ''
+    UNION ALL
+    SELECT key_id, n FROM key_usage WHERE scale = 'minute' AND repo_id = (SELECT id FROM g)
+      AND t >= (SELECT h FROM w) AND code = 'VALID' AND caller = ''
+  ) GROUP BY key_id`;
 
-const usage24hRead = (env: Env, repoId: string, userId: string) =>
-  env.DB.prepare(USAGE_24H_SQL).bind(
+function usage24hRead(env: Env, repoId: string, userId: string) {
+  const since = Math.floor((Date.now() / 1000 - 86_400) / 60) * 60;
+  return env.DB.prepare(USAGE_24H_SQL).bind(
     repoId,
-    Math.floor((Date.now() / 1000 - 86_400) / 60) * 60,
+    since,
     userId,
     JSON.stringify(READERS),
+    Math.ceil(since / 3_600) * 3_600,
   );
+}
 
 /**
  * Each key as a client sees it now (src/db/key-state.ts): EXPIRED once expiresAt has passed,

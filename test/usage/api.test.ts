@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Bindings } from "../../src/env";
+import { recentValidRead } from "../../src/usage/recent";
 import { flushUsage, usageMemory } from "../../src/usage/recorder";
 import { call, expectError, team } from "../support/api";
 import { createAiKey, createStorageKey } from "../support/keys";
@@ -225,6 +226,64 @@ describe("key lists' usage24h", () => {
     expect(paged.body.keys[0].usage24h).toBe(0); // newest first: `unused`
     const aiList = await call("GET", `/repo/${own.repoId}/ai/apikey`, { as: own.reader });
     expect(aiList.body.apiKeys[0].usage24h).toBe(2);
+  });
+});
+
+describe("usage24h's read (src/usage/recent.ts)", () => {
+  it("takes rolled hours from hour rows, and minutes only before the first whole hour and after the watermark", async () => {
+    const own = await team();
+    const key = await createStorageKey(own.admin, own.repoId);
+    const at = (iso: string) => Date.parse(iso) / 1000;
+    // Now 2026-01-02 12:30: the window starts 2026-01-01 12:30, its first whole hour is 13:00,
+    // and the cron has rolled every hour before 2026-01-02 11:00.
+    const now = Date.parse("2026-01-02T12:30:00Z");
+    const rows: [string, string, string, number][] = [
+      ["minute", "2026-01-01T12:20:00Z", "VALID", 1000], // before the window
+      ["minute", "2026-01-01T12:40:00Z", "VALID", 1], // the first, partial hour: its minutes
+      ["minute", "2026-01-01T12:40:00Z", "SIGNATURE_MISMATCH", 50], // not VALID
+      ["hour", "2026-01-01T12:00:00Z", "VALID", 5000], // the hour the window starts inside
+      ["hour", "2026-01-01T13:00:00Z", "VALID", 10], // rolled: its hour row …
+      ["minute", "2026-01-01T13:10:00Z", "VALID", 100], // … not its minutes
+      ["hour", "2026-01-02T11:00:00Z", "VALID", 7000], // not rolled yet (at the watermark)
+      ["minute", "2026-01-02T11:30:00Z", "VALID", 2], // after the watermark: its minutes
+    ];
+    await env.DB.batch(
+      rows.map(([scale, t, code, n]) =>
+        env.DB.prepare(
+          `INSERT INTO key_usage (scale, key_id, t, kind, code, transport, caller, repo_id, n)
+           VALUES (?1, ?2, ?3, 'storage', ?4, 'http', '', ?5, ?6)`,
+        ).bind(scale, key.id, at(t), code, own.repoId, n),
+      ),
+    );
+    const saved = await env.DB.prepare(
+      "SELECT through FROM usage_rollups WHERE scale = 'hour'",
+    ).first<{ through: number }>();
+    await env.DB.prepare(
+      `INSERT INTO usage_rollups (scale, through) VALUES ('hour', ?1)
+       ON CONFLICT (scale) DO UPDATE SET through = excluded.through`,
+    )
+      .bind(at("2026-01-02T11:00:00Z"))
+      .run();
+    const read = (userId: string) => {
+      const { statement, rowsOf } = recentValidRead(
+        env.DB,
+        { repoId: own.repoId, userId, readers: ["READ", "WRITE", "ADMIN"] },
+        now,
+      );
+      return statement.all().then(rowsOf);
+    };
+    try {
+      expect(await read(own.reader)).toEqual([{ keyId: key.id, n: 1 + 10 + 2 }]);
+      // An outsider's read finds nothing (and seeks nothing: test/access/refusal-cost).
+      expect(await read(own.outsider)).toEqual([]);
+    } finally {
+      await (saved
+        ? env.DB.prepare("UPDATE usage_rollups SET through = ?1 WHERE scale = 'hour'").bind(
+            saved.through,
+          )
+        : env.DB.prepare("DELETE FROM usage_rollups WHERE scale = 'hour'")
+      ).run();
+    }
   });
 });
 
