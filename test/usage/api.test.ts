@@ -31,6 +31,33 @@ async function seed(
   );
 }
 
+/**
+ * Runs `fn` with the real hour watermark (usage_rollups) at `through`, then puts back what was
+ * there: a key list reads the hours below it from hour rows (src/usage/recent.ts), and another
+ * file's cron run may have moved it past the minute rows a test writes by hand.
+ */
+async function withHourWatermark<T>(through: number, fn: () => Promise<T>): Promise<T> {
+  const saved = await env.DB.prepare(
+    "SELECT through FROM usage_rollups WHERE scale = 'hour'",
+  ).first<{ through: number }>();
+  await env.DB.prepare(
+    `INSERT INTO usage_rollups (scale, through) VALUES ('hour', ?1)
+     ON CONFLICT (scale) DO UPDATE SET through = excluded.through`,
+  )
+    .bind(through)
+    .run();
+  try {
+    return await fn();
+  } finally {
+    await (saved
+      ? env.DB.prepare("UPDATE usage_rollups SET through = ?1 WHERE scale = 'hour'").bind(
+          saved.through,
+        )
+      : env.DB.prepare("DELETE FROM usage_rollups WHERE scale = 'hour'")
+    ).run();
+  }
+}
+
 const usagePath = (keyId: string, query = "") =>
   `/repo/${t.repoId}/apikey/${keyId}/usage${query ? `?${query}` : ""}`;
 
@@ -215,7 +242,10 @@ describe("key lists' usage24h", () => {
       own.repoId,
     );
     await seed(ai.id, [{ ago: 60, n: 2, kind: "ai" }], own.repoId);
-    const list = await call("GET", `/repo/${own.repoId}/apikey`, { as: own.reader });
+    // Minute rows written by hand are never rolled up: no hour is final for this read.
+    const list = await withHourWatermark(0, () =>
+      call("GET", `/repo/${own.repoId}/apikey`, { as: own.reader }),
+    );
     expect(list.status, list.text).toBe(200);
     const usage = Object.fromEntries(
       list.body.keys.map((k: { id: string; usage24h: number }) => [k.id, k.usage24h]),
@@ -255,15 +285,6 @@ describe("usage24h's read (src/usage/recent.ts)", () => {
         ).bind(scale, key.id, at(t), code, own.repoId, n),
       ),
     );
-    const saved = await env.DB.prepare(
-      "SELECT through FROM usage_rollups WHERE scale = 'hour'",
-    ).first<{ through: number }>();
-    await env.DB.prepare(
-      `INSERT INTO usage_rollups (scale, through) VALUES ('hour', ?1)
-       ON CONFLICT (scale) DO UPDATE SET through = excluded.through`,
-    )
-      .bind(at("2026-01-02T11:00:00Z"))
-      .run();
     const read = (userId: string) => {
       const { statement, rowsOf } = recentValidRead(
         env.DB,
@@ -272,18 +293,11 @@ describe("usage24h's read (src/usage/recent.ts)", () => {
       );
       return statement.all().then(rowsOf);
     };
-    try {
+    await withHourWatermark(at("2026-01-02T11:00:00Z"), async () => {
       expect(await read(own.reader)).toEqual([{ keyId: key.id, n: 1 + 10 + 2 }]);
       // An outsider's read finds nothing (and seeks nothing: test/access/refusal-cost).
       expect(await read(own.outsider)).toEqual([]);
-    } finally {
-      await (saved
-        ? env.DB.prepare("UPDATE usage_rollups SET through = ?1 WHERE scale = 'hour'").bind(
-            saved.through,
-          )
-        : env.DB.prepare("DELETE FROM usage_rollups WHERE scale = 'hour'")
-      ).run();
-    }
+    });
   });
 });
 
