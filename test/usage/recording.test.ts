@@ -18,6 +18,7 @@ import { issueCredentials, signedWithToken } from "../credentials/support";
 import { call, team } from "../support/api";
 import { createAiKey, createStorageKey } from "../support/keys";
 import { gatewayToken, keyVerifier, signedS3Request } from "../verify/support";
+import { lastHourOf, settleUsage } from "./support";
 
 let t: Awaited<ReturnType<typeof team>>;
 
@@ -26,10 +27,7 @@ beforeAll(async () => {
 });
 
 // Whatever another test scheduled is written first, so each test starts with nothing held.
-beforeEach(async () => {
-  await usageMemory.settled();
-  await flushUsage(env as Bindings);
-});
+beforeEach(settleUsage);
 
 const objectPath = () => `/${t.repoId}/usage/a.txt`;
 
@@ -44,13 +42,7 @@ async function verifyAs(gatewayId: string, kind: "s3" | "ai", body: unknown) {
 }
 
 /** The key's usage over the last hour, minute by minute, once what is held is written. */
-async function usageOf(path: string, as = t.admin) {
-  await flushUsage(env as Bindings);
-  const from = new Date(Date.now() - 3_600_000).toISOString();
-  const response = await call("GET", `${path}?from=${from}&granularity=minute`, { as });
-  expect(response.status, response.text).toBe(200);
-  return response.body;
-}
+const usageOf = (path: string, as = t.admin) => lastHourOf(path, as);
 
 describe("recording verification outcomes", () => {
   it("counts each outcome of a storage key exactly, by code, over HTTP and RPC alike", async () => {
@@ -320,17 +312,7 @@ function withKey<A extends object>(answer: A, keyId: string): A {
   return attributed(answer, { keyId, repoId: t.repoId });
 }
 
-async function unattributed() {
-  await flushUsage(env as Bindings);
-  const from = new Date(Date.now() - 3_600_000).toISOString();
-  const response = await call(
-    "GET",
-    `/workspace/${t.workspaceId}/usage/unattributed?from=${from}&granularity=minute`,
-    { as: t.admin },
-  );
-  expect(response.status, response.text).toBe(200);
-  return response.body;
-}
+const unattributed = () => lastHourOf(`/workspace/${t.workspaceId}/usage/unattributed`, t.admin);
 
 type Unattributed = {
   callers: {

@@ -16,6 +16,7 @@ import {
 import { call, team } from "../support/api";
 import { createAiKey, createStorageKey } from "../support/keys";
 import { keyVerifier } from "../verify/support";
+import { lastHourOf, settleUsage } from "./support";
 
 // The AI gateway's token usage (src/ai-proxy/tokens.ts) in the usage analytics: recorded with
 // the verification counts, shown beside them, never counted as one.
@@ -27,10 +28,7 @@ beforeAll(async () => {
 });
 
 // Whatever another test scheduled is written first, so each test starts with nothing held.
-beforeEach(async () => {
-  await usageMemory.settled();
-  await flushUsage(env as Bindings);
-});
+beforeEach(settleUsage);
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -46,17 +44,8 @@ const usage = (keyId: string, input: number, output: number) => ({
 });
 
 /** The AI key's usage over the last hour, minute by minute, once what is held is written. */
-async function aiUsageOf(keyId: string) {
-  await flushUsage(env as Bindings);
-  const from = new Date(Date.now() - 3_600_000).toISOString();
-  const response = await call(
-    "GET",
-    `/repo/${t.repoId}/ai/apikey/${keyId}/usage?from=${from}&granularity=minute`,
-    { as: t.reader },
-  );
-  expect(response.status, response.text).toBe(200);
-  return response.body;
-}
+const aiUsageOf = (keyId: string) =>
+  lastHourOf(`/repo/${t.repoId}/ai/apikey/${keyId}/usage`, t.reader);
 
 type Point = { valid: number; refused: Record<string, number>; tokens: Tokens };
 type Tokens = { input: number; output: number };
