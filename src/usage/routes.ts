@@ -173,13 +173,15 @@ export const usageRoutes = [
     const [keys, counts] = await d1.batch<Record<string, unknown>>([
       // Only the keys the counts name, each by its id: the key tables' repo index holds live
       // keys only, so a read of the repo's keys with the deleted ones walked the whole table.
+      // Each id is looked up in its own kind's table only: looking every id up in both tables
+      // cost a million-key database 2.8x the time of a small one (bench --scale, 1M keys).
       d1
         .prepare(
-          `WITH named AS (SELECT DISTINCT key_id FROM (${rowsSql(range.granularity, "repo_id = ?1 AND caller = ''")}))
+          `WITH named AS (SELECT DISTINCT key_id, kind FROM (${rowsSql(range.granularity, "repo_id = ?1 AND caller = ''")}))
            SELECT id, 'storage' AS kind, name, key, deleted_at IS NOT NULL AS deleted
-           FROM storage_keys WHERE id IN (SELECT key_id FROM named) AND repo_id = ?1
+           FROM storage_keys WHERE id IN (SELECT key_id FROM named WHERE kind = 'storage') AND repo_id = ?1
            UNION ALL SELECT id, 'ai' AS kind, name, key, deleted_at IS NOT NULL AS deleted
-           FROM ai_keys WHERE id IN (SELECT key_id FROM named) AND repo_id = ?1`,
+           FROM ai_keys WHERE id IN (SELECT key_id FROM named WHERE kind = 'ai') AND repo_id = ?1`,
         )
         .bind(repoId, range.from, range.to),
       d1
