@@ -1,6 +1,6 @@
 import type { Bindings } from "../env";
 import { log } from "../http/log";
-import { metered } from "./meter";
+import { type Counted, metered, meteredJson } from "./meter";
 import { rememberedProvider } from "./providers";
 import type { AiCallRequest, AiProxyAnswer, AiProxyRefusal } from "./schemas";
 import { reportTokens } from "./tokens";
@@ -115,19 +115,31 @@ export async function proxyAiRequest(
     return refuse(502, "UPSTREAM_REDIRECT", `The ${aiType} provider answered with a redirect`);
   }
   const returned = returnedHeaders(upstream.headers);
-  let stream = upstream.body;
+  const report = (counted: Counted) =>
+    reportTokens(env, waitUntil, {
+      keyId,
+      repoId,
+      aiType,
+      model: counted.model ?? body?.model ?? "",
+      inputTokens: counted.inputTokens,
+      outputTokens: counted.outputTokens,
+    });
+  let stream: ReadableStream<Uint8Array> | Uint8Array | null = upstream.body;
   if (stream && upstream.ok && input.path !== "/v1/models") {
     const sse = returned.get("content-type")?.startsWith("text/event-stream") ?? false;
-    stream = metered(stream, sse ? "sse" : "json", (counted) =>
-      reportTokens(env, waitUntil, {
-        keyId,
-        repoId,
-        aiType,
-        model: counted.model ?? body?.model ?? "",
-        inputTokens: counted.inputTokens,
-        outputTokens: counted.outputTokens,
-      }),
-    );
+    if (sse) stream = metered(stream, report);
+    else {
+      try {
+        stream = await meteredJson(stream, report);
+      } catch (error) {
+        log.warn("AI provider's answer cut off", {
+          keyId,
+          aiType,
+          reason: error instanceof Error ? error.name : "unknown",
+        });
+        return refuse(502, "UPSTREAM_UNREACHABLE", `The ${aiType} provider's answer was cut off`);
+      }
+    }
   }
   return {
     success: true,

@@ -1,19 +1,27 @@
 import { describe, expect, it } from "vitest";
-import { type Counted, metered } from "../../src/ai-proxy/meter";
+import { type Counted, MAX_JSON_BYTES, metered, meteredJson } from "../../src/ai-proxy/meter";
 import { upstreamUrl } from "../../src/ai-proxy/upstream";
 
 const encoder = new TextEncoder();
 
-/** `parts` through metered(); what came out, and every usage it reported. */
-async function meter(parts: string[], kind: "sse" | "json") {
-  const reports: Counted[] = [];
-  const source = new ReadableStream<Uint8Array>({
+const streamOf = (parts: (string | Uint8Array)[]) =>
+  new ReadableStream<Uint8Array>({
     start(controller) {
-      for (const part of parts) controller.enqueue(encoder.encode(part));
+      for (const part of parts) {
+        controller.enqueue(typeof part === "string" ? encoder.encode(part) : part);
+      }
       controller.close();
     },
   });
-  const out = await new Response(metered(source, kind, (c) => reports.push(c))).text();
+
+/** `parts` through metered() (an event stream) or meteredJson(); what came out, and every usage
+ * reported. */
+async function meter(parts: string[], kind: "sse" | "json") {
+  const reports: Counted[] = [];
+  const report = (c: Counted) => reports.push(c);
+  const source = streamOf(parts);
+  const passed = kind === "sse" ? metered(source, report) : await meteredJson(source, report);
+  const out = await new Response(passed).text();
   return { out, reports };
 }
 
@@ -85,6 +93,44 @@ describe("token usage read from a provider's answer as it passes", () => {
     ).toEqual([]);
   });
 
+  it("a JSON answer is counted before it is handed on, and its bytes are unchanged", async () => {
+    const reports: Counted[] = [];
+    const text = JSON.stringify({
+      model: "gpt-x",
+      usage: { prompt_tokens: 1, completion_tokens: 2 },
+    });
+    const passed = await meteredJson(streamOf([text.slice(0, 7), text.slice(7)]), (c) =>
+      reports.push(c),
+    );
+    // Counted while the answer was read, not as the client reads it: a buffer, whole.
+    expect(reports).toEqual([{ model: "gpt-x", inputTokens: 1, outputTokens: 2 }]);
+    expect(passed).toBeInstanceOf(Uint8Array);
+    expect(new TextDecoder().decode(passed as Uint8Array)).toBe(text);
+  });
+
+  it("a JSON answer past MAX_JSON_BYTES is streamed on whole and not counted", async () => {
+    const head = encoder.encode(`{"usage":{"prompt_tokens":5},"data":"`);
+    const filler = new Uint8Array(MAX_JSON_BYTES).fill(0x61);
+    const tail = encoder.encode(`"}`);
+    const reports: Counted[] = [];
+    const passed = await meteredJson(streamOf([head, filler, tail]), (c) => reports.push(c));
+    expect(passed).toBeInstanceOf(ReadableStream);
+    const out = new Uint8Array(await new Response(passed).arrayBuffer());
+    expect(out.byteLength).toBe(head.byteLength + filler.byteLength + tail.byteLength);
+    expect([out[0], out[head.byteLength], out.at(-1)]).toEqual([0x7b, 0x61, 0x7d]);
+    expect(reports).toEqual([]);
+  });
+
+  it("a JSON answer cut off by the provider fails the read (the proxy answers 502)", async () => {
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(encoder.encode('{"usage":'));
+        controller.error(new TypeError("Network connection lost"));
+      },
+    });
+    await expect(meteredJson(body, () => {})).rejects.toThrow("Network connection lost");
+  });
+
   it("passes each chunk on before the provider has sent the next", async () => {
     let source!: ReadableStreamDefaultController<Uint8Array>;
     const body = new ReadableStream<Uint8Array>({
@@ -92,7 +138,7 @@ describe("token usage read from a provider's answer as it passes", () => {
         source = controller;
       },
     });
-    const reader = metered(body, "sse", () => {}).getReader();
+    const reader = metered(body, () => {}).getReader();
     source.enqueue(encoder.encode("data: first\n\n"));
     const first = await reader.read();
     expect(new TextDecoder().decode(first.value)).toBe("data: first\n\n");

@@ -303,6 +303,31 @@ describe("AiCall.forward when the provider fails", () => {
     expect(lines).not.toContain("127.0.0.1");
   });
 
+  it("a JSON answer cut off mid-body: 502, logged without the key or the URL", async () => {
+    const { apiKey, openai } = await setUp();
+    provider(
+      () =>
+        new Response(
+          new ReadableStream({
+            start(controller) {
+              controller.enqueue(new TextEncoder().encode('{"id":"chatcmpl-1","usage":'));
+              controller.error(new TypeError(`connection to ${apiKey} lost`));
+            },
+          }),
+          { status: 200, headers: { "content-type": "application/json" } },
+        ),
+    );
+    const warn = vi.spyOn(console, "warn");
+    expect(await proxy.forward(chatRequest(openai))).toMatchObject({
+      success: false,
+      status: 502,
+      code: "UPSTREAM_UNREACHABLE",
+    });
+    const lines = warn.mock.calls.map(([line]) => String(line)).join("\n");
+    expect(lines).toContain("answer cut off");
+    expect(lines).not.toContain(apiKey);
+  });
+
   it("a redirect is not followed (the provider key would go with it): 502", async () => {
     const { openai } = await setUp();
     const sent = provider(
