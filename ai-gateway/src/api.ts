@@ -39,11 +39,17 @@ export interface ApiFailure {
   requestId: string;
 }
 
+export type AiAnswer = VerifiedAiKey | RefusedAiKey | ApiFailure;
+
+/**
+ * An RPC call's answer before it arrives. Over a service binding the promise is also a stub for
+ * what it will hold: a call on its `aiCall` is sent at once, pipelined behind the verification,
+ * and fails when the answer has no `aiCall` (a refusal, an API older than this gateway).
+ */
+export type PendingAiAnswer = Promise<AiAnswer> & { aiCall: AiCall };
+
 export interface KeyVerifier {
-  verifyAiSecret(input: {
-    secret: string;
-    clientIp?: string;
-  }): Promise<VerifiedAiKey | RefusedAiKey | ApiFailure>;
+  verifyAiSecret(input: { secret: string; clientIp?: string }): PendingAiAnswer;
 }
 
 /** One request for the provider, as a verified key's AiCall takes it. */

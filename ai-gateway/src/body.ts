@@ -3,12 +3,20 @@ import { AiError } from "./errors";
 /** Past this a body is refused (413) before it is read whole: far above any chat or embedding. */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
+// Not streaming: one decoder serves every request.
+const utf8 = new TextDecoder();
+
 export async function bodyOf(request: Request): Promise<string> {
-  const declared = Number(request.headers.get("content-length") ?? 0);
+  const declared = request.headers.get("content-length");
   const tooLarge = () =>
     new AiError(413, "request_too_large", `The body is over ${MAX_BODY_BYTES} bytes`);
-  if (declared > MAX_BODY_BYTES) throw tooLarge();
+  if (declared !== null) {
+    if (Number(declared) > MAX_BODY_BYTES) throw tooLarge();
+    // With a Content-Length the runtime holds the body to that many bytes: read it whole.
+    return utf8.decode(await request.arrayBuffer());
+  }
   if (!request.body) return "";
+  // Chunked: counted as it comes.
   const parts: Uint8Array[] = [];
   let size = 0;
   for await (const part of request.body as unknown as AsyncIterable<Uint8Array>) {
@@ -22,7 +30,7 @@ export async function bodyOf(request: Request): Promise<string> {
     bytes.set(part, at);
     at += part.byteLength;
   }
-  return new TextDecoder().decode(bytes);
+  return utf8.decode(bytes);
 }
 
 /** The request's model, from a JSON object body; what is not one is the client's 400. */

@@ -35,29 +35,20 @@ async function allowedModelsOnly(response: Response, key: VerifiedAiKey): Promis
   return Response.json(listing, { status: response.status, headers });
 }
 
-async function serve(request: Request, env: Env, route: Route): Promise<Response> {
-  const secret = secretOf(request.headers, route.surface);
-  const clientIp = request.headers.get("CF-Connecting-IP") ?? undefined;
-  const key = await verifiedKey(env, secret, clientIp);
-  requireSurface(key.aiType, route);
-  let body: string | undefined;
-  if (route.method === "POST") {
-    body = await bodyOf(request);
-    requireModelAllowed(key, modelOf(body));
-  }
-  const headers: Record<string, string> = {};
-  for (const name of FORWARDED_HEADERS) {
-    const value = request.headers.get(name);
-    if (value !== null) headers[name] = value;
-  }
-  if (!key.aiCall) {
+/** The provider's answer through the key's AiCall: a failed call is the API unreachable. */
+async function providerAnswer(
+  key: VerifiedAiKey,
+  route: Route,
+  forwarding: Promise<ProxyAnswer> | undefined,
+): Promise<Response> {
+  if (!key.aiCall || !forwarding) {
     // An API older than this gateway (deploy the API first): nothing can call the provider.
     console.error(JSON.stringify({ level: "error", message: "the key verifier sent no aiCall" }));
     throw new AiError(503, "service_unavailable", "The AI proxy is unavailable; try again");
   }
   let answer: ProxyAnswer;
   try {
-    answer = await key.aiCall.forward({ method: route.method, path: route.path, headers, body });
+    answer = await forwarding;
   } catch (error) {
     console.error(
       JSON.stringify({
@@ -73,6 +64,60 @@ async function serve(request: Request, env: Env, route: Route): Promise<Response
     throw new AiError(answer.status, answer.code.toLowerCase(), answer.message);
   }
   return route.operation === "models" ? allowedModelsOnly(answer.response, key) : answer.response;
+}
+
+/** The forwarded headers: FORWARDED_HEADERS the client sent, and no other. */
+function forwardedHeaders(request: Request): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const name of FORWARDED_HEADERS) {
+    const value = request.headers.get(name);
+    if (value !== null) headers[name] = value;
+  }
+  return headers;
+}
+
+async function serve(request: Request, env: Env, route: Route): Promise<Response> {
+  const secret = secretOf(request.headers, route.surface);
+  const clientIp = request.headers.get("CF-Connecting-IP") ?? undefined;
+  const asked = env.KEY_VERIFIER.verifyAiSecret({ secret, clientIp });
+  // Awaited below (verifiedKey), maybe after the body is read: a failure is not unhandled.
+  asked.catch(() => undefined);
+  const { method, path } = route;
+  if (method !== "POST") {
+    // A listing: the key's provider is checked here first (the API would list an OpenAI key's
+    // models on Anthropic's surface), then the provider is asked.
+    const key = await verifiedKey(asked);
+    requireSurface(key.aiType, route);
+    const headers = forwardedHeaders(request);
+    return providerAnswer(key, route, key.aiCall?.forward({ method, path, headers }));
+  }
+  // While the API verifies the secret, the body is read; the provider call is then sent at once,
+  // pipelined on the verification's aiCall (one round trip to the API, not two). The API makes
+  // it only for a VALID key, for a path its provider serves and a model its allow-list has: the
+  // checks below are this gateway's own answers (the same refusals, in each SDK's format), and a
+  // request they refuse was refused by the API too, without a provider call.
+  let body: string;
+  let model: string;
+  try {
+    body = await bodyOf(request);
+    model = modelOf(body);
+  } catch (error) {
+    // The secret's refusal comes before what is wrong with the body.
+    await verifiedKey(asked);
+    throw error;
+  }
+  const forwarding = asked.aiCall.forward({
+    method,
+    path,
+    headers: forwardedHeaders(request),
+    body,
+  });
+  // Settled here or below; never an unhandled rejection when the verification refuses.
+  forwarding.catch(() => undefined);
+  const key = await verifiedKey(asked);
+  requireSurface(key.aiType, route);
+  requireModelAllowed(key, model);
+  return providerAnswer(key, route, forwarding);
 }
 
 export default {

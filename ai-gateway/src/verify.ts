@@ -1,5 +1,4 @@
-import type { RefusedAiKey, VerifiedAiKey } from "./api";
-import type { Env } from "./env";
+import type { AiAnswer, RefusedAiKey, VerifiedAiKey } from "./api";
 import { AiError } from "./errors";
 
 const logLine = (level: "warn" | "error", message: string, fields: Record<string, unknown>) =>
@@ -34,15 +33,12 @@ function refusal(answer: RefusedAiKey): AiError {
   }
 }
 
-/** Who holds `secret`, through the API's KeyVerifier; every other answer is thrown as an AiError. */
-export async function verifiedKey(
-  env: Env,
-  secret: string,
-  clientIp: string | undefined,
-): Promise<VerifiedAiKey> {
-  let answer: Awaited<ReturnType<Env["KEY_VERIFIER"]["verifyAiSecret"]>>;
+/** Who holds a secret: the API's answer to `verifyAiSecret` (`asked`); every other answer is
+ * thrown as an AiError. */
+export async function verifiedKey(asked: Promise<AiAnswer>): Promise<VerifiedAiKey> {
+  let answer: AiAnswer;
   try {
-    answer = await env.KEY_VERIFIER.verifyAiSecret({ secret, clientIp });
+    answer = await asked;
   } catch (error) {
     logLine("error", "the key verifier could not be reached", {
       error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
