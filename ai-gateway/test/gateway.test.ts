@@ -141,6 +141,14 @@ describe("secrets the verifier refuses: 401 (429 when rate limited), in the surf
     expect(said).toMatch(reason);
   });
 
+  it("a refused secret is answered before what is wrong with the body (read while it is verified)", async () => {
+    expect((await openaiError(await openai("REVOKED", "{not json")))[0]).toBe(401);
+    expect((await openaiError(await openai("INVALID", { messages: [] })))[0]).toBe(401);
+    const big = JSON.stringify({ model: "m", input: "x".repeat(MAX_BODY_BYTES) });
+    expect((await openaiError(await openai("EXPIRED", big, "/v1/embeddings")))[0]).toBe(401);
+    expect((await openaiError(await openai("down", "{not json")))[0]).toBe(503);
+  });
+
   it("RATE_LIMITED: 429 with Retry-After, the seconds to the reset or 60 when none is said", async () => {
     const limited = await openai("RATE_LIMITED.30", chat);
     expect(limited.status).toBe(429);
