@@ -285,22 +285,32 @@ describe("an AiCall refuses what the gateway should not have sent", () => {
   });
 });
 
+/** The call answered 502 UPSTREAM_UNREACHABLE, its warning `said` and named neither the
+ * provider key nor the provider's address. */
+async function expectUnreachable(
+  key: { id: string; secret: string },
+  apiKey: string,
+  said: string,
+) {
+  const warn = vi.spyOn(console, "warn");
+  expect(await proxy.forward(chatRequest(key))).toMatchObject({
+    success: false,
+    status: 502,
+    code: "UPSTREAM_UNREACHABLE",
+  });
+  const lines = warn.mock.calls.map(([line]) => String(line)).join("\n");
+  expect(lines).toContain(said);
+  expect(lines).not.toContain(apiKey);
+  expect(lines).not.toContain("127.0.0.1");
+}
+
 describe("AiCall.forward when the provider fails", () => {
   it("unreachable: 502, and the log line names neither the key nor the URL", async () => {
     const { apiKey, openai } = await setUp();
     provider(() => {
       throw new TypeError(`connect failed to http://127.0.0.1:9/v1 with ${apiKey}`);
     });
-    const warn = vi.spyOn(console, "warn");
-    expect(await proxy.forward(chatRequest(openai))).toMatchObject({
-      success: false,
-      status: 502,
-      code: "UPSTREAM_UNREACHABLE",
-    });
-    const lines = warn.mock.calls.map(([line]) => String(line)).join("\n");
-    expect(lines).toContain("AI provider unreachable");
-    expect(lines).not.toContain(apiKey);
-    expect(lines).not.toContain("127.0.0.1");
+    await expectUnreachable(openai, apiKey, "AI provider unreachable");
   });
 
   it("a JSON answer cut off mid-body: 502, logged without the key or the URL", async () => {
@@ -317,15 +327,7 @@ describe("AiCall.forward when the provider fails", () => {
           { status: 200, headers: { "content-type": "application/json" } },
         ),
     );
-    const warn = vi.spyOn(console, "warn");
-    expect(await proxy.forward(chatRequest(openai))).toMatchObject({
-      success: false,
-      status: 502,
-      code: "UPSTREAM_UNREACHABLE",
-    });
-    const lines = warn.mock.calls.map(([line]) => String(line)).join("\n");
-    expect(lines).toContain("answer cut off");
-    expect(lines).not.toContain(apiKey);
+    await expectUnreachable(openai, apiKey, "answer cut off");
   });
 
   it("a redirect is not followed (the provider key would go with it): 502", async () => {
